@@ -1,0 +1,40 @@
+"""`taskbridge emulator|demo`: the local portal and the guided demo against it."""
+
+from __future__ import annotations
+
+import click
+
+from connector.cli import common
+
+
+@click.command()
+@common.host_option
+@common.port_option(8090)
+@click.option("--webhook-code", default=None, help="Give admin user 1 the webhook /rest/1/CODE/.")
+@click.option(
+    "--limits", type=click.Choice(["on", "off"]), default="on", show_default=True,
+    help="Enforce the portal's leaky bucket (2/s, 50 burst).",
+)
+@click.option("--https", is_flag=True, help="Serve HTTPS with a self-signed local CA.")
+def emulator(host: str, port: int, webhook_code: str | None, limits: str, https: bool) -> None:
+    """Serve a local Bitrix24 portal for tests, the demo and benchmarks."""
+    try:
+        from emulator import runner
+    except ImportError:
+        raise common.NotAvailable("emulator", "the emulator package is not installed") from None
+    runner.serve(host=host, port=port, webhook_code=webhook_code, limits=limits == "on",
+                 https=https)
+
+
+@click.command()
+def demo() -> None:
+    """Start the emulator, install TaskBridge into it, play the article's scenarios."""
+    raise common.NotAvailable(
+        "demo", "it needs the sync engine; it will start the emulator, install the app, play "
+        "the article's eight scenarios and print each task's CRM status and the sync log"
+    )
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(emulator)
+    cli.add_command(demo)

@@ -1,0 +1,127 @@
+"""The tables TaskBridge stores (SQLAlchemy Core). Migrations in `connector/migrations/`
+create them; this module is what the code queries with. Change both together, and
+only through a new migration."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# BigInteger ids stay INTEGER on SQLite so they autoincrement there.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+portals = Table(
+    "portals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("member_id", String(64), nullable=False, unique=True),
+    Column("domain", String(255), nullable=False),
+    Column("client_endpoint", String(512), nullable=False),
+    Column("server_endpoint", String(512), nullable=False, default=""),
+    Column("auth_mode", String(16), nullable=False, default="app"),
+    Column("webhook_url_enc", Text),
+    Column("scope", String(512), nullable=False, default=""),
+    Column("access_token_enc", Text),
+    Column("refresh_token_enc", Text),
+    Column("token_expires_at", DateTime(timezone=True)),
+    Column("token_version", Integer, nullable=False, default=0),
+    Column("token_refreshed_at", DateTime(timezone=True)),
+    Column("application_token_hash", String(128)),
+    Column("language", String(8), nullable=False, default="en"),
+    Column("settings", JSON, nullable=False, default=dict),
+    Column("state", String(32), nullable=False, default="installing"),
+    Column("state_reason", Text),
+    Column("rate_drain", Float, nullable=False, default=2.0),
+    Column("rate_burst", Integer, nullable=False, default=50),
+    Column("installed_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True)),
+    Column("uninstalled_at", DateTime(timezone=True)),
+    Column("last_event_at", DateTime(timezone=True)),
+)
+
+journal = Table(
+    "journal",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("portal_id", Integer, ForeignKey("portals.id", ondelete="CASCADE")),
+    Column("member_id", String(64), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("source", String(16), nullable=False, default="online"),
+    Column("event", String(64), nullable=False),
+    Column("object_type", String(16), nullable=False, default=""),
+    Column("object_id", String(64), nullable=False, default=""),
+    Column("object_key", String(96), nullable=False, default=""),
+    Column("payload", JSON, nullable=False),
+    Column("dedupe_key", String(128), nullable=False),
+    Column("state", String(16), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("locked_by", String(64)),
+    Column("locked_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("error", Text),
+    Column("detail", JSON),
+    Column("correlation_id", String(64)),
+    Index("ix_journal_claim", "state", "next_attempt_at", "id"),
+    Index("ix_journal_object", "portal_id", "object_key", "id"),
+    Index("ix_journal_dedupe", "portal_id", "dedupe_key", "received_at"),
+    Index("ix_journal_received", "received_at"),
+)
+
+task_snapshots = Table(
+    "task_snapshots",
+    metadata,
+    Column("portal_id", Integer, ForeignKey("portals.id", ondelete="CASCADE"), primary_key=True),
+    Column("task_id", BigId, primary_key=True, autoincrement=False),
+    Column("snapshot", JSON, nullable=False),
+    Column("crm_status", String(32)),
+    Column("status_changed_at", DateTime(timezone=True)),
+    Column("bindings", JSON, nullable=False, default=list),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+crm_item_statuses = Table(
+    "crm_item_statuses",
+    metadata,
+    Column("portal_id", Integer, ForeignKey("portals.id", ondelete="CASCADE"), primary_key=True),
+    Column("entity_type_id", Integer, primary_key=True, autoincrement=False),
+    Column("item_id", BigId, primary_key=True, autoincrement=False),
+    Column("status", String(32)),
+    Column("closed", Boolean, nullable=False, default=False),
+    Column("held_final_stage", String(64)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+write_log = Table(
+    "write_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("portal_id", Integer, ForeignKey("portals.id", ondelete="CASCADE"), nullable=False),
+    Column("journal_id", BigId, ForeignKey("journal.id", ondelete="SET NULL")),
+    Column("idempotency_key", String(128), nullable=False),
+    Column("method", String(96), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("state", String(16), nullable=False, default="planned"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("result", JSON),
+    Column("error", Text),
+    UniqueConstraint("portal_id", "idempotency_key", name="uq_write_log_key"),
+)

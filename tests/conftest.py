@@ -1,0 +1,69 @@
+"""Shared fixtures: a clean TASKBRIDGE_* environment per test, settings, databases."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connector.settings import Settings, load_settings
+from connector.token_cipher import new_key
+
+PG_URL_ENV = "TASKBRIDGE_TEST_PG_URL"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees another's settings: clear TASKBRIDGE_*, run in an empty directory."""
+    for name in list(os.environ):
+        if name.startswith("TASKBRIDGE_") and name != PG_URL_ENV:
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def secret_key() -> str:
+    return new_key()
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, secret_key: str) -> Callable[..., Settings]:
+    """Settings on a fresh SQLite file in this test's directory, overridable per call."""
+
+    def factory(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "database_url": f"sqlite:///{tmp_path / 'taskbridge.sqlite3'}",
+            "secret_key": secret_key,
+            "allow_insecure_portals": True,
+        }
+        values.update(overrides)
+        return load_settings(**values)
+
+    return factory
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> str:
+    url = os.environ.get(PG_URL_ENV)
+    if not url:
+        pytest.skip(f"{PG_URL_ENV} is not set: run through `make test`, which starts PostgreSQL")
+    return url
+
+
+@pytest.fixture
+def pg_url(pg_server_url: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for this test, dropped afterwards."""
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = pg_server_url
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = admin.rpartition("/")
+    yield f"{base}/{name}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

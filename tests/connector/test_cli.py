@@ -1,0 +1,100 @@
+"""The `taskbridge` CLI: every command has help; unfinished ones say so and fail."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from connector.cli import cli
+from connector.token_cipher import new_key
+
+DESIGN_COMMANDS = [
+    ["run"], ["web"], ["worker"], ["emulator"], ["demo"], ["db", "upgrade"], ["db", "current"],
+    ["logs"], ["replay"], ["portals"], ["portals", "set"], ["doctor"], ["keygen"],
+]
+SERVING_COMMANDS = [["run"], ["web"], ["emulator"]]
+NOT_YET = ["worker", "run", "demo", "logs", "replay", "doctor"]
+
+
+def _taskbridge(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    script = Path(sys.executable).with_name("taskbridge")
+    return subprocess.run(
+        [str(script), *args], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+
+
+@pytest.mark.parametrize("command", DESIGN_COMMANDS, ids=" ".join)
+def test_every_command_has_help(command: list[str]) -> None:
+    result = CliRunner().invoke(cli, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage: " in result.output
+
+
+@pytest.mark.parametrize("command", SERVING_COMMANDS, ids=" ".join)
+def test_serving_commands_take_host_and_port(command: list[str]) -> None:
+    result = CliRunner().invoke(cli, [*command, "--help"])
+    assert "--host" in result.output
+    assert "--port" in result.output
+
+
+def test_emulator_takes_a_webhook_code() -> None:
+    assert "--webhook-code" in CliRunner().invoke(cli, ["emulator", "--help"]).output
+
+
+@pytest.mark.parametrize("command", NOT_YET)
+def test_unfinished_commands_say_so_and_fail(command: str) -> None:
+    result = CliRunner().invoke(cli, [command], standalone_mode=True)
+    assert result.exit_code == 3
+    assert "is not available in this version yet" in result.output
+
+
+def test_bad_setting_prints_one_line_without_traceback(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "TASKBRIDGE_DATABASE_URL": "mysql://nope/x"}
+    result = _taskbridge("portals", env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "taskbridge: TASKBRIDGE_DATABASE_URL: must start with sqlite:// or postgresql://"
+    )
+
+
+def test_db_upgrade_then_portals(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "TASKBRIDGE_SECRET_KEY": new_key()}
+    upgraded = _taskbridge("db", "upgrade", env=env)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "empty -> " in upgraded.stdout
+    assert Path("var/taskbridge.sqlite3").is_file()
+    current = _taskbridge("db", "current", env=env)
+    assert "up to date" in current.stdout
+    listed = _taskbridge("portals", env=env)
+    assert listed.returncode == 0
+    assert listed.stdout.strip() == "no portals installed"
+
+
+def test_portals_set_validates_keys(make_settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from connector.portal_store import Installation
+    from connector.storage import open_storage
+
+    settings = make_settings()
+    monkeypatch.setenv("TASKBRIDGE_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("TASKBRIDGE_SECRET_KEY", settings.secret_key.get_secret_value())
+    storage = open_storage(settings)
+    storage.portals.save(Installation(member_id="m1", domain="d", client_endpoint="https://d/rest/"))
+    runner = CliRunner()
+    ok = runner.invoke(
+        cli, ["portals", "set", "m1", "close_tasks_on_lead_convert=false",
+              "review_stage.0=UNDER_REVIEW", "rate_drain=5"],
+    )
+    assert ok.exit_code == 0, ok.output
+    portal = storage.portals.get("m1")
+    assert portal.settings["close_tasks_on_lead_convert"] is False
+    assert portal.settings["review_stage"] == {"0": "UNDER_REVIEW"}
+    assert portal.rate_drain == 5.0
+    bad = runner.invoke(cli, ["portals", "set", "m1", "colour=blue"])
+    assert bad.exit_code != 0
+    assert "colour: unknown setting" in str(bad.exception)
+    missing = runner.invoke(cli, ["portals", "set", "nope", "language=it"])
+    assert "no portal with member_id 'nope'" in str(missing.exception)

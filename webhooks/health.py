@@ -1,0 +1,41 @@
+"""Liveness and readiness: `/healthz` answers while the process runs, `/readyz` checks
+the database, the schema revision and the journal."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from connector import migrate
+from connector.schema import journal
+
+blueprint = Blueprint("health", __name__)
+
+
+@blueprint.get("/healthz")
+def healthz():  # type: ignore[no-untyped-def]
+    return jsonify(status="ok")
+
+
+@blueprint.get("/readyz")
+def readyz():  # type: ignore[no-untyped-def]
+    engine = current_app.extensions["taskbridge.storage"].engine
+    try:
+        current = migrate.current_revision(engine)
+        with engine.connect() as conn:
+            depth = conn.execute(
+                select(func.count()).select_from(journal).where(
+                    journal.c.state.in_(("pending", "failed", "processing"))
+                )
+            ).scalar_one()
+    except SQLAlchemyError as exc:
+        return jsonify(status="error", database="unreachable", error=type(exc).__name__), 503
+    head = migrate.head_revision()
+    body = {
+        "status": "ok" if current == head else "error",
+        "database": "ok",
+        "schema": {"current": current, "expected": head},
+        "journal_depth": depth,
+    }
+    return jsonify(body), 200 if current == head else 503
