@@ -1,0 +1,258 @@
+"""Turn decisions and closing plans into the portal writes they need (spec §6).
+
+Writes are values: a ``WritePlan`` holds ``Write`` entries that tests compare with
+``==`` and that the connector maps to REST calls. Every write has an idempotency key,
+a hash of portal-independent facts (the CRM item, the task, the status, the identity
+of the change or closing that caused it), so planning the same observation again,
+given the keys already written, plans nothing new.
+
+- ``ITEM_STATUS``: set ``UF_CRM_TASKBRIDGE_STATUS`` on a deal or lead to the status
+  it shows (§4); the enumeration value comes from the portal's field, the ``xml_id``
+  is the status code.
+- ``TIMELINE``: one entry on each bound CRM item per applied status change (the task's
+  title, its new status in the portal language, and the reason).
+- ``TASK_TAG``: the ``CRM`` tag, added to the task's own tags, never replacing them.
+- ``TASK_CLOSE``: bring a task to real status 5 or 4 (closing, §5).
+- ``ITEM_STAGE``: move a deal to its review stage, or on to the final stage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from mappers.bindings import CrmRef
+from mappers.closing import ClosingAction, ClosingPlan, ClosingReason, StageMove
+from mappers.decisions import Decision
+from mappers.reasons import reason_text
+from mappers.snapshots import TASKBRIDGE_TAG, TaskSnapshot
+from mappers.statuses import CrmTaskStatus, label, language_code
+
+STATUS_FIELD = "UF_CRM_TASKBRIDGE_STATUS"
+STATUS_FIELD_KINDS = frozenset({"lead", "deal"})
+
+
+class WriteKind(StrEnum):
+    ITEM_STATUS = "item_status"
+    TIMELINE = "timeline"
+    TASK_TAG = "task_tag"
+    TASK_CLOSE = "task_close"
+    ITEM_STAGE = "item_stage"
+
+
+FieldValue = str | tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One write to the portal, keyed for idempotency."""
+
+    kind: WriteKind
+    key: str
+    item: CrmRef | None = None
+    task_id: int | None = None
+    fields: tuple[tuple[str, FieldValue], ...] = ()
+
+    def field(self, name: str) -> FieldValue:
+        """The value of one of the write's fields."""
+        for key, value in self.fields:
+            if key == name:
+                return value
+        raise KeyError(name)
+
+
+@dataclass(frozen=True, slots=True)
+class WritePlan:
+    """An ordered list of writes."""
+
+    writes: tuple[Write, ...] = ()
+
+    @property
+    def keys(self) -> frozenset[str]:
+        return frozenset(write.key for write in self.writes)
+
+    def __iter__(self) -> Iterator[Write]:
+        return iter(self.writes)
+
+    def __len__(self) -> int:
+        return len(self.writes)
+
+    def __add__(self, other: WritePlan) -> WritePlan:
+        return _collect((*self.writes, *other.writes), frozenset())
+
+    def of_kind(self, kind: WriteKind) -> tuple[Write, ...]:
+        return tuple(write for write in self.writes if write.kind is kind)
+
+
+def idempotency_key(kind: WriteKind, *facts: object) -> str:
+    """``kind:hash`` of the facts that make a write this write and no other."""
+    text = "\x1f".join(str(fact) for fact in facts)
+    return f"{kind.value}:{hashlib.sha256(text.encode()).hexdigest()[:32]}"
+
+
+def _collect(writes: Iterable[Write], already_written: frozenset[str]) -> WritePlan:
+    seen = set(already_written)
+    kept = []
+    for write in writes:
+        if write.key not in seen:
+            seen.add(write.key)
+            kept.append(write)
+    return WritePlan(tuple(kept))
+
+
+def _timeline(item: CrmRef, task: TaskSnapshot, decision: Decision, language: str) -> Write:
+    status = decision.status
+    assert status is not None  # only applied decisions reach the timeline
+    status_label = label(status, language)
+    reason = reason_text(decision.rule, language)
+    return Write(
+        WriteKind.TIMELINE,
+        idempotency_key(WriteKind.TIMELINE, item.code, task.id, status, decision.change_id),
+        item=item,
+        task_id=task.id,
+        fields=(
+            ("title", task.title),
+            ("status", status.value),
+            ("label", status_label),
+            ("reason", reason),
+            ("text", f"«{task.title}»: {status_label} ({reason})"),
+        ),
+    )
+
+
+def item_status_write(
+    item: CrmRef,
+    status: CrmTaskStatus | None,
+    *,
+    cause: str,
+    language: str = "en",
+    status_field_values: Mapping[CrmTaskStatus, str] | None = None,
+) -> Write:
+    """Set an item's status field to ``status`` (``None`` clears it); ``cause`` names why."""
+    values = status_field_values or {}
+    return Write(
+        WriteKind.ITEM_STATUS,
+        idempotency_key(WriteKind.ITEM_STATUS, item.code, status or "-", cause),
+        item=item,
+        fields=(
+            ("field", STATUS_FIELD),
+            ("value", "" if status is None else values.get(status, "")),
+            ("xml_id", "" if status is None else status.value),
+            ("label", "" if status is None else label(status, language)),
+        ),
+    )
+
+
+def tag_write(task: TaskSnapshot) -> Write | None:
+    """Add the ``CRM`` tag to a bound task that lacks it, keeping its other tags."""
+    if not task.crm_bindings or TASKBRIDGE_TAG in task.tags:
+        return None
+    tags = (*task.tags, TASKBRIDGE_TAG)
+    return Write(
+        WriteKind.TASK_TAG,
+        idempotency_key(WriteKind.TASK_TAG, task.id, *task.tags),
+        task_id=task.id,
+        fields=(("tags", tags), ("add", TASKBRIDGE_TAG)),
+    )
+
+
+def plan_writes(
+    task: TaskSnapshot,
+    decisions: Sequence[Decision],
+    *,
+    item_statuses: Mapping[CrmRef, CrmTaskStatus | None] | None = None,
+    language: str = "en",
+    status_field_values: Mapping[CrmTaskStatus, str] | None = None,
+    already_written: frozenset[str] = frozenset(),
+) -> WritePlan:
+    """The writes one observation of a task needs.
+
+    ``item_statuses`` is the status each bound deal or lead shows after the decisions
+    (see ``item_status``); it is written only when a decision was applied. Writes whose
+    key is in ``already_written`` are left out.
+    """
+    language = language_code(language)
+    writes: list[Write] = []
+    tag = tag_write(task)
+    if tag is not None:
+        writes.append(tag)
+    applied = [decision for decision in decisions if decision.applied]
+    for decision in applied:
+        writes.extend(_timeline(item, task, decision, language) for item in task.crm_bindings)
+    if applied:
+        cause = f"task:{task.id}:{applied[-1].change_id}"
+        for item, status in (item_statuses or {}).items():
+            if item.kind in STATUS_FIELD_KINDS:
+                writes.append(
+                    item_status_write(
+                        item,
+                        status,
+                        cause=cause,
+                        language=language,
+                        status_field_values=status_field_values,
+                    )
+                )
+    return _collect(writes, already_written)
+
+
+def _stage_writes(
+    move: StageMove, cause: str, language: str, reason: ClosingReason | None
+) -> list[Write]:
+    stage = Write(
+        WriteKind.ITEM_STAGE,
+        idempotency_key(WriteKind.ITEM_STAGE, move.item.code, move.stage_id, cause),
+        item=move.item,
+        fields=(("stage_id", move.stage_id),),
+    )
+    if reason is None:
+        return [stage]
+    text = reason_text(reason, language)
+    note = Write(
+        WriteKind.TIMELINE,
+        idempotency_key(WriteKind.TIMELINE, move.item.code, move.stage_id, cause),
+        item=move.item,
+        fields=(("stage_id", move.stage_id), ("reason", text), ("text", text)),
+    )
+    return [stage, note]
+
+
+def plan_closing_writes(
+    plan: ClosingPlan, *, language: str = "en", already_written: frozenset[str] = frozenset()
+) -> WritePlan:
+    """The task closings and the review-stage move a closing plan asks for.
+
+    The tasks' new CRM statuses and their timeline entries come from
+    ``decide_closing`` decisions passed to ``plan_writes``.
+    """
+    language = language_code(language)
+    writes = [
+        Write(
+            WriteKind.TASK_CLOSE,
+            idempotency_key(WriteKind.TASK_CLOSE, plan.identity, closing.task_id),
+            item=plan.item,
+            task_id=closing.task_id,
+            fields=(
+                ("real_status", str(closing.real_status)),
+                ("crm_status", str(closing.crm_status)),
+                ("action", closing.action.value),
+            ),
+        )
+        for closing in plan.tasks
+        if closing.action is not ClosingAction.LEAVE_OPEN
+    ]
+    move = plan.stage_move
+    if move is not None:
+        writes.extend(_stage_writes(move, plan.identity, language, ClosingReason.HELD_FOR_REVIEW))
+    return _collect(writes, already_written)
+
+
+def plan_release_writes(
+    move: StageMove,
+    *,
+    cause: str,
+    already_written: frozenset[str] = frozenset(),
+) -> WritePlan:
+    """Move a held deal on to the final stage once its tasks are done; ``cause`` names the hold."""
+    return _collect(_stage_writes(move, f"release:{cause}", "en", None), already_written)
