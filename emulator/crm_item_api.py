@@ -1,0 +1,102 @@
+"""``crm.item.*`` for leads (entityTypeId 1) and deals (2), camelCase in and out."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from emulator import crm_fields, filters
+from emulator.errors import RestError
+from emulator.params import as_dict, as_int, page, pick, require, sort_by_order, start_of
+from emulator.registry import MethodRegistry, Paged
+
+if TYPE_CHECKING:
+    from emulator.context import CallContext
+    from emulator.portal import Portal
+
+_KINDS = {1: "lead", 2: "deal"}
+_CAMEL_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_RENAMED = {"CREATED_BY": "CREATED_BY_ID", "UPDATED_BY": "MODIFY_BY_ID",
+            "CREATED_TIME": "DATE_CREATE", "UPDATED_TIME": "DATE_MODIFY"}
+
+
+def upper(name: str) -> str:
+    """``stageId`` -> ``STAGE_ID`` (operator prefixes kept)."""
+    op, bare = filters.split_operator(name)
+    converted = _CAMEL_BREAK.sub("_", bare).upper()
+    return op + _RENAMED.get(converted, converted)
+
+
+def _kind(params: dict[str, Any]) -> str:
+    entity_type = as_int(require(params, "entityTypeId"), "entityTypeId")
+    if entity_type not in _KINDS:
+        raise RestError("NOT_FOUND", f"Smart process {entity_type} not found", 400)
+    return _KINDS[entity_type]
+
+
+def _find(portal: Portal, kind: str, item_id: Any) -> Any:
+    return portal.crm.deal(item_id) if kind == "deal" else portal.crm.lead(item_id)
+
+
+def item_get(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> Any:
+    kind = _kind(params)
+    with portal.state.lock:
+        return {"item": crm_fields.render_item(portal, _find(portal, kind, require(params, "id")))}
+
+
+def item_list(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> Paged:
+    kind = _kind(params)
+    raw_filter = as_dict(pick(params, "filter"), "filter")
+    conditions = filters.parse({upper(k): v for k, v in raw_filter.items()})
+    store = portal.state.deals if kind == "deal" else portal.state.leads
+
+    def value(name: str) -> Any:
+        return lambda i: crm_fields.render_upper(portal, i, None).get(name)
+
+    with portal.state.lock:
+        rows = [i for i in store.values()
+                if all(filters.matches(i, [c], {c.field: value(c.field)}) for c in conditions)]
+        order = {upper(k): v for k, v in as_dict(pick(params, "order"), "order").items()}
+        getters = {"ID": lambda i: i.id, **{k: value(k) for k in order}}
+        chunk, total, following = page(sort_by_order(rows, order, getters), start_of(params))
+        rendered = [_select(crm_fields.render_item(portal, i), pick(params, "select"))
+                    for i in chunk]
+    return Paged({"items": rendered}, total, following)
+
+
+def _select(row: dict[str, Any], select: Any) -> dict[str, Any]:
+    if not isinstance(select, list) or not select or "*" in select:
+        return row
+    wanted = {str(s) for s in select} | {"id"}
+    return {k: v for k, v in row.items() if k in wanted}
+
+
+def item_add(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> Any:
+    kind = _kind(params)
+    fields = {upper(k): v for k, v in as_dict(require(params, "fields"), "fields").items()}
+    adder = portal.crm.add_deal if kind == "deal" else portal.crm.add_lead
+    item = adder(ctx.change(), fields)
+    with portal.state.lock:
+        return {"item": crm_fields.render_item(portal, item)}
+
+
+def item_update(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> Any:
+    kind = _kind(params)
+    fields = {upper(k): v for k, v in as_dict(require(params, "fields"), "fields").items()}
+    updater = portal.crm.update_deal if kind == "deal" else portal.crm.update_lead
+    item = updater(ctx.change(), require(params, "id"), fields)
+    with portal.state.lock:
+        return {"item": crm_fields.render_item(portal, item)}
+
+
+def item_delete(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> Any:
+    kind = _kind(params)
+    deleter = portal.crm.delete_deal if kind == "deal" else portal.crm.delete_lead
+    deleter(ctx.change(), require(params, "id"))
+    return []
+
+
+def register(registry: MethodRegistry) -> None:
+    for verb, handler in (("get", item_get), ("list", item_list), ("add", item_add),
+                          ("update", item_update), ("delete", item_delete)):
+        registry.method(f"crm.item.{verb}", "crm")(handler)

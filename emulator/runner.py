@@ -1,0 +1,32 @@
+"""The blocking entry point behind ``taskbridge emulator``."""
+
+from __future__ import annotations
+
+from emulator.portal import Portal
+from emulator.server import make_portal_server
+
+
+def serve(host: str, port: int, webhook_code: str | None, limits: bool, https: bool) -> None:
+    """Serve a portal until interrupted; admin user 1 owns ``/rest/1/{webhook_code}/``."""
+    tls = None
+    if https:
+        from emulator.tls import make_local_tls
+
+        tls = make_local_tls()
+    portal = Portal(limits=limits, webhook_code=webhook_code)
+    server = make_portal_server(portal, host, port, tls)
+    print(f"portal: {portal.base_url}/", flush=True)
+    print(f"rest (OAuth): {portal.client_endpoint}", flush=True)
+    if webhook_code:
+        print(f"webhook: {portal.webhook_url(webhook_code)}", flush=True)
+    print(f"oauth: {portal.base_url}/oauth/token/", flush=True)
+    print(f"control: {portal.base_url}/_emulator/", flush=True)
+    if tls:
+        print(f"ca bundle: {tls.ca_bundle}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how one stops it
+    finally:
+        server.server_close()
+        portal.close()

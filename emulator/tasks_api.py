@@ -1,0 +1,109 @@
+"""``tasks.task.*``: add, update, get, list, delete and the status actions."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from emulator import filters, task_fields, task_rules
+from emulator.params import as_int, page, pick, require, sort_by_order, start_of
+from emulator.registry import MethodRegistry, Paged
+from emulator.state import Task
+
+if TYPE_CHECKING:
+    from emulator.context import CallContext
+    from emulator.portal import Portal
+
+_GETTERS: dict[str, Any] = {
+    "ID": lambda t: t.id,
+    "TITLE": lambda t: t.title,
+    "REAL_STATUS": lambda t: t.status,
+    "RESPONSIBLE_ID": lambda t: t.responsible_id,
+    "CREATED_BY": lambda t: t.created_by,
+    "UF_CRM_TASK": lambda t: t.uf_crm_task,
+    "TAG": lambda t: t.tags,
+    "CHANGED_DATE": lambda t: t.changed_date,
+    "CREATED_DATE": lambda t: t.created_date,
+    "CLOSED_DATE": lambda t: t.closed_date,
+    "DEADLINE": lambda t: t.deadline,
+    "GROUP_ID": lambda t: t.group_id,
+    "ACCOMPLICE": lambda t: t.accomplices,
+    "AUDITOR": lambda t: t.auditors,
+    "MEMBER": lambda t: sorted(t.members()),
+    "PRIORITY": lambda t: t.priority,
+}
+_DATES = frozenset({"CHANGED_DATE", "CREATED_DATE", "CLOSED_DATE", "DEADLINE"})
+
+
+def _task_id(params: dict[str, Any]) -> Any:
+    return require(params, "taskId", "id")
+
+
+def _one(portal: Portal, ctx: CallContext, task: Task) -> dict[str, Any]:
+    return {"task": task_fields.render(portal, task, ctx.user_id, "*")}
+
+
+def add(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> Any:
+    fields = task_fields.parse_fields(require(params, "fields"))
+    return _one(portal, ctx, portal.tasks.add(ctx.change(), fields))
+
+
+def update(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> Any:
+    fields = task_fields.parse_fields(require(params, "fields"))
+    return _one(portal, ctx, portal.tasks.update(ctx.change(), _task_id(params), fields))
+
+
+def get(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> Any:
+    task = portal.tasks.find(as_int(_task_id(params), "taskId"), ctx.user_id)
+    if task is None:
+        return []
+    select = pick(params, "select")
+    return {"task": task_fields.render(portal, task, ctx.user_id, select)}
+
+
+def list_(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> Paged:
+    conditions = filters.parse(pick(params, "filter"))
+    meta = [c for c in conditions if c.field == "STATUS"]
+    plain = [c for c in conditions if c.field != "STATUS"]
+    now = portal.clock.now()
+    with portal.state.lock:
+        visible = [
+            t for t in portal.state.tasks.values()
+            if portal.tasks.can_read(t, ctx.user_id)
+            and filters.matches(t, plain, _GETTERS, _DATES)
+            and all(_meta_ok(t, c, ctx.user_id, now) for c in meta)
+        ]
+        ordered = sort_by_order(visible, pick(params, "order"), _GETTERS)
+        chunk, total, following = page(ordered, start_of(params))
+        select = pick(params, "select")
+        rendered = [task_fields.render(portal, t, ctx.user_id, select) for t in chunk]
+    return Paged({"tasks": rendered}, total, following)
+
+
+def _meta_ok(task: Task, condition: filters.Condition, viewer: int, now: float) -> bool:
+    values = condition.value if isinstance(condition.value, list) else [condition.value]
+    hit = any(task_rules.matches_meta(task, int(v), viewer, now) for v in values)
+    return not hit if condition.op.startswith("!") else hit
+
+
+def delete(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> Any:
+    portal.tasks.delete(ctx.change(), _task_id(params))
+    return {"task": True}
+
+
+def action(name: str, portal: Portal, ctx: CallContext, params: dict[str, Any]) -> Any:
+    user_id = pick(params, "userId")
+    task = portal.tasks.act(
+        ctx.change(), _task_id(params), name,
+        user_id=as_int(user_id, "userId") if user_id not in (None, "") else None,
+    )
+    return _one(portal, ctx, task)
+
+
+def register(registry: MethodRegistry) -> None:
+    for name, handler in (("add", add), ("update", update), ("get", get),
+                          ("list", list_), ("delete", delete)):
+        registry.method(f"tasks.task.{name}", "task")(handler)
+    for name in ("start", "pause", "defer", "renew", "complete", "approve", "disapprove",
+                 "delegate"):
+        registry.method(f"tasks.task.{name}", "task")(partial(action, name))
