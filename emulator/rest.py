@@ -101,9 +101,8 @@ class RestExecutor:
         result = method.handler(self.portal, ctx, params)
         processing = time.perf_counter() - tick
         timing = envelope.Timing(portal_start, portal_start + processing, processing)
-        if limits_on:
-            timing.operating, timing.operating_reset_at = self.portal.operating.record(
-                budget_key, processing)
+        timing.operating, timing.operating_reset_at = self.portal.operating.record(
+            budget_key, processing)
         total = following = None
         if isinstance(result, Paged):
             result, total, following = result.items, result.total, result.next
