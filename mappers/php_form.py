@@ -59,22 +59,21 @@ def _next_index(container: dict[str, object]) -> str:
 
 def _assign(root: dict[str, object], key: str, parts: list[str], value: str) -> None:
     node = root
-    for depth, part in enumerate(parts):
+    for part in parts[:-1]:
         name = _next_index(node) if part == "" else part
-        last = depth == len(parts) - 1
         existing = node.get(name)
-        if last:
-            if isinstance(existing, dict):
-                raise ConflictingKeyError(key, "is already a container of keys")
-            if existing is not None:
-                raise ConflictingKeyError(key, "set more than once")
-            node[name] = value
-            return
         if existing is None:
             existing = node[name] = {}
         elif not isinstance(existing, dict):
             raise ConflictingKeyError(key, "is already a plain value")
         node = existing
+    name = _next_index(node) if parts[-1] == "" else parts[-1]
+    existing = node.get(name)
+    if isinstance(existing, dict):
+        raise ConflictingKeyError(key, "is already a container of keys")
+    if existing is not None:
+        raise ConflictingKeyError(key, "set more than once")
+    node[name] = value
 
 
 def _finish(node: object) -> FormValue:
