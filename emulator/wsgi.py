@@ -92,7 +92,7 @@ class PortalApp:
                 ctx = self.portal.rest.webhook_context(parts[0], parts[1])
             elif len(parts) == 1:
                 token = params.pop("auth", None) or request.headers.get("X-Auth-Token")
-                connector = str(params.pop("auth_connector", "") or "")
+                connector = str(params.get("auth_connector", "") or "")
                 ctx = self.portal.rest.oauth_context(token, connector)
             else:
                 raise RestError("ERROR_METHOD_NOT_FOUND", "Method not found!", 404)
