@@ -125,3 +125,29 @@ write_log = Table(
     Column("error", Text),
     UniqueConstraint("portal_id", "idempotency_key", name="uq_write_log_key"),
 )
+
+# REST client state shared by every process that calls a portal (migration 0002).
+# Times are epoch seconds (float): they feed arithmetic, not display.
+rest_rate_budgets = Table(
+    "rest_rate_budgets",
+    metadata,
+    Column("portal_key", String(255), primary_key=True),
+    Column("level", Float, nullable=False, default=0.0),
+    Column("stamp", Float, nullable=False, default=0.0),
+)
+
+rest_method_pauses = Table(
+    "rest_method_pauses",
+    metadata,
+    Column("portal_key", String(255), primary_key=True),
+    Column("method", String(128), primary_key=True),
+    Column("until", Float, nullable=False),
+)
+
+rest_refresh_leases = Table(
+    "rest_refresh_leases",
+    metadata,
+    Column("member_id", String(64), primary_key=True),
+    Column("holder", String(64)),
+    Column("expires_at", Float, nullable=False, default=0.0),
+)

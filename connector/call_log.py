@@ -1,0 +1,82 @@
+"""What every REST call did, for the sync log: one `CallRecord` per call, secrets removed."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger("connector.rest")
+
+REDACTED = "***"
+SECRET_KEYS = frozenset({
+    "auth", "access_token", "refresh_token", "client_secret", "application_token",
+    "auth_id", "refresh_id", "password", "secret", "token", "webhook_url", "code",
+})
+
+
+def redact(value: Any) -> Any:
+    """A copy of `value` with every secret-looking key's value replaced by `***`."""
+    if isinstance(value, Mapping):
+        return {
+            key: REDACTED if str(key).lower() in SECRET_KEYS else redact(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact(item) for item in value]
+    return value
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One call as the sync log shows it; `params` are already redacted."""
+
+    portal: str
+    method: str
+    duration: float
+    http_status: int | None
+    error_code: str | None
+    retries: int
+    params: dict[str, Any] = field(default_factory=dict)
+    requests: int = 1  # HTTP requests this call made, retries and refresh repeats included
+
+    @property
+    def ok(self) -> bool:
+        return self.error_code is None
+
+
+OnCall = Callable[[CallRecord], None]
+
+
+class CallRecorder:
+    """Keeps the records of one client (thread-safe) and hands each to `on_call`."""
+
+    def __init__(self, on_call: OnCall | None = None, keep: int = 10_000) -> None:
+        self.on_call = on_call
+        self._keep = keep
+        self._records: list[CallRecord] = []
+        self._lock = threading.Lock()
+
+    def add(self, record: CallRecord) -> None:
+        with self._lock:
+            self._records.append(record)
+            if len(self._records) > self._keep:
+                del self._records[: len(self._records) - self._keep]
+        log.debug(
+            "rest call portal=%s method=%s status=%s error=%s retries=%d duration=%.3f",
+            record.portal, record.method, record.http_status, record.error_code,
+            record.retries, record.duration,
+        )
+        if self.on_call is not None:
+            self.on_call(record)
+
+    @property
+    def records(self) -> list[CallRecord]:
+        with self._lock:
+            return list(self._records)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._records.clear()

@@ -1,0 +1,99 @@
+"""One token refresh at a time per portal, across the threads and processes of a database.
+
+In a process, a `threading.Lock` per portal. Across processes: on PostgreSQL a
+transaction-scoped advisory lock (released by the server if the holder dies); on SQLite a
+lease row in `rest_refresh_leases`, taken with one conditional write and given up after
+`ttl` seconds if its holder vanished.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, or_, select, update
+
+from connector.rate_budget import insert_ignoring_duplicates, locked_transaction
+from connector.schema import rest_refresh_leases
+
+_THREAD_LOCKS: dict[tuple[str, str], threading.Lock] = {}
+_REGISTRY_LOCK = threading.Lock()
+POLL = 0.02
+
+
+class RefreshLockTimeout(TimeoutError):
+    """Another process held the refresh lease for longer than the wait allowed."""
+
+
+def thread_lock(engine: Engine, member_id: str) -> threading.Lock:
+    """The process-wide lock for refreshing one portal's tokens."""
+    key = (engine.url.render_as_string(hide_password=True), member_id)
+    with _REGISTRY_LOCK:
+        return _THREAD_LOCKS.setdefault(key, threading.Lock())
+
+
+def advisory_key(member_id: str) -> int:
+    digest = hashlib.sha256(f"taskbridge-refresh:{member_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@contextmanager
+def process_lock(engine: Engine, member_id: str, ttl: float = 30.0) -> Iterator[None]:
+    """Hold the cross-process refresh lock for `member_id` while the block runs."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (advisory_key(member_id),))
+            yield
+        return
+    holder = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    _take_lease(engine, member_id, holder, ttl)
+    try:
+        yield
+    finally:
+        with engine.begin() as conn:
+            conn.execute(
+                update(rest_refresh_leases)
+                .where(rest_refresh_leases.c.member_id == member_id,
+                       rest_refresh_leases.c.holder == holder)
+                .values(holder=None, expires_at=0.0)
+            )
+
+
+def _take_lease(engine: Engine, member_id: str, holder: str, ttl: float) -> None:
+    table = rest_refresh_leases
+    with engine.begin() as conn:
+        conn.execute(
+            insert_ignoring_duplicates(conn, table).values(
+                member_id=member_id, holder=None, expires_at=0.0
+            )
+        )
+    deadline = time.monotonic() + ttl * 2
+    while True:
+        now = time.time()
+        with locked_transaction(engine) as conn:
+            taken = conn.execute(
+                update(table)
+                .where(table.c.member_id == member_id,
+                       or_(table.c.holder.is_(None), table.c.expires_at < now))
+                .values(holder=holder, expires_at=now + ttl)
+            ).rowcount
+        if taken == 1:
+            return
+        if time.monotonic() > deadline:
+            raise RefreshLockTimeout(f"refresh lease for {member_id} not released")
+        time.sleep(POLL)  # another process is refreshing; it takes one OAuth round trip
+
+
+def lease_holder(engine: Engine, member_id: str) -> str | None:
+    """Who holds the SQLite lease now (tests and diagnostics)."""
+    with engine.connect() as conn:
+        return conn.execute(
+            select(rest_refresh_leases.c.holder).where(
+                rest_refresh_leases.c.member_id == member_id
+            )
+        ).scalar()
