@@ -12,7 +12,7 @@ import requests
 
 from connector.endpoint_policy import check_endpoint
 from connector.portal_store import NEEDS_REINSTALL, UNINSTALLED, Portal
-from connector.rest_errors import AuthError, PortalGone
+from connector.rest_errors import AuthError, PortalGone, ReinstallRequired
 from connector.settings import Settings
 from connector.storage import Storage
 from connector.token_refresh import TokenRefresher, reinstall_error
@@ -90,13 +90,19 @@ class AppAuth:
         return Target(endpoint, portal.access_token, portal.token_version)
 
     def renew(self, stale: Target, method: str) -> None:
-        fresh = self.refresher.refresh(stale.version)
+        try:
+            fresh = self.refresher.refresh(stale.version)
+        except ReinstallRequired:
+            self._remember(self.storage.portals.get(self.portal_key))
+            raise
+        self._remember(fresh)
+
+    def _remember(self, portal: Portal) -> None:
         with self._lock:
-            self._portal = fresh
+            self._portal = portal
 
     def moved(self, endpoint: str) -> None:
         endpoint = check_endpoint(endpoint, allow_insecure=self.settings.allow_insecure_portals)
         host = urlsplit(endpoint).netloc
         self.storage.portals.update_endpoint(self.portal_key, host, endpoint)
-        with self._lock:
-            self._portal = self.storage.portals.get(self.portal_key)
+        self._remember(self.storage.portals.get(self.portal_key))

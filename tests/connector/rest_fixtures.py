@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from connector.portal_store import Installation
 from connector.rest_client import PortalClient
 from connector.retry_policy import RetryPolicy
+from connector.schema import portals
 from connector.settings import Settings
 from connector.storage import Storage, open_storage
 from emulator import Portal
@@ -44,6 +46,12 @@ class Installed:
     def client(self, **kw: Any) -> PortalClient:
         kw.setdefault("policy", FAST_RETRIES)
         return PortalClient.for_portal(self.storage, self.settings, self.member_id, **kw)
+
+    def set_plan(self, drain: float, burst: int) -> None:
+        """The portal's stored rate plan (what the client's budget enforces)."""
+        with self.storage.engine.begin() as conn:
+            conn.execute(update(portals).where(portals.c.member_id == self.member_id)
+                         .values(rate_drain=drain, rate_burst=burst))
 
     def rest_calls(self, method: str | None = None) -> int:
         """Requests that reached the portal's REST (batch commands not counted)."""
@@ -138,3 +146,8 @@ def add_tasks(portal: Portal, count: int, user_id: int = 1) -> None:
     actions = portal.as_user(user_id)
     for number in range(count):
         actions.create_task(title=f"Task {number}")
+
+
+# Test modules bind these to module names so pytest finds them:
+#     portal, server, installed, old_address = rest_fixtures.FIXTURES
+FIXTURES = (portal, server, installed, old_address)

@@ -14,14 +14,11 @@ from connector.rest_errors import (
     ReinstallRequired,
     error_for,
 )
-from tests.connector.rest_fixtures import (  # noqa: F401 - fixtures
-    WEBHOOK_CODE,
-    add_tasks,
-    installed,
-    old_address,
-    portal,
-    server,
-)
+from tests.connector import rest_fixtures
+from tests.connector.rest_fixtures import WEBHOOK_CODE, add_tasks
+
+# The fixtures these tests use, by name.
+portal, server, installed, old_address = rest_fixtures.FIXTURES
 
 
 def test_call_answers_result_total_next_and_time(installed):
