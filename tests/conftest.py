@@ -67,3 +67,22 @@ def pg_url(pg_server_url: str) -> Iterator[str]:
     yield f"{base}/{name}"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def portal() -> Iterator[Any]:
+    """An emulated Bitrix24 portal on loopback, limits off."""
+    from tests.support.stack import emulated_portal
+
+    with emulated_portal(limits=False) as running:
+        yield running
+
+
+@pytest.fixture
+def taskbridge(portal: Any, tmp_path: Path, secret_key: str) -> Iterator[Any]:
+    """TaskBridge's web app on loopback, set up for `portal` (not installed yet)."""
+    from tests.support.stack import taskbridge_for
+
+    url = f"sqlite:///{tmp_path / 'taskbridge.sqlite3'}"
+    with taskbridge_for(portal, url, secret_key) as running:
+        yield running

@@ -2,27 +2,42 @@
 
 from __future__ import annotations
 
-from flask import Flask
+import re
+import uuid
 
+from flask import Flask, g, request
+
+from connector.intake import EventIntake
 from connector.settings import Settings, load_settings
 from connector.storage import Storage, open_storage
-from webhooks import health
+from webhooks import answers, events, health, install
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 def create_app(settings: Settings | None = None, storage: Storage | None = None) -> Flask:
     """Build the TaskBridge web app; tests pass their own settings (and storage)."""
     settings = settings or load_settings()
+    storage = storage or open_storage(settings)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_event_body
     app.extensions["taskbridge.settings"] = settings
-    app.extensions["taskbridge.storage"] = storage or open_storage(settings)
-    app.register_blueprint(health.blueprint)
+    app.extensions["taskbridge.storage"] = storage
+    app.extensions["taskbridge.intake"] = EventIntake(storage, settings)
+    answers.init_app(app)
+    app.before_request(_correlation_id)
+    app.after_request(_echo_correlation_id)
+    for surface in (install, events, health):
+        app.register_blueprint(surface.blueprint)
     return app
 
 
-def settings_of(app: Flask) -> Settings:
-    return app.extensions["taskbridge.settings"]
+def _correlation_id() -> None:
+    """One id ties a request to its journal row and every REST call it causes."""
+    given = request.headers.get("X-Request-ID", "")
+    g.correlation_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
 
 
-def storage_of(app: Flask) -> Storage:
-    return app.extensions["taskbridge.storage"]
+def _echo_correlation_id(response):  # type: ignore[no-untyped-def]
+    response.headers["X-Request-ID"] = g.get("correlation_id", "")
+    return response

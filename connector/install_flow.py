@@ -1,0 +1,200 @@
+"""Installing TaskBridge into a portal, and keeping its portal-side setup whole.
+
+Both documented ways in (the install page POST and ONAPPINSTALL) end here. The
+tokens are verified with the OAuth server first: its answer, not the request, says
+which portal they belong to. Then the portal is set up in two REST requests: one batch
+reads what is bound, one batch binds only what is missing, so a re-install is
+idempotent and an install on a portal whose bindings drifted repairs them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from connector.endpoint_policy import check_endpoint
+from connector.errors import TaskBridgeError
+from connector.oauth_server import OAuthError, exchange_refresh_token
+from connector.portal_store import Installation, Portal
+from connector.rest_client import PortalClient
+from connector.settings import Settings
+from connector.storage import Storage
+from mappers.portal_events import BOUND_EVENTS, OFFLINE_EVENTS
+from mappers.statuses import CrmTaskStatus, label
+
+log = logging.getLogger(__name__)
+
+STATUS_FIELD = "UF_CRM_TASKBRIDGE_STATUS"
+PLACEMENTS = ("CRM_DEAL_DETAIL_TAB", "CRM_LEAD_DETAIL_TAB", "TASK_VIEW_TAB")
+AUTH_CONNECTOR = "taskbridge"
+APP_TITLE = "TaskBridge"
+
+
+class InstallRefused(TaskBridgeError):
+    """An install whose tokens the OAuth server does not vouch for, or an unsafe portal."""
+
+
+@dataclass(frozen=True)
+class InstallRequest:
+    """What either install path received, as plain data (tokens hidden from repr)."""
+
+    member_id: str
+    domain: str
+    refresh_token: str = field(repr=False)
+    application_token: str = field(repr=False)
+    language: str = "en"
+
+
+@dataclass
+class SetupReport:
+    bound_events: list[str] = field(default_factory=list)
+    bound_offline: list[str] = field(default_factory=list)
+    created_fields: list[str] = field(default_factory=list)
+    bound_placements: list[str] = field(default_factory=list)
+    requests: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(
+            self.bound_events or self.bound_offline or self.created_fields or self.bound_placements
+        )
+
+
+def install(storage: Storage, settings: Settings, request: InstallRequest) -> SetupReport:
+    """Verify, store (tokens encrypted), set the portal up, then mark it installed."""
+    try:
+        grant = exchange_refresh_token(settings, request.refresh_token)
+    except OAuthError as exc:
+        log.warning("install refused for portal %s: %s", request.member_id, exc.code)
+        raise InstallRefused(
+            f"the OAuth server did not accept the install's tokens ({exc.code})"
+        ) from None
+    if grant.member_id != request.member_id:
+        raise InstallRefused("the install's member_id is not the one its tokens belong to")
+    endpoint = check_endpoint(grant.client_endpoint, allow_insecure=settings.allow_insecure_portals)
+    storage.portals.save(
+        Installation(
+            member_id=grant.member_id,
+            domain=grant.domain or request.domain,
+            client_endpoint=endpoint,
+            server_endpoint=grant.server_endpoint,
+            scope=grant.scope,
+            access_token=grant.access_token,
+            refresh_token=grant.refresh_token,
+            expires_at=grant.expires_at,
+            application_token=request.application_token,
+            language=request.language,
+        )
+    )
+    report = ensure_setup(PortalClient.for_portal(storage, settings, grant.member_id), settings,
+                          language=request.language)
+    storage.portals.mark_installed(grant.member_id)
+    log.info("portal %s installed (%s)", grant.member_id, _summary(report))
+    return report
+
+
+def ensure_setup(client: PortalClient, settings: Settings, *, language: str) -> SetupReport:
+    """Bind whatever of the wanted events, fields and placements the portal lacks."""
+    report = SetupReport()
+    seen = client.batch(
+        {
+            "events": ("event.get", {}),
+            "placements": ("placement.get", {}),
+            "deal_field": ("crm.deal.userfield.list", {"filter": {"FIELD_NAME": STATUS_FIELD}}),
+            "lead_field": ("crm.lead.userfield.list", {"filter": {"FIELD_NAME": STATUS_FIELD}}),
+        }
+    )
+    report.requests += 1
+    if seen.errors:
+        raise next(iter(seen.errors.values()))
+    commands = _missing(seen.results, settings, language, report)
+    if commands:
+        done = client.batch(commands)
+        report.requests += 1
+        for _key, error in done.errors.items():
+            if getattr(error, "code", "") != "ERROR_HANDLER_ALREADY_EXIST":
+                raise error
+    return report
+
+
+def _missing(
+    seen: Mapping[str, Any], settings: Settings, language: str, report: SetupReport
+) -> dict[str, tuple[str, dict[str, Any]]]:
+    events_url = f"{settings.public_url}/bitrix/events"
+    placement_url = f"{settings.public_url}/bitrix/placement"
+    bound = {
+        (str(item.get("event", "")).upper(), item.get("handler", ""), _is_offline(item))
+        for item in seen.get("events") or []
+    }
+    commands: dict[str, tuple[str, dict[str, Any]]] = {}
+    for name in BOUND_EVENTS:
+        if (name, events_url, False) not in bound:
+            commands[f"on_{name}"] = ("event.bind", {"event": name, "handler": events_url})
+            report.bound_events.append(name)
+    offline_bound = {event for event, _handler, offline in bound if offline}
+    for name in OFFLINE_EVENTS:
+        if name not in offline_bound:
+            commands[f"off_{name}"] = (
+                "event.bind",
+                {"event": name, "event_type": "offline", "auth_connector": AUTH_CONNECTOR},
+            )
+            report.bound_offline.append(name)
+    for entity in ("deal", "lead"):
+        if not seen.get(f"{entity}_field"):
+            commands[f"field_{entity}"] = (f"crm.{entity}.userfield.add", _status_field(language))
+            report.created_fields.append(f"{entity}.{STATUS_FIELD}")
+    placed = {
+        (str(item.get("placement", "")).upper(), item.get("handler", ""))
+        for item in seen.get("placements") or []
+    }
+    for code in PLACEMENTS:
+        if (code, placement_url) not in placed:
+            commands[f"place_{code}"] = (
+                "placement.bind",
+                {"PLACEMENT": code, "HANDLER": placement_url, "TITLE": APP_TITLE},
+            )
+            report.bound_placements.append(code)
+    return commands
+
+
+def _is_offline(item: Mapping[str, Any]) -> bool:
+    return str(item.get("offline", "0")) in ("1", "true", "True", "Y")
+
+
+def _status_field(language: str) -> dict[str, Any]:
+    labels = [
+        {"VALUE": label(status, language), "SORT": str((index + 1) * 10), "XML_ID": status.value}
+        for index, status in enumerate(CrmTaskStatus)
+    ]
+    return {
+        "fields": {
+            "FIELD_NAME": STATUS_FIELD.removeprefix("UF_CRM_"),
+            "USER_TYPE_ID": "enumeration",
+            "XML_ID": STATUS_FIELD,
+            "EDIT_FORM_LABEL": "TaskBridge status",
+            "LIST_COLUMN_LABEL": "TaskBridge status",
+            "LIST_FILTER_LABEL": "TaskBridge status",
+            "SHOW_IN_LIST": "Y",
+            "EDIT_IN_LIST": "N",
+            "LIST": labels,
+        }
+    }
+
+
+def refresh_setup(storage: Storage, settings: Settings, portal: Portal) -> SetupReport:
+    """Re-bind after an app update (the portal drops handlers on update)."""
+    return ensure_setup(
+        PortalClient.for_portal(storage, settings, portal.member_id), settings,
+        language=portal.language,
+    )
+
+
+def _summary(report: SetupReport) -> str:
+    if not report.changed:
+        return "setup already complete"
+    return (
+        f"bound {len(report.bound_events)} events, {len(report.bound_offline)} offline, "
+        f"{len(report.created_fields)} fields, {len(report.bound_placements)} placements"
+    )

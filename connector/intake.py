@@ -1,0 +1,150 @@
+"""Accepting an event: verify it came from an installed portal, then journal it.
+
+No REST call happens here: the receiver answers in milliseconds and the worker does the
+rest. The one exception is an app update whose new application token must be vouched
+for by the OAuth server before it replaces the stored one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from connector.errors import InvalidApplicationToken, PortalUninstalled
+from connector.journal import Journal, Recorded
+from connector.oauth_server import OAuthError, exchange_refresh_token
+from connector.portal_store import UNINSTALLED, Portal
+from connector.settings import Settings
+from connector.storage import Storage
+from mappers.portal_events import PortalEvent, dedupe_key, parse_event, redact
+
+log = logging.getLogger(__name__)
+
+CACHE_SECONDS = 5.0
+TOUCH_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Accepted:
+    event: PortalEvent
+    recorded: Recorded
+
+
+class EventIntake:
+    """Verifies and journals events; keeps a short-lived cache of portals by member_id."""
+
+    def __init__(self, storage: Storage, settings: Settings) -> None:
+        self._storage = storage
+        self._settings = settings
+        self._journal = Journal(storage.engine)
+        self._cache: dict[str, tuple[float, Portal]] = {}
+        self._touched: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def accept(
+        self, body: Mapping[str, Any], *, source: str = "online", correlation_id: str | None = None
+    ) -> Accepted:
+        """Raises `EventError` (bad body), `InvalidApplicationToken`, `PortalUninstalled`."""
+        event = parse_event(body)
+        portal = self._verified_portal(event)
+        if event.auth.domain and event.auth.domain != portal.domain:
+            log.warning(
+                "event %s for portal %s names domain %s, stored %s; verified by token only",
+                event.name, portal.member_id, event.auth.domain[:100], portal.domain,
+            )
+        recorded = self._journal.record(
+            event,
+            portal_id=portal.id,
+            payload=redact(dict(body)),
+            dedupe_key=dedupe_key(event),
+            source=source,
+            correlation_id=correlation_id,
+        )
+        self._after_lifecycle(event, portal)
+        self._touch(portal)
+        return Accepted(event=event, recorded=recorded)
+
+    def _verified_portal(self, event: PortalEvent) -> Portal:
+        member_id = event.auth.member_id
+        portal = self._cached(member_id)
+        if portal is None or not portal.application_token_matches(event.auth.application_token):
+            portal = self._reload(member_id)
+        if portal is None:
+            log.warning("event %s refused: unknown portal %s", event.name, member_id)
+            raise InvalidApplicationToken(member_id, "unknown member_id")
+        if portal.state == UNINSTALLED:
+            raise PortalUninstalled(member_id)
+        if portal.application_token_matches(event.auth.application_token):
+            return portal
+        if event.name == "ONAPPUPDATE" and self._vouched_update(event, portal):
+            return self._reload(member_id) or portal
+        log.warning("event %s refused for portal %s: application token mismatch",
+                    event.name, member_id)
+        raise InvalidApplicationToken(member_id, "application token mismatch")
+
+    def _vouched_update(self, event: PortalEvent, portal: Portal) -> bool:
+        """An app update brings a new application token; accept it only with OAuth's word."""
+        if not event.auth.refresh_token or not event.auth.application_token:
+            return False
+        try:
+            grant = exchange_refresh_token(self._settings, event.auth.refresh_token)
+        except OAuthError as exc:
+            log.warning("app update for portal %s not vouched for: %s", portal.member_id, exc.code)
+            return False
+        if grant.member_id != portal.member_id:
+            return False
+        self._storage.portals.rotate_tokens(
+            portal.member_id, expected_version=portal.token_version,
+            access_token=grant.access_token, refresh_token=grant.refresh_token,
+            expires_at=grant.expires_at,
+        )
+        self._storage.portals.replace_application_token(
+            portal.member_id, event.auth.application_token
+        )
+        log.info("portal %s: application token replaced on app update", portal.member_id)
+        return True
+
+    def _after_lifecycle(self, event: PortalEvent, portal: Portal) -> None:
+        if event.name != "ONAPPUNINSTALL":
+            return
+        if str(event.data.get("CLEAN", "0")) == "1":
+            self._storage.portals.delete(portal.member_id)
+            log.info("portal %s uninstalled TaskBridge; its data was deleted", portal.member_id)
+        else:
+            self._storage.portals.mark_uninstalled(portal.member_id)
+            log.info("portal %s uninstalled TaskBridge; data kept", portal.member_id)
+        self.forget(portal.member_id)
+
+    def forget(self, member_id: str) -> None:
+        with self._lock:
+            self._cache.pop(member_id, None)
+
+    def _cached(self, member_id: str) -> Portal | None:
+        with self._lock:
+            entry = self._cache.get(member_id)
+        if entry is None or time.monotonic() - entry[0] > CACHE_SECONDS:
+            return None
+        return entry[1]
+
+    def _reload(self, member_id: str) -> Portal | None:
+        portal = self._storage.portals.find(member_id)
+        with self._lock:
+            if portal is None:
+                self._cache.pop(member_id, None)
+            else:
+                self._cache[member_id] = (time.monotonic(), portal)
+        return portal
+
+    def _touch(self, portal: Portal) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._touched.get(portal.member_id, -TOUCH_SECONDS) < TOUCH_SECONDS:
+                return
+            self._touched[portal.member_id] = now
+        if portal.state != UNINSTALLED and self._storage.portals.find(portal.member_id):
+            self._storage.portals.touch_event(portal.member_id, datetime.now(UTC))

@@ -1,0 +1,102 @@
+"""The test vocabulary: an emulated portal and TaskBridge, both on real loopback servers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from connector.journal import Journal
+from connector.portal_store import Portal as StoredPortal
+from connector.settings import Settings, load_settings
+from connector.storage import Storage, open_storage
+from emulator import Portal
+from emulator.server import RunningServer, serve_in_thread
+from tests.support.live_server import LiveServer, serve_later
+from webhooks.app import create_app
+
+CLIENT_ID = "local.taskbridge.0001"
+CLIENT_SECRET = "client-secret-for-tests"
+
+
+@dataclass
+class EmulatedPortal:
+    """The portal emulator and its server; `as_user(uid)` acts as a portal user."""
+
+    emulator: Portal
+    server: RunningServer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.emulator, name)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+
+@contextmanager
+def emulated_portal(**options: Any) -> Iterator[EmulatedPortal]:
+    emulator = Portal(**options)
+    server = serve_in_thread(emulator)
+    try:
+        yield EmulatedPortal(emulator=emulator, server=server)
+    finally:
+        server.stop()
+        emulator.close()
+
+
+@dataclass
+class TaskBridge:
+    """TaskBridge's web app serving on loopback, configured for one emulated portal."""
+
+    portal: EmulatedPortal
+    settings: Settings
+    storage: Storage
+    server: LiveServer
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def journal(self) -> Journal:
+        return Journal(self.storage.engine)
+
+    def install(self, how: str = "page") -> StoredPortal:
+        """Install TaskBridge into the portal the way an admin does, and finish it."""
+        emulator = self.portal.emulator
+        emulator.install_app(CLIENT_ID, how=how, handler_url=f"{self.url}/bitrix/install")
+        if how == "event":
+            emulator.wait_for_deliveries(
+                lambda sent: any(d.event == "ONAPPINSTALL" and d.status for d in sent),
+                timeout=10,
+            )
+        emulator.finish_install(CLIENT_ID)
+        return self.stored()
+
+    def stored(self) -> StoredPortal:
+        return self.storage.portals.get(self.portal.member_id)
+
+
+@contextmanager
+def taskbridge_for(portal: EmulatedPortal, database_url: str, secret_key: str,
+                   **overrides: Any) -> Iterator[TaskBridge]:
+    with serve_later() as live:
+        settings = load_settings(
+            database_url=database_url,
+            secret_key=secret_key,
+            public_url=live.url,
+            oauth_url=portal.url,
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+            allow_insecure_portals=True,
+            http_timeout=10,
+            **overrides,
+        )
+        storage = open_storage(settings)
+        live.mount.app = create_app(settings, storage)
+        portal.emulator.register_app(CLIENT_ID, CLIENT_SECRET,
+                                     handler_url=f"{live.url}/bitrix/install")
+        yield TaskBridge(portal=portal, settings=settings, storage=storage, server=live)
+        storage.engine.dispose()

@@ -1,0 +1,60 @@
+"""JSON answers and the one place that maps errors to HTTP statuses."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from connector.endpoint_policy import InsecurePortal
+from connector.errors import InvalidApplicationToken, PortalUninstalled
+from connector.install_flow import InstallRefused
+from mappers.errors import ValidationError
+from webhooks.request_body import BodyError
+
+log = logging.getLogger(__name__)
+
+
+def error(status: int, code: str, description: str = "") -> tuple[Response, int]:
+    body = {"status": "error", "error": code}
+    if description:
+        body["error_description"] = description
+    return jsonify(body), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(BodyError)
+    def _body(exc: BodyError):  # type: ignore[no-untyped-def]
+        return error(exc.status, exc.code, exc.description)
+
+    @app.errorhandler(ValidationError)
+    def _invalid(exc: ValidationError):  # type: ignore[no-untyped-def]
+        return error(400, "invalid_event", str(exc))
+
+    @app.errorhandler(InvalidApplicationToken)
+    def _token(exc: InvalidApplicationToken):  # type: ignore[no-untyped-def]
+        return error(401, "invalid_application_token")
+
+    @app.errorhandler(PortalUninstalled)
+    def _gone(exc: PortalUninstalled):  # type: ignore[no-untyped-def]
+        return error(410, "portal_uninstalled")
+
+    @app.errorhandler(InstallRefused)
+    def _refused(exc: InstallRefused):  # type: ignore[no-untyped-def]
+        return error(403, "install_refused", str(exc))
+
+    @app.errorhandler(InsecurePortal)
+    def _insecure(exc: InsecurePortal):  # type: ignore[no-untyped-def]
+        return error(403, "insecure_portal", str(exc))
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return error(exc.code or 500, code, exc.description or "")
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+        # The traceback goes to the log; the sender learns nothing about internals.
+        log.exception("unexpected error while handling a request")
+        return error(500, "internal_error")
