@@ -1,19 +1,22 @@
 """Reading a whole list in the fewest requests, as a generator.
 
 1. The first page is an ordinary call (`order ID ASC`, `start=0`): it gives the total.
-2. The rest goes in batches: each batch anchors an ID window at the last ID seen
-   (`>ID`) and packs up to 50 page offsets inside it; the window keeps offsets small and
-   unaffected by rows added or removed before it. 10,000 items: 1 call + 4 batches.
+2. The rest goes in batches of 50 page offsets inside an ID window (`>ID` the first
+   page's last ID), so rows added or removed before the window cannot shift it.
+   10,000 items: 1 call + 4 batches, up to 4 batches in flight at once (each still takes
+   a slot from the rate budget).
 3. When only one page is left it is one call with `start=-1` (no counting) in the window.
 4. It stops at the first short page, or once the first answer's total has been read.
 
-Items come out in ID order, each once; memory holds at most one batch (2,500 items).
+Items come out in ID order, each once; memory holds at most 4 batches (10,000 items),
+whatever the list's length.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from connector.batching import MAX_COMMANDS
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
     from connector.rest_client import PortalClient
 
 PAGE = 50
+PARALLEL = 4  # batches in flight: the rate budget still spaces them; memory stays bounded
 
 
 def iterate(
@@ -47,39 +51,52 @@ def iterate(
         last = item_id(item, id_field)
         yield item
     remaining = (first.total or 0) - len(items)
-    more = first.next is not None and len(items) == PAGE
+    if first.next is None or len(items) < PAGE or remaining <= 0:
+        return
     # The first answer's total bounds the read: rows added after it are not waited for.
-    while more and remaining > 0:
-        if remaining <= PAGE:
-            page = client.call(method, page_params(last, -1), write=False)
-            pages = [extract(page.result, page_key)]
-            remaining -= len(pages[0])
-        else:
-            pages, remaining = _batch_pages(client, method, page_params, last, remaining,
-                                            page_key)
-        for chunk in pages:
-            for item in chunk:
-                key = item_id(item, id_field)
-                if last is None or _after(key, last):
-                    last = key
-                    yield item
-            more = len(chunk) == PAGE
-            if not more:
-                break
+    if remaining <= PAGE:
+        page = client.call(method, page_params(last, -1), write=False)
+        pages: Iterator[list[dict[str, Any]]] = iter([extract(page.result, page_key)])
+    else:
+        pages = _batched_pages(client, method, lambda start: page_params(last, start),
+                               remaining, page_key)
+    for chunk in pages:
+        for item in chunk:
+            key = item_id(item, id_field)
+            if last is None or _after(key, last):
+                last = key
+                yield item
+        if len(chunk) < PAGE:
+            return
 
 
-def _batch_pages(
-    client: PortalClient, method: str, page_params: Any, last: Any, remaining: int,
-    page_key: str | None,
-) -> tuple[list[list[dict[str, Any]]], int]:
-    count = min(MAX_COMMANDS, max(1, math.ceil(remaining / PAGE)))
-    commands = {f"p{i}": (method, page_params(last, i * PAGE)) for i in range(count)}
-    done = client.batch(commands)
-    if done.errors:
-        raise next(iter(done.errors.values()))
-    pages = [extract(done.results.get(f"p{i}"), page_key) for i in range(count)]
-    in_window = done.totals.get("p0", remaining)
-    return pages, in_window - sum(len(p) for p in pages)
+def _batched_pages(
+    client: PortalClient, method: str, params_at: Callable[[int], dict[str, Any]],
+    remaining: int, page_key: str | None,
+) -> Iterator[list[dict[str, Any]]]:
+    """Pages of the window in offset order; up to PARALLEL batches in flight at once."""
+    offsets = [n * PAGE for n in range(math.ceil(remaining / PAGE))]
+    groups = [offsets[i:i + MAX_COMMANDS] for i in range(0, len(offsets), MAX_COMMANDS)]
+
+    def fetch(group: list[int]) -> list[list[dict[str, Any]]]:
+        done = client.batch({f"p{start}": (method, params_at(start)) for start in group})
+        if done.errors:
+            raise next(iter(done.errors.values()))
+        return [extract(done.results.get(f"p{start}"), page_key) for start in group]
+
+    with ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="list_all") as pool:
+        pending = [pool.submit(fetch, group) for group in groups[:PARALLEL]]
+        following = PARALLEL
+        try:
+            while pending:
+                pages = pending.pop(0).result()
+                if following < len(groups):
+                    pending.append(pool.submit(fetch, groups[following]))
+                    following += 1
+                yield from pages
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 def extract(result: Any, page_key: str | None) -> list[dict[str, Any]]:
