@@ -183,12 +183,11 @@ def _status_field(language: str) -> dict[str, Any]:
     }
 
 
-def refresh_setup(storage: Storage, settings: Settings, portal: Portal) -> SetupReport:
+def refresh_setup(storage: Storage, settings: Settings, portal: Portal, *,
+                  client: PortalClient | None = None) -> SetupReport:
     """Re-bind after an app update (the portal drops handlers on update)."""
-    return ensure_setup(
-        PortalClient.for_portal(storage, settings, portal.member_id), settings,
-        language=portal.language,
-    )
+    client = client or PortalClient.for_portal(storage, settings, portal.member_id)
+    return ensure_setup(client, settings, language=portal.language)
 
 
 def _summary(report: SetupReport) -> str:

@@ -10,12 +10,14 @@ does not act on) are recorded and never processed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, and_, func, select, update
 
+from connector.journal_queries import FOLLOWERS, HEADS
 from connector.schema import journal
 from mappers.portal_events import PortalEvent
 
@@ -36,6 +38,29 @@ class Recorded:
     id: int
     state: str
     duplicate_of: int | None = None
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A journal row the worker now holds."""
+
+    id: int
+    portal_id: int
+    member_id: str
+    event: str
+    object_type: str
+    object_id: str
+    object_key: str
+    payload: dict[str, Any]
+    source: str
+    attempts: int
+    received_at: datetime
+    correlation_id: str | None
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Backoff before the next try: 5 s, 10 s, 20 s ... capped at one hour."""
+    return timedelta(seconds=min(3600, 5 * 2 ** max(0, attempts - 1)))
 
 
 class Journal:
@@ -116,3 +141,158 @@ class Journal:
             query = query.where(journal.c[column] == value)
         with self._engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
+
+    # -- the worker's verbs -------------------------------------------------------------
+
+    def claim_batch(
+        self, worker_id: str, *, limit: int = 50, now: datetime | None = None
+    ) -> list[Claimed]:
+        """Take the next waiting rows (see `journal_queries`), marked processing."""
+        now = now or datetime.now(UTC)
+        with self._engine.begin() as conn:
+            dialect = conn.dialect.name
+            if dialect == "sqlite":
+                # One writer at a time: take the write lock before reading the heads.
+                conn.exec_driver_sql("UPDATE journal SET id = id WHERE 0")
+            heads = conn.execute(HEADS[dialect], {"now": now, "limit": limit}).all()
+            ids = [head.id for head in heads]
+            for head in heads:
+                ids.extend(
+                    conn.execute(
+                        FOLLOWERS[dialect],
+                        {"portal_id": head.portal_id, "object_key": head.object_key,
+                         "now": now, "head_id": head.id},
+                    ).scalars()
+                )
+            if not ids:
+                return []
+            conn.execute(
+                update(journal)
+                .where(journal.c.id.in_(ids))
+                .values(state=PROCESSING, locked_by=worker_id, locked_at=now,
+                        attempts=journal.c.attempts + 1)
+            )
+            rows = conn.execute(
+                select(journal).where(journal.c.id.in_(ids)).order_by(journal.c.id)
+            ).all()
+        return [_claimed(row._mapping) for row in rows]
+
+    def finish(self, ids: Iterable[int], *, detail: dict[str, Any] | None = None,
+               state: str = DONE, now: datetime | None = None) -> None:
+        """Mark rows done (or ignored), with what was decided and written."""
+        now = now or datetime.now(UTC)
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(journal)
+                .where(journal.c.id.in_(list(ids)), journal.c.state == PROCESSING)
+                .values(state=state, finished_at=now, locked_by=None, locked_at=None,
+                        error=None, detail=detail)
+            )
+
+    def fail(self, claimed: Sequence[Claimed], error: str, *, max_attempts: int,
+             detail: dict[str, Any] | None = None, now: datetime | None = None) -> str:
+        """Schedule another try with backoff, or mark dead after `max_attempts`."""
+        now = now or datetime.now(UTC)
+        attempts = max((row.attempts for row in claimed), default=1)
+        dead = attempts >= max_attempts
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(journal)
+                .where(journal.c.id.in_([row.id for row in claimed]),
+                       journal.c.state == PROCESSING)
+                .values(
+                    state=DEAD if dead else FAILED,
+                    error=error[:2000],
+                    detail=detail,
+                    locked_by=None,
+                    locked_at=None,
+                    finished_at=now if dead else None,
+                    next_attempt_at=None if dead else now + retry_delay(attempts),
+                )
+            )
+        return DEAD if dead else FAILED
+
+    def release(self, ids: Iterable[int], reason: str) -> None:
+        """Put rows back to wait, without counting the try (their portal cannot be called)."""
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(journal)
+                .where(journal.c.id.in_(list(ids)), journal.c.state == PROCESSING)
+                .values(state=PENDING, error=reason[:2000], locked_by=None, locked_at=None,
+                        attempts=journal.c.attempts - 1)
+            )
+
+    def release_stale(self, *, older_than: timedelta, now: datetime | None = None) -> int:
+        """Put back rows whose worker died while holding them (no heartbeat since)."""
+        now = now or datetime.now(UTC)
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                update(journal)
+                .where(journal.c.state == PROCESSING, journal.c.locked_at < now - older_than)
+                .values(state=PENDING, locked_by=None, locked_at=None, next_attempt_at=now)
+            )
+        return result.rowcount
+
+    def heartbeat(self, ids: Iterable[int], *, now: datetime | None = None) -> None:
+        now = now or datetime.now(UTC)
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(journal)
+                .where(journal.c.id.in_(list(ids)), journal.c.state == PROCESSING)
+                .values(locked_at=now)
+            )
+
+    def enqueue(
+        self,
+        *,
+        portal_id: int,
+        member_id: str,
+        event: str,
+        object_type: str,
+        object_id: str,
+        payload: dict[str, Any],
+        source: str,
+        now: datetime | None = None,
+    ) -> int:
+        """A row TaskBridge makes itself (a view, a sweep, a catch-up, a replay)."""
+        now = now or datetime.now(UTC)
+        key = f"{object_type}:{object_id}" if object_id else object_type
+        with self._engine.begin() as conn:
+            return conn.execute(
+                journal.insert()
+                .values(
+                    portal_id=portal_id, member_id=member_id, received_at=now, source=source,
+                    event=event, object_type=object_type, object_id=object_id,
+                    object_key=key, payload=payload, dedupe_key=f"{source}:{event}:{key}",
+                    state=PENDING, attempts=0, next_attempt_at=now,
+                )
+                .returning(journal.c.id)
+            ).scalar_one()
+
+    def waiting_keys(self, portal_id: int, object_keys: Iterable[str]) -> set[str]:
+        """Which of these objects already have a row waiting (to skip re-enqueueing)."""
+        keys = list(object_keys)
+        if not keys:
+            return set()
+        with self._engine.connect() as conn:
+            return set(
+                conn.execute(
+                    select(journal.c.object_key).where(
+                        journal.c.portal_id == portal_id,
+                        journal.c.object_key.in_(keys),
+                        journal.c.state.in_((PENDING, FAILED, PROCESSING)),
+                    )
+                ).scalars()
+            )
+
+
+def _claimed(row: Any) -> Claimed:
+    received = row["received_at"]
+    if received.tzinfo is None:
+        received = received.replace(tzinfo=UTC)
+    return Claimed(
+        id=row["id"], portal_id=row["portal_id"], member_id=row["member_id"],
+        event=row["event"], object_type=row["object_type"], object_id=row["object_id"],
+        object_key=row["object_key"], payload=row["payload"], source=row["source"],
+        attempts=row["attempts"], received_at=received, correlation_id=row["correlation_id"],
+    )

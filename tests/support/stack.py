@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from connector.journal import Journal
+from connector.snapshot_store import SnapshotStore
+from connector.worker import Worker
 from connector.portal_store import Portal as StoredPortal
 from connector.settings import Settings, load_settings
 from connector.storage import Storage, open_storage
@@ -77,6 +79,35 @@ class TaskBridge:
 
     def stored(self) -> StoredPortal:
         return self.storage.portals.get(self.portal.member_id)
+
+    def worker(self) -> Worker:
+        return Worker(self.storage, self.settings, batch_size=50)
+
+    def drain(self, rounds: int = 10) -> int:
+        """Let every event the portal sent land, then process until nothing is left.
+
+        TaskBridge's own writes come back as events, so this repeats until a round
+        handles nothing. Returns the REST calls TaskBridge made meanwhile.
+        """
+        calls_before = self.rest_calls
+        worker = self.worker()
+        for _ in range(rounds):
+            assert self.portal.emulator.sender.wait_idle(timeout=10), "events still in flight"
+            if worker.run(until_idle=True) == 0:
+                break
+        else:
+            raise AssertionError(f"the journal did not settle in {rounds} rounds")
+        return self.rest_calls - calls_before
+
+    @property
+    def rest_calls(self) -> int:
+        """Requests TaskBridge sent to the portal (a batch counts once)."""
+        return self.portal.emulator.call_log.count()
+
+    def task_status(self, task_id: int) -> str | None:
+        stored = SnapshotStore(self.storage.engine).tasks(self.stored().id, [task_id])
+        status = stored[task_id].crm_status if task_id in stored else None
+        return status.value if status else None
 
 
 @contextmanager

@@ -1,0 +1,165 @@
+"""What TaskBridge last saw of each task and CRM item, and the statuses it gave them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, String, cast, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from connector.schema import crm_item_statuses, task_snapshots
+from mappers.bindings import CrmRef
+from mappers.item_status import TaskStatusRecord
+from mappers.snapshots import TaskSnapshot
+from mappers.statuses import CrmTaskStatus
+
+
+@dataclass(frozen=True)
+class StoredTask:
+    snapshot: TaskSnapshot
+    crm_status: CrmTaskStatus | None
+    status_changed_at: datetime | None
+    deleted: bool
+
+    def record(self) -> TaskStatusRecord | None:
+        if self.deleted or self.crm_status is None or self.status_changed_at is None:
+            return None
+        return TaskStatusRecord(self.snapshot.id, self.crm_status, self.status_changed_at)
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    ref: CrmRef
+    status: CrmTaskStatus | None
+    closed: bool
+    held_final_stage: str | None
+
+
+class SnapshotStore:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def tasks(self, portal_id: int, task_ids: Iterable[int]) -> dict[int, StoredTask]:
+        ids = sorted(set(task_ids))
+        if not ids:
+            return {}
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(task_snapshots).where(
+                    task_snapshots.c.portal_id == portal_id, task_snapshots.c.task_id.in_(ids)
+                )
+            ).all()
+        return {row.task_id: _stored_task(row._mapping) for row in rows}
+
+    def tasks_bound_to(self, portal_id: int, item: CrmRef) -> list[StoredTask]:
+        """Every task (not deleted) whose last snapshot is bound to `item`."""
+        pattern = f'%"{item.code}"%'
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(task_snapshots).where(
+                    task_snapshots.c.portal_id == portal_id,
+                    task_snapshots.c.deleted.is_(False),
+                    cast(task_snapshots.c.bindings, String).like(pattern),
+                )
+            ).all()
+        return [_stored_task(row._mapping) for row in rows]
+
+    def open_tasks(self, portal_id: int) -> list[StoredTask]:
+        """Tasks not deleted and not completed, for the overdue sweep and reconcile."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(task_snapshots).where(
+                    task_snapshots.c.portal_id == portal_id,
+                    task_snapshots.c.deleted.is_(False),
+                )
+            ).all()
+        stored = [_stored_task(row._mapping) for row in rows]
+        return [task for task in stored if not task.snapshot.is_completed]
+
+    def save_task(self, conn: Connection, portal_id: int, task: StoredTask) -> None:
+        values: dict[str, Any] = {
+            "snapshot": task.snapshot.model_dump(mode="json"),
+            "crm_status": task.crm_status.value if task.crm_status else None,
+            "status_changed_at": task.status_changed_at,
+            "bindings": [ref.code for ref in task.snapshot.crm_bindings],
+            "deleted": task.deleted,
+            "updated_at": datetime.now(UTC),
+        }
+        _upsert(conn, task_snapshots, {"portal_id": portal_id, "task_id": task.snapshot.id},
+                values)
+
+    def mark_deleted(self, conn: Connection, portal_id: int, task_id: int) -> None:
+        conn.execute(
+            task_snapshots.update()
+            .where(task_snapshots.c.portal_id == portal_id, task_snapshots.c.task_id == task_id)
+            .values(deleted=True, updated_at=datetime.now(UTC))
+        )
+
+    def items(self, portal_id: int, refs: Iterable[CrmRef]) -> dict[CrmRef, StoredItem]:
+        wanted = set(refs)
+        if not wanted:
+            return {}
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(crm_item_statuses).where(
+                    crm_item_statuses.c.portal_id == portal_id,
+                    crm_item_statuses.c.item_id.in_(sorted({ref.id for ref in wanted})),
+                )
+            ).all()
+        found = {}
+        for row in rows:
+            ref = CrmRef(row.entity_type_id, row.item_id)
+            if ref in wanted:
+                found[ref] = StoredItem(
+                    ref, CrmTaskStatus(row.status) if row.status else None, row.closed,
+                    row.held_final_stage,
+                )
+        return found
+
+    def held_items(self, portal_id: int) -> list[StoredItem]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(crm_item_statuses).where(
+                    crm_item_statuses.c.portal_id == portal_id,
+                    crm_item_statuses.c.held_final_stage.is_not(None),
+                )
+            ).all()
+        return [
+            StoredItem(CrmRef(row.entity_type_id, row.item_id),
+                       CrmTaskStatus(row.status) if row.status else None, row.closed,
+                       row.held_final_stage)
+            for row in rows
+        ]
+
+    def save_item(self, conn: Connection, portal_id: int, item: StoredItem) -> None:
+        _upsert(
+            conn,
+            crm_item_statuses,
+            {"portal_id": portal_id, "entity_type_id": item.ref.entity_type_id,
+             "item_id": item.ref.id},
+            {"status": item.status.value if item.status else None, "closed": item.closed,
+             "held_final_stage": item.held_final_stage, "updated_at": datetime.now(UTC)},
+        )
+
+
+def _upsert(conn: Connection, table: Any, key: dict[str, Any], values: dict[str, Any]) -> None:
+    """Insert or update in one statement, safe when two workers race on one row."""
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(table).values(**key, **values)
+    conn.execute(statement.on_conflict_do_update(index_elements=list(key), set_=values))
+
+
+def _stored_task(row: Any) -> StoredTask:
+    changed = row["status_changed_at"]
+    if changed is not None and changed.tzinfo is None:
+        changed = changed.replace(tzinfo=UTC)
+    return StoredTask(
+        snapshot=TaskSnapshot.model_validate(row["snapshot"]),
+        crm_status=CrmTaskStatus(row["crm_status"]) if row["crm_status"] else None,
+        status_changed_at=changed,
+        deleted=row["deleted"],
+    )

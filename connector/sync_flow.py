@@ -1,0 +1,375 @@
+"""One pass over a portal's claimed events: fetch ▸ rules ▸ write ▸ remember.
+
+This module wires; every decision about statuses is made in `mappers/`. The events of
+one task or CRM item are coalesced: whatever number of them waited, the object is
+fetched once and compared with the snapshot TaskBridge last stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from connector.journal import Claimed
+from connector.portal_settings import PortalSettings
+from connector.portal_store import Portal
+from connector.rest_client import PortalClient
+from connector.snapshot_store import SnapshotStore, StoredItem, StoredTask
+from connector.sync_fetch import ITEM_METHOD, Fetched, Needs, fetch
+from connector.write_back import WriteBack, WriteOutcome
+from mappers.bindings import CrmRef
+from mappers.changes import what_changed
+from mappers.closing import ClosingAction, Hold, PortalRules, plan_closing, plan_release
+from mappers.decisions import Decision, decide_closing, decide_observation, final_status
+from mappers.item_status import item_status
+from mappers.snapshots import CrmItemSnapshot, TaskSnapshot
+from mappers.statuses import CrmTaskStatus
+from mappers.write_plan import (
+    Write,
+    item_status_write,
+    plan_closing_writes,
+    plan_release_writes,
+    plan_writes,
+)
+
+log = logging.getLogger(__name__)
+
+TASK_EVENTS = {"ONTASKADD", "ONTASKUPDATE", "ONTASKDELETE", "ONTASKCOMMENTADD",
+               "TASKBRIDGE_TASK_VIEWED", "TASKBRIDGE_RECHECK"}
+ITEM_EVENTS = {"ONCRMDEALADD", "ONCRMDEALUPDATE", "ONCRMDEALDELETE", "ONCRMDEALMOVETOCATEGORY",
+               "ONCRMLEADADD", "ONCRMLEADUPDATE", "ONCRMLEADDELETE", "TASKBRIDGE_RECHECK_ITEM"}
+ITEM_TYPES = {"deal": 2, "lead": 1}
+
+
+@dataclass
+class Pass:
+    """Everything one pass decides, before it is written and stored."""
+
+    now: datetime
+    writes: list[Write] = field(default_factory=list)
+    tasks: dict[int, StoredTask] = field(default_factory=dict)
+    items: dict[CrmRef, StoredItem] = field(default_factory=dict)
+    deleted_tasks: set[int] = field(default_factory=set)
+    details: dict[str, dict[str, Any]] = field(default_factory=dict)  # by object key
+
+
+def rules_of(portal: Portal) -> PortalRules:
+    settings = PortalSettings.model_validate(portal.settings)
+    return PortalRules(
+        close_tasks_on_lead_convert=settings.close_tasks_on_lead_convert,
+        close_tasks_on_deal_close=settings.close_tasks_on_deal_close,
+        review_stage_by_category={int(k): v for k, v in settings.review_stage.items()},
+        language=settings.language or portal.language,
+    )
+
+
+class SyncFlow:
+    def __init__(self, snapshots: SnapshotStore, engine: Any) -> None:
+        self._snapshots = snapshots
+        self._engine = engine
+
+    def run(self, portal: Portal, client: PortalClient, rows: Sequence[Claimed],
+            now: datetime) -> tuple[Pass, WriteOutcome, int]:
+        """Decide and write for `rows`; returns the pass, the writes' outcome, fetch requests."""
+        by_task: dict[int, list[Claimed]] = defaultdict(list)
+        by_item: dict[CrmRef, list[Claimed]] = defaultdict(list)
+        for row in rows:
+            if row.object_type == "task" and row.object_id.isdigit():
+                by_task[int(row.object_id)].append(row)
+            elif row.object_type in ITEM_TYPES and row.object_id.isdigit():
+                by_item[CrmRef(ITEM_TYPES[row.object_type], int(row.object_id))].append(row)
+        previous = self._snapshots.tasks(portal.id, by_task)
+        stored_items = self._snapshots.items(
+            portal.id, set(by_item) | _bound_items(previous.values())
+        )
+        needs = _needs(by_task, by_item, previous)
+        fetched, facts = fetch(client, portal.member_id, needs) if _any(needs) else (
+            Fetched(), None
+        )
+        work = Pass(now=now)
+        context = _Context(self._snapshots, portal, rules_of(portal), fetched, previous,
+                           stored_items, work)
+        for task_id, task_rows in sorted(by_task.items()):
+            context.task(task_id, task_rows)
+        for ref, item_rows in sorted(by_item.items()):
+            context.item(ref, item_rows)
+        outcome = WriteOutcome()
+        if work.writes:
+            assert facts is not None
+            tasks = {tid: stored.snapshot for tid, stored in previous.items()}
+            tasks.update(context.closing_snapshots)
+            tasks.update({tid: stored.snapshot for tid, stored in work.tasks.items()})
+            outcome = WriteBack(self._engine, client, portal.id, facts).send(
+                work.writes, tasks, rows[0].id if rows else None
+            )
+        return work, outcome, fetched.requests
+
+    def store(self, portal: Portal, work: Pass) -> None:
+        with self._engine.begin() as conn:
+            for stored in work.tasks.values():
+                self._snapshots.save_task(conn, portal.id, stored)
+            for task_id in work.deleted_tasks:
+                self._snapshots.mark_deleted(conn, portal.id, task_id)
+            for stored_item in work.items.values():
+                self._snapshots.save_item(conn, portal.id, stored_item)
+
+
+def _any(needs: Needs) -> bool:
+    return bool(needs.tasks or needs.items or needs.item_tasks)
+
+
+def _bound_items(stored: Iterable[StoredTask]) -> set[CrmRef]:
+    return {ref for task in stored for ref in task.snapshot.crm_bindings
+            if ref.entity_type_id in ITEM_METHOD}
+
+
+def _needs(by_task: dict[int, list[Claimed]], by_item: dict[CrmRef, list[Claimed]],
+           previous: dict[int, StoredTask]) -> Needs:
+    needs = Needs()
+    for task_id, rows in by_task.items():
+        events = {row.event for row in rows}
+        if events == {"ONTASKDELETE"}:
+            continue
+        needs.tasks.add(task_id)
+        known = previous.get(task_id)
+        if known is None or "ONTASKCOMMENTADD" in events:
+            needs.results.add(task_id)
+        if known is None or events & {"ONTASKUPDATE", "TASKBRIDGE_RECHECK"}:
+            needs.checklists.add(task_id)
+        if known is not None:
+            needs.items |= _bound_items([known])
+    for ref in by_item:
+        needs.items.add(ref)
+        needs.item_tasks.add(ref)
+    return needs
+
+
+def _actor(rows: Sequence[Claimed]) -> int | None:
+    """Who made the change: the user of the latest event that names one."""
+    for row in reversed(rows):
+        auth = row.payload.get("auth") if isinstance(row.payload, dict) else None
+        user = (auth or {}).get("user_id") if isinstance(auth, dict) else None
+        user = user or row.payload.get("user_id")
+        if isinstance(user, str | int) and str(user).isdigit() and int(user) > 0:
+            return int(user)
+    return None
+
+
+def _decision_rows(task_id: int, decisions: Iterable[Decision]) -> list[dict[str, Any]]:
+    return [
+        {"task_id": task_id, "change": d.change_id,
+         "previous": d.previous.value if d.previous else None,
+         "desired": d.desired.value if d.desired else None,
+         "status": d.status.value if d.status else None,
+         "outcome": d.outcome.value, "rule": d.rule.value}
+        for d in decisions
+    ]
+
+
+class _Context:
+    def __init__(self, snapshots: SnapshotStore, portal: Portal, rules: PortalRules,
+                 fetched: Fetched, previous: dict[int, StoredTask],
+                 stored_items: dict[CrmRef, StoredItem], work: Pass) -> None:
+        self.snapshots = snapshots
+        self.portal = portal
+        self.rules = rules
+        self.fetched = fetched
+        self.previous = previous
+        self.stored_items = stored_items
+        self.work = work
+        self.closing_snapshots: dict[int, TaskSnapshot] = {}
+
+    # -- tasks --------------------------------------------------------------------------
+
+    def task(self, task_id: int, rows: list[Claimed]) -> None:
+        key = f"task:{task_id}"
+        raw = self.fetched.tasks.get(task_id)
+        known = self.previous.get(task_id)
+        if raw is None:
+            self._task_gone(task_id, known, key)
+            return
+        current = self._snapshot(task_id, raw, known)
+        if not current.crm_bindings and (known is None or not known.snapshot.crm_bindings):
+            self.work.details[key] = {"fetched": {"task": task_id, "bindings": []},
+                                      "outcome": "not bound to a CRM item: nothing to do"}
+            return
+        actor = _actor(rows) or current.changed_by
+        viewed = any(
+            row.event in ("TASKBRIDGE_TASK_VIEWED", "ONTASKCOMMENTADD")
+            and _actor([row]) == current.responsible_id
+            for row in rows
+        )
+        changes = what_changed(known.snapshot if known else None, current, actor_id=actor,
+                               viewed_by_responsible=viewed, now=self.work.now)
+        responsibles = frozenset(
+            item.assigned_by_id for ref in current.crm_bindings
+            if (item := self.fetched.items.get(ref)) is not None and item.assigned_by_id
+        )
+        before = known.crm_status if known else None
+        decisions = decide_observation(before, changes, item_responsibles=responsibles,
+                                       deadline=current.deadline, now=self.work.now)
+        status = final_status(before, decisions)
+        applied = any(d.applied for d in decisions)
+        changed_at = self.work.now if applied else (known.status_changed_at if known else None)
+        self.work.tasks[task_id] = StoredTask(current, status, changed_at, deleted=False)
+        statuses = self._item_statuses(current.crm_bindings)
+        self.work.writes.extend(
+            plan_writes(current, decisions, item_statuses=statuses, language=self.rules.language)
+        )
+        if known is not None:
+            self._unbound(task_id, known, current)
+        self._release_holds(current)
+        self.work.details[key] = {
+            "fetched": {"task": task_id, "real_status": current.real_status,
+                        "responsible": current.responsible_id, "actor": actor,
+                        "bindings": [ref.code for ref in current.crm_bindings]},
+            "changes": [change.kind.value for change in changes],
+            "decisions": _decision_rows(task_id, decisions),
+            "status": status.value if status else None,
+        }
+
+    def _snapshot(self, task_id: int, raw: dict[str, Any], known: StoredTask | None
+                  ) -> TaskSnapshot:
+        if task_id in self.fetched.checklists:
+            raw = {**raw, "checklist": self.fetched.checklists[task_id]}
+        current = TaskSnapshot.from_rest(raw, result_count=self.fetched.result_counts.get(task_id))
+        if known is not None:
+            carried: dict[str, Any] = {}
+            if current.result_count is None:
+                carried["result_count"] = known.snapshot.result_count
+            if current.checklist_digest is None:
+                carried["checklist_digest"] = known.snapshot.checklist_digest
+                carried["checklist_count"] = known.snapshot.checklist_count
+            if carried:
+                current = current.model_copy(update=carried)
+        return current
+
+    def _task_gone(self, task_id: int, known: StoredTask | None, key: str) -> None:
+        if known is None or known.deleted:
+            self.work.details[key] = {"outcome": "task not found on the portal: nothing to do"}
+            return
+        self.work.deleted_tasks.add(task_id)
+        for ref in known.snapshot.crm_bindings:
+            if ref.entity_type_id in ITEM_METHOD:
+                status = self._item_status(ref, excluded={task_id})
+                self.work.writes.append(item_status_write(
+                    ref, status, cause=f"task:{task_id}:deleted", language=self.rules.language))
+        self.work.details[key] = {"outcome": "task deleted: its items fall back to their "
+                                             "next most recent task"}
+
+    def _unbound(self, task_id: int, known: StoredTask, current: TaskSnapshot) -> None:
+        for ref in set(known.snapshot.crm_bindings) - set(current.crm_bindings):
+            if ref.entity_type_id in ITEM_METHOD:
+                status = self._item_status(ref, excluded={task_id})
+                cause = f"task:{task_id}:unbound:{current.changed_date}"
+                self.work.writes.append(
+                    item_status_write(ref, status, cause=cause, language=self.rules.language)
+                )
+
+    def _item_statuses(self, refs: Iterable[CrmRef]) -> dict[CrmRef, CrmTaskStatus | None]:
+        return {ref: self._item_status(ref) for ref in refs if ref.entity_type_id in ITEM_METHOD}
+
+    def _item_status(self, ref: CrmRef, excluded: set[int] | None = None) -> CrmTaskStatus | None:
+        tasks = {task.snapshot.id: task for task in self.snapshots.tasks_bound_to(
+            self.portal.id, ref)}
+        for task_id, stored in self.work.tasks.items():
+            if ref in stored.snapshot.crm_bindings:
+                tasks[task_id] = stored
+            else:
+                tasks.pop(task_id, None)
+        records = [record for task in tasks.values() if (record := task.record()) is not None]
+        gone = frozenset((excluded or set()) | self.work.deleted_tasks)
+        return item_status(records, excluded=gone)
+
+    def _release_holds(self, current: TaskSnapshot) -> None:
+        for ref in current.crm_bindings:
+            stored = self.work.items.get(ref) or self.stored_items.get(ref)
+            item = self.fetched.items.get(ref)
+            if stored is None or not stored.held_final_stage or item is None:
+                continue
+            review = self.rules.review_stage_by_category.get(item.category_id)
+            if review is None:
+                continue
+            hold = Hold(ref, review, stored.held_final_stage)
+            remaining = [t.snapshot for t in self._tasks_of(ref)]
+            move = plan_release(hold, remaining, current_stage_id=item.stage_id)
+            if move is None and item.stage_id != review:
+                # Someone moved the deal out of review by hand: their choice wins.
+                self.work.items[ref] = replace(stored, held_final_stage=None)
+            if move is not None:
+                self.work.writes.extend(plan_release_writes(move, cause=f"{ref.code}:{review}"))
+                self.work.items[ref] = replace(stored, held_final_stage=None)
+
+    def _tasks_of(self, ref: CrmRef) -> list[StoredTask]:
+        tasks = {t.snapshot.id: t for t in self.snapshots.tasks_bound_to(self.portal.id, ref)}
+        tasks.update({tid: t for tid, t in self.work.tasks.items()
+                      if ref in t.snapshot.crm_bindings})
+        return [t for tid, t in tasks.items() if tid not in self.work.deleted_tasks]
+
+    # -- deals and leads ------------------------------------------------------------------
+
+    def item(self, ref: CrmRef, rows: list[Claimed]) -> None:
+        key = f"{ref.kind}:{ref.id}"
+        item = self.fetched.items.get(ref)
+        stored = self.stored_items.get(ref) or StoredItem(ref, None, False, None)
+        if item is None:
+            self.work.details[key] = {"outcome": "item not found on the portal (deleted)"}
+            return
+        detail: dict[str, Any] = {"fetched": {"item": ref.code, "stage": item.stage_id,
+                                              "semantic": item.stage_semantic,
+                                              "assigned_by": item.assigned_by_id}}
+        self.work.details[key] = detail
+        if item.is_final and not stored.closed:
+            self._close(item, stored, detail)
+        elif not item.is_final and stored.closed:
+            self.work.items[ref] = replace(stored, closed=False)
+            detail["outcome"] = "reopened: its tasks stay as they are"
+        else:
+            detail["outcome"] = "no closing: " + ("already closed" if item.is_final
+                                                 else "not in a final stage")
+            if stored.held_final_stage:
+                detail["outcome"] = f"held in review until its tasks are done, then " \
+                                    f"{stored.held_final_stage}"
+
+    def _close(self, item: CrmItemSnapshot, stored: StoredItem, detail: dict[str, Any]) -> None:
+        raws = self.fetched.item_tasks.get(item.ref, [])
+        tasks = {int(raw["id"]): TaskSnapshot.from_rest(raw) for raw in raws}
+        plan = plan_closing(item, tasks.values(), self.rules,
+                            occasion=self.fetched.item_modified.get(item.ref, ""))
+        self.work.writes.extend(plan_closing_writes(plan, language=self.rules.language))
+        decision_rows: list[dict[str, Any]] = []
+        for closing in plan.tasks:
+            if closing.action is ClosingAction.LEAVE_OPEN or closing.crm_status is None:
+                continue
+            task = tasks[closing.task_id]
+            self.closing_snapshots[task.id] = task
+            known = self.work.tasks.get(task.id) or self.previous.get(task.id) or (
+                self.snapshots.tasks(self.portal.id, [task.id]).get(task.id))
+            before = known.crm_status if known else None
+            decision = decide_closing(before, closing.crm_status, change_id=plan.identity)
+            decision_rows.extend(_decision_rows(task.id, [decision]))
+            closed = task.model_copy(update={"real_status": closing.real_status})
+            status = decision.status or before
+            changed_at = self.work.now if decision.applied else (
+                known.status_changed_at if known else None)
+            self.work.tasks[task.id] = StoredTask(closed, status, changed_at, deleted=False)
+            statuses = self._item_statuses(closed.crm_bindings)
+            self.work.writes.extend(plan_writes(closed, [decision], item_statuses=statuses,
+                                                language=self.rules.language))
+        held = plan.hold.final_stage_id if plan.hold else None
+        self.work.items[item.ref] = replace(stored, closed=plan.hold is None,
+                                            held_final_stage=held)
+        detail["closing"] = {
+            "plan": plan.identity,
+            "tasks": [{"task_id": c.task_id, "action": c.action.value, "reason": c.reason.value}
+                      for c in plan.tasks],
+            "hold": {"review_stage": plan.hold.review_stage_id, "final_stage": held}
+            if plan.hold else None,
+        }
+        detail["decisions"] = decision_rows
+        detail["outcome"] = "held for review" if plan.hold else "closed"
+

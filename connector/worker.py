@@ -1,0 +1,177 @@
+"""The worker: claims journal rows, runs the sync flow per portal, records the outcome.
+
+Every claimed row ends `done`, `failed` (tried again later, with backoff) or `dead`
+(after `TASKBRIDGE_WORKER_MAX_ATTEMPTS`, with the reason). Rows of a portal that must
+be reinstalled go back to wait, visibly, instead of failing in a loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from connector.call_log import CallRecord
+from connector.errors import TaskBridgeError
+from connector.install_flow import refresh_setup
+from connector.journal import DONE, IGNORED, Claimed, Journal
+from connector.portal_store import Portal
+from connector.rest_client import PortalClient
+from connector.rest_errors import ReinstallRequired
+from connector.settings import Settings
+from connector.snapshot_store import SnapshotStore
+from connector.storage import Storage
+from connector.sync_fetch import forget_facts
+from connector.sync_flow import ITEM_EVENTS, TASK_EVENTS, SyncFlow
+from mappers.errors import ValidationError
+
+log = logging.getLogger(__name__)
+
+STALE_AFTER = timedelta(minutes=5)
+ClientFactory = Callable[[Portal, Callable[[CallRecord], None]], PortalClient]
+
+
+class WriteFailed(TaskBridgeError):
+    """Some portal writes of a pass failed; the pass is tried again."""
+
+
+class Worker:
+    def __init__(
+        self,
+        storage: Storage,
+        settings: Settings,
+        *,
+        worker_id: str | None = None,
+        batch_size: int = 50,
+        stale_after: timedelta = STALE_AFTER,
+        client_factory: ClientFactory | None = None,
+        on_call: Callable[[CallRecord, Claimed], None] | None = None,
+    ) -> None:
+        self.storage = storage
+        self.settings = settings
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.batch_size = batch_size
+        self.stale_after = stale_after
+        self.journal = Journal(storage.engine)
+        self.flow = SyncFlow(SnapshotStore(storage.engine), storage.engine)
+        self._client_factory = client_factory or self._client
+        self._on_call = on_call
+        self._stop = threading.Event()
+
+    def _client(self, portal: Portal, sink: Callable[[CallRecord], None]) -> PortalClient:
+        return PortalClient.for_portal(self.storage, self.settings, portal.member_id,
+                                       on_call=sink)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self, *, until_idle: bool = False, poll_interval: float | None = None) -> int:
+        """Process rows until stopped (or, with `until_idle`, until none is ready)."""
+        interval = poll_interval or self.settings.worker_poll_interval
+        handled = 0
+        last_release = 0.0
+        while not self._stop.is_set():
+            if time.monotonic() - last_release > 30:
+                self.journal.release_stale(older_than=self.stale_after)
+                last_release = time.monotonic()
+            count = self.run_once()
+            handled += count
+            if count == 0:
+                if until_idle:
+                    break
+                self._stop.wait(interval)
+        return handled
+
+    def run_once(self, now: datetime | None = None) -> int:
+        claimed = self.journal.claim_batch(self.worker_id, limit=self.batch_size, now=now)
+        by_portal: dict[str, list[Claimed]] = defaultdict(list)
+        for row in claimed:
+            by_portal[row.member_id].append(row)
+        for member_id, rows in by_portal.items():
+            self._portal_pass(member_id, rows, now or datetime.now(UTC))
+        return len(claimed)
+
+    def _portal_pass(self, member_id: str, rows: list[Claimed], now: datetime) -> None:
+        portal = self.storage.portals.find(member_id)
+        if portal is None:
+            self.journal.fail(rows, "the portal is no longer stored", max_attempts=1)
+            return
+        calls: list[dict[str, Any]] = []
+
+        def sink(record: CallRecord) -> None:
+            calls.append({"method": record.method, "duration_ms": round(record.duration * 1000, 1),
+                          "http_status": record.http_status, "error": record.error_code,
+                          "retries": record.retries})
+            if self._on_call is not None:
+                self._on_call(record, rows[0])
+
+        client = self._client_factory(portal, sink)
+        try:
+            self._app_rows(portal, client, [r for r in rows if r.object_type == "app"])
+            sync_rows = [r for r in rows if r.event in TASK_EVENTS | ITEM_EVENTS]
+            other = [r for r in rows if r.object_type != "app" and r not in sync_rows]
+            if other:
+                self.journal.finish([r.id for r in other], state=IGNORED,
+                                    detail={"outcome": "no rule acts on this event"})
+            if sync_rows:
+                self._sync(portal, client, sync_rows, now, calls)
+        except ReinstallRequired as exc:
+            forget_facts(member_id)
+            self.journal.release([r.id for r in rows],
+                                 f"waiting: portal needs reinstall ({exc.code or exc})")
+            log.warning("portal %s needs reinstall; %d events wait", member_id, len(rows))
+        except (TaskBridgeError, ValidationError) as exc:
+            self._failed(rows, exc, calls)
+        except Exception as exc:  # the event must end failed, never vanish with the worker
+            log.exception("unexpected error processing %d events of portal %s",
+                          len(rows), member_id)
+            self._failed(rows, exc, calls)
+        finally:
+            client.close()
+
+    def _sync(self, portal: Portal, client: PortalClient, rows: Sequence[Claimed],
+              now: datetime, calls: list[dict[str, Any]]) -> None:
+        work, outcome, _requests = self.flow.run(portal, client, rows, now)
+        if outcome.failed:
+            raise WriteFailed(
+                f"{len(outcome.failed)} portal writes failed: "
+                + "; ".join(f"{err}" for err in list(outcome.failed.values())[:3])
+            )
+        self.flow.store(portal, work)
+        by_key: dict[str, list[int]] = defaultdict(list)
+        for row in rows:
+            by_key[row.object_key].append(row.id)
+        for key, ids in by_key.items():
+            detail = dict(work.details.get(key, {"outcome": "nothing to do"}))
+            detail["writes"] = outcome.summary(key)
+            detail["rest_calls"] = calls
+            detail["coalesced"] = len(ids)
+            self.journal.finish(ids, detail=detail, state=DONE)
+
+    def _app_rows(self, portal: Portal, client: PortalClient, rows: list[Claimed]) -> None:
+        if not rows:
+            return
+        if any(row.event == "ONAPPUPDATE" for row in rows):
+            forget_facts(portal.member_id)
+            report = refresh_setup(self.storage, self.settings, portal, client=client)
+            detail = {"outcome": "bindings checked after the app update",
+                      "bound_events": report.bound_events,
+                      "bound_placements": report.bound_placements}
+        else:
+            detail = {"outcome": "handled when received"}
+        self.journal.finish([row.id for row in rows], detail=detail)
+
+    def _failed(self, rows: Sequence[Claimed], exc: BaseException,
+                calls: list[dict[str, Any]]) -> None:
+        error = f"{type(exc).__name__}: {exc}"
+        state = self.journal.fail(rows, error, max_attempts=self.settings.worker_max_attempts,
+                                  detail={"outcome": "failed", "error": error,
+                                          "rest_calls": calls})
+        log.warning("%d events of portal %s %s: %s", len(rows), rows[0].member_id, state, error)

@@ -1,0 +1,227 @@
+"""Sending a write plan to the portal through `batch`, exactly once per idempotency key.
+
+Each write is logged in `write_log` before it is sent and marked after: `done` writes are
+never sent again, so a replayed or retried event writes nothing twice. A write whose
+outcome is unknown (the request timed out after the portal may have run it) is checked
+before it is repeated: a timeline entry carries a short reference that is looked for on
+the item's timeline; the other writes set a value and are safe to repeat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from connector.install_flow import AUTH_CONNECTOR
+from connector.rest_client import PortalClient
+from connector.rest_errors import BitrixError, OutcomeUnknown
+from connector.schema import write_log
+from connector.sync_fetch import PortalFacts
+from mappers.bindings import CrmRef
+from mappers.snapshots import TaskSnapshot
+from mappers.statuses import CrmTaskStatus
+from mappers.task_actions import closing_calls
+from mappers.write_plan import Write, WriteKind
+
+ENTITY_TYPES = {1: "lead", 2: "deal", 3: "contact", 4: "company"}
+ITEM_UPDATE = {1: "crm.lead.update", 2: "crm.deal.update"}
+# Closings first (statuses settle), then tags and fields, the timeline, stage moves last.
+ORDER = {WriteKind.TASK_CLOSE: 0, WriteKind.TASK_TAG: 1, WriteKind.ITEM_STATUS: 2,
+         WriteKind.TIMELINE: 3, WriteKind.ITEM_STAGE: 4}
+
+
+@dataclass
+class WriteOutcome:
+    sent: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    requests: int = 0
+
+    owners: dict[str, str] = field(default_factory=dict)  # write key -> object key
+
+    def summary(self, object_key: str | None = None) -> list[dict[str, str]]:
+        """What happened to each write, or to those of one task or item."""
+        rows = [{"key": key, "state": "done"} for key in self.sent]
+        rows += [{"key": key, "state": "already written"} for key in self.skipped]
+        rows += [{"key": key, "state": "failed", "error": err} for key, err in self.failed.items()]
+        if object_key is None:
+            return rows
+        return [row for row in rows if self.owners.get(row["key"]) == object_key]
+
+
+def owner_key(write: Write) -> str:
+    """The journal object a write belongs to: its task, else its CRM item."""
+    if write.task_id is not None:
+        return f"task:{write.task_id}"
+    item = write.item
+    return f"{item.kind}:{item.id}" if item is not None else ""
+
+
+def reference(key: str) -> str:
+    """The short marker a timeline entry carries so an unknown outcome can be checked."""
+    return key.split(":", 1)[-1][:12]
+
+
+def entity_type(ref: CrmRef) -> str:
+    return ENTITY_TYPES.get(ref.entity_type_id, f"dynamic_{ref.entity_type_id}")
+
+
+class WriteBack:
+    def __init__(self, engine: Engine, client: PortalClient, portal_id: int,
+                 facts: PortalFacts) -> None:
+        self._engine = engine
+        self._client = client
+        self._portal_id = portal_id
+        self._facts = facts
+
+    def send(self, writes: Iterable[Write], tasks: Mapping[int, TaskSnapshot],
+             journal_id: int | None) -> WriteOutcome:
+        pending = sorted(writes, key=lambda w: ORDER[w.kind])
+        outcome = WriteOutcome(owners={w.key: owner_key(w) for w in pending})
+        states = self._states([w.key for w in pending])
+        unknown = [w for w in pending if states.get(w.key) == "unknown"]
+        confirmed = self._confirm_unknown(unknown, outcome)
+        commands: dict[str, tuple[str, dict[str, Any]]] = {}
+        owners: dict[str, Write] = {}
+        for write in pending:
+            if states.get(write.key) == "done" or write.key in confirmed:
+                outcome.skipped.append(write.key)
+                continue
+            for index, (method, params) in enumerate(self._calls(write, tasks)):
+                command_key = f"w{len(owners)}_{index}"
+                commands[command_key] = (method, {**params, "auth_connector": AUTH_CONNECTOR})
+                owners[command_key] = write
+        if not commands:
+            return outcome
+        to_send = {w.key: w for w in owners.values()}
+        self._log_planned(to_send.values(), commands, owners, journal_id)
+        try:
+            result = self._client.batch(commands)
+        except OutcomeUnknown as exc:
+            self._mark(to_send, "unknown", error=str(exc))
+            raise
+        except BitrixError as exc:
+            self._mark(to_send, "failed", error=str(exc))
+            raise
+        outcome.requests += result.requests
+        failed: dict[str, str] = {}
+        for command_key, error in result.errors.items():
+            failed.setdefault(owners[command_key].key, str(error))
+        for command_key in result.skipped:
+            failed.setdefault(owners[command_key].key, "not run: an earlier command failed")
+        self._mark({k: w for k, w in to_send.items() if k not in failed}, "done")
+        for key, error in failed.items():
+            self._mark({key: to_send[key]}, "failed", error=error)
+        outcome.sent = [key for key in to_send if key not in failed]
+        outcome.failed = failed
+        return outcome
+
+    # -- one write, as REST calls ------------------------------------------------------
+
+    def _calls(self, write: Write, tasks: Mapping[int, TaskSnapshot]
+               ) -> list[tuple[str, dict[str, Any]]]:
+        if write.kind is WriteKind.TASK_CLOSE:
+            task = tasks[write.task_id or 0]
+            return list(closing_calls(task, int(write.field("real_status")),
+                                      self._facts.acting_user_id))
+        if write.kind is WriteKind.TASK_TAG:
+            return [("tasks.task.update",
+                     {"taskId": write.task_id, "fields": {"TAGS": list(write.field("tags"))}})]
+        item = write.item
+        assert item is not None, write
+        if write.kind is WriteKind.ITEM_STATUS:
+            # Deals and leads number their enumeration values apart: map by the code.
+            values = self._facts.status_values.get(item.entity_type_id, {})
+            code = str(write.field("xml_id"))
+            value = values.get(CrmTaskStatus(code), "") if code else ""
+            return [(ITEM_UPDATE[item.entity_type_id],
+                     {"id": item.id, "fields": {write.field("field"): value}})]
+        if write.kind is WriteKind.ITEM_STAGE:
+            return [(ITEM_UPDATE[item.entity_type_id],
+                     {"id": item.id, "fields": {"STAGE_ID": write.field("stage_id")}})]
+        text = f"{write.field('text')} · TaskBridge [{reference(write.key)}]"
+        return [("crm.timeline.comment.add",
+                 {"fields": {"ENTITY_ID": item.id, "ENTITY_TYPE": entity_type(item),
+                             "COMMENT": text}})]
+
+    def _confirm_unknown(self, unknown: list[Write], outcome: WriteOutcome) -> set[str]:
+        """Timeline entries whose earlier send may have run: look for their reference."""
+        timeline = [w for w in unknown if w.kind is WriteKind.TIMELINE and w.item is not None]
+        if not timeline:
+            return set()
+        items = {w.item for w in timeline if w.item is not None}
+        commands = {
+            f"tl_{ref.entity_type_id}_{ref.id}": (
+                "crm.timeline.comment.list",
+                {"filter": {"ENTITY_ID": ref.id, "ENTITY_TYPE": entity_type(ref)}},
+            )
+            for ref in items
+        }
+        result = self._client.batch(commands)
+        outcome.requests += result.requests
+        texts = " ".join(
+            str(entry.get("COMMENT", ""))
+            for answer in result.results.values()
+            for entry in (answer if isinstance(answer, list) else [])
+        )
+        found = {w.key for w in timeline if f"[{reference(w.key)}]" in texts}
+        if found:
+            self._mark({key: next(w for w in timeline if w.key == key) for key in found}, "done")
+        return found
+
+    # -- the write log ------------------------------------------------------------------
+
+    def _states(self, keys: list[str]) -> dict[str, str]:
+        if not keys:
+            return {}
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(write_log.c.idempotency_key, write_log.c.state).where(
+                    write_log.c.portal_id == self._portal_id,
+                    write_log.c.idempotency_key.in_(keys),
+                )
+            ).all()
+        return {row.idempotency_key: row.state for row in rows}
+
+    def _log_planned(self, writes: Iterable[Write], commands: Mapping[str, Any],
+                     owners: Mapping[str, Write], journal_id: int | None) -> None:
+        now = datetime.now(UTC)
+        with self._engine.begin() as conn:
+            insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+            for write in writes:
+                calls = [
+                    {"method": commands[key][0], "params": _shown(commands[key][1])}
+                    for key, owner in owners.items() if owner.key == write.key
+                ]
+                values = {
+                    "journal_id": journal_id, "method": calls[0]["method"],
+                    "params": {"kind": write.kind.value, "calls": calls},
+                    "state": "planned", "created_at": now, "sent_at": now, "error": None,
+                }
+                conn.execute(
+                    insert(write_log)
+                    .values(portal_id=self._portal_id, idempotency_key=write.key, **values)
+                    .on_conflict_do_update(
+                        index_elements=["portal_id", "idempotency_key"], set_=values
+                    )
+                )
+
+    def _mark(self, writes: Mapping[str, Write], state: str, error: str | None = None) -> None:
+        if not writes:
+            return
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(write_log)
+                .where(write_log.c.portal_id == self._portal_id,
+                       write_log.c.idempotency_key.in_(list(writes)))
+                .values(state=state, error=error[:2000] if error else None)
+            )
+
+
+def _shown(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in params.items() if key != "auth_connector"}
