@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from connector.journal import Journal
-from connector.snapshot_store import SnapshotStore
-from connector.worker import Worker
 from connector.portal_store import Portal as StoredPortal
 from connector.settings import Settings, load_settings
+from connector.snapshot_store import SnapshotStore
 from connector.storage import Storage, open_storage
+from connector.worker import Worker
 from emulator import Portal
 from emulator.server import RunningServer, serve_in_thread
 from tests.support.live_server import LiveServer, serve_later
