@@ -89,7 +89,7 @@ def install(portal: Portal, server: RunningServer, storage: Storage, settings: S
 def app_settings(make_settings: Callable[..., Settings], server: RunningServer,
                  **overrides: Any) -> Settings:
     values: dict[str, Any] = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-                              "oauth_url": server.url, "http_timeout": 5}
+                              "oauth_url": server.url, "http_timeout": 30}
     return make_settings(**{**values, **overrides})
 
 
