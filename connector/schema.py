@@ -151,3 +151,42 @@ rest_refresh_leases = Table(
     Column("holder", String(64)),
     Column("expires_at", Float, nullable=False, default=0.0),
 )
+
+# The sync log (migration 0003): every REST call a journal row caused, scheduler runs,
+# and the indexes the log pages use (declared here so tests that create_all match).
+rest_calls = Table(
+    "rest_calls",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("portal_id", Integer, ForeignKey("portals.id", ondelete="CASCADE")),
+    Column("journal_id", BigId, ForeignKey("journal.id", ondelete="SET NULL")),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("method", String(128), nullable=False),
+    Column("duration_ms", Integer, nullable=False, default=0),
+    Column("http_status", Integer),
+    Column("error_code", String(96)),
+    Column("retries", Integer, nullable=False, default=0),
+    Column("requests", Integer, nullable=False, default=1),
+    Column("params", JSON),
+    Index("ix_rest_calls_journal", "journal_id"),
+    Index("ix_rest_calls_portal_at", "portal_id", "at"),
+    Index("ix_rest_calls_method", "method", "http_status"),
+)
+
+scheduler_runs = Table(
+    "scheduler_runs",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("job", String(64), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("outcome", String(32)),
+    Column("detail", JSON),
+    Index("ix_scheduler_runs_job", "job", "started_at"),
+)
+
+Index("ix_journal_portal_id", journal.c.portal_id, journal.c.id)
+Index("ix_journal_event_id", journal.c.event, journal.c.id)
+Index("ix_journal_state_id", journal.c.state, journal.c.id)
+Index("ix_journal_key_id", journal.c.object_key, journal.c.id)
+Index("ix_journal_correlation", journal.c.correlation_id)

@@ -8,9 +8,10 @@ import uuid
 from flask import Flask, g, request
 
 from connector.intake import EventIntake
+from connector.logging_setup import configure_logging
 from connector.settings import Settings, load_settings
 from connector.storage import Storage, open_storage
-from webhooks import answers, events, health, install
+from webhooks import admin, answers, correlation, events, health, install, metrics, placement
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -19,6 +20,7 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
     """Build the TaskBridge web app; tests pass their own settings (and storage)."""
     settings = settings or load_settings()
     storage = storage or open_storage(settings)
+    configure_logging(settings)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_event_body
     app.extensions["taskbridge.settings"] = settings
@@ -27,8 +29,10 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
     answers.init_app(app)
     app.before_request(_correlation_id)
     app.after_request(_echo_correlation_id)
-    for surface in (install, events, health):
+    correlation.init_app(app)
+    for surface in (install, events, health, placement, metrics):
         app.register_blueprint(surface.blueprint)
+    admin.init_app(app)
     return app
 
 

@@ -1,0 +1,105 @@
+"""Replay: put failed or dead journal rows back in the queue, recording who asked and when.
+
+A replayed row is `pending` with no attempts and due now; its previous state, error and
+attempts go into `detail["replays"]`, so the sync log keeps the history. The update is
+conditional on the row still being failed or dead, so a row a worker picked up in the
+meantime is left alone. A dry run answers the same ids without changing anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+
+from connector.errors import TaskBridgeError
+from connector.journal import DEAD, FAILED, PENDING
+from connector.schema import journal
+from connector.sync_log import LogFilter, SyncLog
+
+REPLAYABLE = (FAILED, DEAD)
+MAX_REPLAY = 10_000
+
+
+class ReplayRefused(TaskBridgeError):
+    """The row does not exist (for this portal) or is not failed or dead."""
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    ids: list[int]
+    dry_run: bool
+    skipped: list[int] = field(default_factory=list)  # changed state while we looked
+
+    @property
+    def count(self) -> int:
+        return len(self.ids)
+
+
+def replay_one(engine: Engine, entry_id: int, *, by: str, portal_id: int | None = None,
+               dry_run: bool = False, now: datetime | None = None) -> ReplayResult:
+    query = select(journal.c.state).where(journal.c.id == entry_id)
+    if portal_id is not None:
+        query = query.where(journal.c.portal_id == portal_id)
+    with engine.connect() as conn:
+        state = conn.execute(query).scalar()
+    if state is None:
+        raise ReplayRefused(f"event {entry_id} does not exist")
+    if state not in REPLAYABLE:
+        raise ReplayRefused(f"event {entry_id} is {state}; only failed or dead events replay")
+    return _replay(engine, [entry_id], by=by, dry_run=dry_run, now=now)
+
+
+def replay_matching(engine: Engine, where: LogFilter, *, by: str, dry_run: bool = False,
+                    limit: int = MAX_REPLAY, now: datetime | None = None) -> ReplayResult:
+    """Every failed or dead row the filter matches (at most `limit`, newest first)."""
+    if where.state is not None and where.state not in REPLAYABLE:
+        raise ReplayRefused(f"only failed or dead events replay, not {where.state}")
+    states = [where.state] if where.state else list(REPLAYABLE)
+    log = SyncLog(engine)
+    ids: list[int] = []
+    for state in states:
+        ids.extend(row.id for row in log.iterate(replace(where, state=state), limit=limit))
+    return _replay(engine, sorted(ids)[:limit], by=by, dry_run=dry_run, now=now)
+
+
+def _replay(engine: Engine, ids: list[int], *, by: str, dry_run: bool,
+            now: datetime | None) -> ReplayResult:
+    if dry_run or not ids:
+        return ReplayResult(ids=ids, dry_run=dry_run)
+    now = now or datetime.now(UTC)
+    done: list[int] = []
+    skipped: list[int] = []
+    with engine.begin() as conn:
+        for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+            rows = conn.execute(
+                select(journal.c.id, journal.c.state, journal.c.error, journal.c.attempts,
+                       journal.c.detail).where(journal.c.id.in_(chunk))
+            ).all()
+            for row in rows:
+                if _requeue(conn, row, by=by, now=now):
+                    done.append(row.id)
+                else:
+                    skipped.append(row.id)
+    return ReplayResult(ids=sorted(done), dry_run=False, skipped=sorted(skipped))
+
+
+def _requeue(conn: Any, row: Any, *, by: str, now: datetime) -> bool:
+    if row.state not in REPLAYABLE:
+        return False
+    detail = dict(row.detail) if isinstance(row.detail, dict) else {}
+    history = list(detail.get("replays") or [])
+    history.append({
+        "by": by, "at": now.isoformat(timespec="seconds"), "previous_state": row.state,
+        "previous_error": row.error, "previous_attempts": row.attempts,
+    })
+    detail["replays"] = history
+    result = conn.execute(
+        update(journal)
+        .where(journal.c.id == row.id, journal.c.state == row.state)
+        .values(state=PENDING, attempts=0, next_attempt_at=now, locked_by=None,
+                locked_at=None, finished_at=None, detail=detail)
+    )
+    return result.rowcount == 1

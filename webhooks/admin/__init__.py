@@ -1,0 +1,20 @@
+"""The admin surface under `/admin/`: sync log, event detail, item page, replay, export,
+portal settings, sign-in. Views are thin: read the request, call `connector/`, render."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+from webhooks.admin import log_views, login_views, settings_views
+from webhooks.admin.pages import handle_auth_error, resolve_viewer
+from webhooks.admin_auth import AdminAuthError
+
+
+def init_app(app: Flask) -> None:
+    """Register a fresh admin blueprint (one per app: tests build many apps)."""
+    blueprint = Blueprint("admin", __name__, url_prefix="/admin")
+    for module in (login_views, log_views, settings_views):
+        module.attach(blueprint)
+    blueprint.before_request(resolve_viewer)
+    blueprint.register_error_handler(AdminAuthError, handle_auth_error)
+    app.register_blueprint(blueprint)

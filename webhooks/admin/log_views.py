@@ -1,0 +1,116 @@
+"""The sync log: list with filters, one event in full, one CRM item over time, replay, export."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, Response, redirect, request, stream_with_context, url_for
+
+from connector.item_timeline import item_timeline
+from connector.replay import ReplayRefused, replay_matching, replay_one
+from connector.rest_call_store import RestCallStore
+from connector.schema import write_log
+from connector.sync_log import STATES, FilterError, LogFilter, SyncLog, parse_item, scrub
+from connector.sync_log_export import MAX_EXPORT_ROWS, csv_lines, json_array
+from webhooks.admin import query
+from webhooks.admin.pages import message, render, storage, viewer
+from webhooks.admin_auth import check_csrf
+
+
+def attach(blueprint: Blueprint) -> None:
+    blueprint.add_url_rule("/", "log_list", log_list)
+    blueprint.add_url_rule("/events/<int:entry_id>", "entry", entry)
+    blueprint.add_url_rule("/events/<int:entry_id>/replay", "replay_entry", replay_entry,
+                           methods=["POST"])
+    blueprint.add_url_rule("/replay", "replay_filtered", replay_filtered, methods=["POST"])
+    blueprint.add_url_rule("/portals/<int:portal_id>/items/<item>", "item", item)
+    blueprint.add_url_rule("/export.<any(csv, json):kind>", "export", export)
+
+
+def _filter(args) -> LogFilter:  # type: ignore[no-untyped-def]
+    return query.read_filter(args, portal_id=viewer().portal_id)
+
+
+def log_list():  # type: ignore[no-untyped-def]
+    try:
+        where = _filter(request.args)
+        before = query.read_int("before", request.args.get("before", ""))
+    except FilterError as exc:
+        return render("list.html", status=400, error=str(exc), rows=[], page=None,
+                      where=LogFilter(portal_id=viewer().portal_id), **_choices())
+    log = SyncLog(storage().engine)
+    page = log.page(where, before=before)
+    return render("list.html", rows=page.rows, page=page, where=where, form=query.as_args(where),
+                  link=query.link, notice=request.args.get("notice"), **_choices())
+
+
+def _choices() -> dict:
+    names = SyncLog(storage().engine).portal_names()
+    if not viewer().is_staff:
+        names = {k: v for k, v in names.items() if k == viewer().portal_id}
+    return {"portals": names, "states": STATES}
+
+
+def entry(entry_id: int):  # type: ignore[no-untyped-def]
+    found = SyncLog(storage().engine).entry(entry_id, portal_id=viewer().portal_id)
+    if found is None:
+        return message("not_found", 404)
+    calls = RestCallStore(storage().engine).for_journal(entry_id)
+    with storage().engine.connect() as conn:
+        writes = [dict(r._mapping) for r in conn.execute(
+            write_log.select().where(write_log.c.journal_id == entry_id).order_by(write_log.c.id))]
+    for write in writes:
+        write["params"] = scrub(write.get("params") or {})
+        write["result"] = scrub(write.get("result"))
+    return render("entry.html", entry=found, calls=calls, write_rows=writes,
+                  notice=request.args.get("notice"))
+
+
+def replay_entry(entry_id: int):  # type: ignore[no-untyped-def]
+    check_csrf(viewer(), request.form.get("csrf_token"))
+    try:
+        result = replay_one(storage().engine, entry_id, by=viewer().who,
+                            portal_id=viewer().portal_id)
+    except ReplayRefused as exc:
+        return message(str(exc), 409)
+    return redirect(url_for("admin.entry", entry_id=entry_id, notice=f"replayed:{result.count}"),
+                    code=303)
+
+
+def replay_filtered():  # type: ignore[no-untyped-def]
+    check_csrf(viewer(), request.form.get("csrf_token"))
+    try:
+        where = _filter(request.form)
+        result = replay_matching(storage().engine, where, by=viewer().who,
+                                 dry_run=bool(request.form.get("dry_run")))
+    except (FilterError, ReplayRefused) as exc:
+        return message(str(exc), 400)
+    notice = f"{'dry' if result.dry_run else 'replayed'}:{result.count}"
+    return redirect(f"{url_for('admin.log_list')}?{query.link(where, notice=notice)}", code=303)
+
+
+def item(portal_id: int, item: str):  # type: ignore[no-untyped-def]
+    if not viewer().may_see(portal_id):
+        return message("forbidden_portal", 403)
+    try:
+        key = parse_item(item)
+    except FilterError as exc:
+        return message(str(exc), 400)
+    timeline = item_timeline(storage().engine, portal_id, key)
+    return render("item.html", timeline=timeline, portal_id=portal_id,
+                  where=LogFilter(portal_id=portal_id, item=key), link=query.link)
+
+
+def export(kind: str) -> Response:
+    try:
+        where = _filter(request.args)
+    except FilterError as exc:
+        return message(str(exc), 400)
+    rows = SyncLog(storage().engine).iterate(where, limit=MAX_EXPORT_ROWS)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    body, mimetype = (csv_lines(rows), "text/csv") if kind == "csv" else \
+        (json_array(rows), "application/json")
+    response = Response(stream_with_context(body), mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="sync-log-{stamp}.{kind}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,78 @@
+"""What every admin view shares: the viewer of the request, its language, rendering."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, g, redirect, render_template, request, url_for
+
+from connector.storage import Storage
+from webhooks.admin.labels import LANGUAGES, pick_language, translator
+from webhooks.admin_auth import AdminAuthError, Viewer, current_viewer
+
+PUBLIC_ENDPOINTS = {"admin.login", "admin.login_submit"}
+LANG_COOKIE = "tb_lang"
+
+
+def storage() -> Storage:
+    return current_app.extensions["taskbridge.storage"]
+
+
+def viewer() -> Viewer:
+    return g.admin_viewer
+
+
+def resolve_viewer() -> None:
+    """Before every admin view: who is asking (sign-in pages excepted)."""
+    g.admin_viewer = None
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return
+    g.admin_viewer = current_viewer()
+
+
+def language() -> str:
+    chosen = request.args.get("lang")
+    held = g.get("admin_viewer")
+    return pick_language(
+        chosen, request.cookies.get(LANG_COOKIE), held.language if held else None,
+        request.accept_languages.best_match(LANGUAGES),
+    )
+
+
+def render(template: str, status: int = 200, **context: Any):  # type: ignore[no-untyped-def]
+    lang = language()
+    body = render_template(
+        f"admin/{template}", t=translator(lang), lang=lang, languages=LANGUAGES,
+        viewer=g.get("admin_viewer"), **context,
+    )
+    response = current_app.make_response((body, status))
+    response.headers["Cache-Control"] = "no-store"
+    if not _portal_viewer():  # a portal admin's pages live inside the Bitrix24 frame
+        response.headers["X-Frame-Options"] = "DENY"
+    if request.args.get("lang") == lang:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, httponly=True,
+                            samesite="Lax")
+    return response
+
+
+def message(text: str, status: int):  # type: ignore[no-untyped-def]
+    return render("message.html", status=status, text=text)
+
+
+def handle_auth_error(exc: AdminAuthError):  # type: ignore[no-untyped-def]
+    if exc.code == "sign_in" and request.method == "GET" and _wants_html():
+        return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
+    if not _wants_html():
+        return {"status": "error", "error": exc.code, "error_description": exc.message}, \
+            exc.status
+    return message(exc.message, exc.status)
+
+
+def _wants_html() -> bool:
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best != "application/json" or request.accept_mimetypes.accept_html
+
+
+def _portal_viewer() -> bool:
+    held = g.get("admin_viewer")
+    return bool(held is not None and not held.is_staff)

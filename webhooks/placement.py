@@ -1,0 +1,84 @@
+"""`POST /bitrix/placement`: the app opened inside Bitrix24.
+
+`DEFAULT` (the app's own page): a verified portal admin gets a session held to that portal
+and lands on its sync log. Other placements are rendered by `webhooks.placement_tabs`
+when that module exists.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+from typing import Any
+
+from flask import Blueprint, current_app, redirect, request, url_for
+
+from webhooks.admin_auth import PORTAL, start_session
+from webhooks.answers import error
+from webhooks.placement_verify import PlacementRefused, verify_user
+from webhooks.request_body import read_body
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("placement", __name__)
+
+TABS = ("TASK_VIEW_TAB", "CRM_DEAL_DETAIL_TAB", "CRM_LEAD_DETAIL_TAB")
+
+
+@blueprint.post("/bitrix/placement")
+def open_placement():  # type: ignore[no-untyped-def]
+    body = read_body(request, include_query=True)
+    placement = str(body.get("PLACEMENT") or "DEFAULT").upper()
+    if placement != "DEFAULT" and placement not in TABS:
+        return error(404, "unknown_placement", f"TaskBridge has no {placement[:64]} placement")
+    storage = current_app.extensions["taskbridge.storage"]
+    settings = current_app.extensions["taskbridge.settings"]
+    try:
+        user = verify_user(storage, settings, str(body.get("member_id") or ""),
+                           str(body.get("AUTH_ID") or ""))
+    except PlacementRefused as exc:
+        log.warning("placement %s refused for portal %s: %s", placement,
+                    str(body.get("member_id") or "?")[:64], exc.code)
+        return error(exc.status, exc.code, str(exc))
+    if placement == "DEFAULT":
+        return _admin_session(user, str(body.get("LANG") or ""))
+    tabs = _tabs_module()
+    if tabs is None:
+        return error(404, "placement_unavailable",
+                     f"the {placement} tab is not available in this version")
+    return tabs.render(placement, user.portal, user.user_id, _options(body), user.client)
+
+
+def _admin_session(user: Any, language: str):  # type: ignore[no-untyped-def]
+    if not user.is_admin:
+        return error(403, "not_portal_admin",
+                     "Only an administrator of this portal can open TaskBridge's pages.")
+    response = redirect(url_for("admin.log_list"), code=303)
+    start_session(response, {
+        "kind": PORTAL, "portal_id": user.portal.id, "member_id": user.portal.member_id,
+        "user_id": user.user_id, "name": user.name or f"user {user.user_id}",
+        "language": language or user.portal.settings.get("language") or user.portal.language,
+    })
+    log.info("portal %s: admin user %s opened TaskBridge", user.portal.member_id, user.user_id)
+    return response
+
+
+def _tabs_module() -> Any:
+    try:
+        return importlib.import_module("webhooks.placement_tabs")
+    except ModuleNotFoundError as exc:
+        if exc.name != "webhooks.placement_tabs":
+            raise
+        return None
+
+
+def _options(body: dict[str, Any]) -> dict[str, Any]:
+    raw = body.get("PLACEMENT_OPTIONS")
+    if isinstance(raw, dict):
+        return raw
+    try:
+        value = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
