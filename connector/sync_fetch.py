@@ -101,6 +101,15 @@ def fetch(client: PortalClient, member_id: str, needs: Needs) -> tuple[Fetched, 
     return fetched, facts
 
 
+def portal_facts(client: PortalClient, member_id: str) -> PortalFacts:
+    """The acting user and the status field's values, fetched once per process."""
+    with _FACTS_LOCK:
+        facts = _FACTS.get(member_id)
+    if facts is None:
+        facts, _ = fetch(client, member_id, Needs())[1], None
+    return facts
+
+
 def _refs(raw: Mapping[str, Any]) -> Iterable[CrmRef]:
     from mappers.bindings import parse_bindings
 

@@ -19,7 +19,7 @@ from connector.portal_settings import PortalSettings
 from connector.portal_store import Portal
 from connector.rest_client import PortalClient
 from connector.snapshot_store import SnapshotStore, StoredItem, StoredTask
-from connector.sync_fetch import ITEM_METHOD, Fetched, Needs, fetch
+from connector.sync_fetch import ITEM_METHOD, Fetched, Needs, fetch, portal_facts
 from connector.write_back import WriteBack, WriteOutcome
 from mappers.bindings import CrmRef
 from mappers.changes import what_changed
@@ -99,10 +99,11 @@ class SyncFlow:
             context.item(ref, item_rows)
         outcome = WriteOutcome()
         if work.writes:
-            assert facts is not None
+            facts = facts or portal_facts(client, portal.member_id)
             tasks = {tid: stored.snapshot for tid, stored in previous.items()}
-            tasks.update(context.closing_snapshots)
             tasks.update({tid: stored.snapshot for tid, stored in work.tasks.items()})
+            # A closing acts on the task as it was fetched, before the closing.
+            tasks.update(context.closing_snapshots)
             outcome = WriteBack(self._engine, client, portal.id, facts).send(
                 work.writes, tasks, rows[0].id if rows else None
             )

@@ -53,6 +53,7 @@ class Worker:
         stale_after: timedelta = STALE_AFTER,
         client_factory: ClientFactory | None = None,
         on_call: Callable[[CallRecord, Claimed], None] | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.storage = storage
         self.settings = settings
@@ -64,6 +65,7 @@ class Worker:
         self._client_factory = client_factory or self._client
         self._on_call = on_call
         self._stop = threading.Event()
+        self._clock = clock or (lambda: datetime.now(UTC))
 
     def _client(self, portal: Portal, sink: Callable[[CallRecord], None]) -> PortalClient:
         return PortalClient.for_portal(self.storage, self.settings, portal.member_id,
@@ -90,12 +92,13 @@ class Worker:
         return handled
 
     def run_once(self, now: datetime | None = None) -> int:
+        now = now or self._clock()
         claimed = self.journal.claim_batch(self.worker_id, limit=self.batch_size, now=now)
         by_portal: dict[str, list[Claimed]] = defaultdict(list)
         for row in claimed:
             by_portal[row.member_id].append(row)
         for member_id, rows in by_portal.items():
-            self._portal_pass(member_id, rows, now or datetime.now(UTC))
+            self._portal_pass(member_id, rows, now)
         return len(claimed)
 
     def _portal_pass(self, member_id: str, rows: list[Claimed], now: datetime) -> None:

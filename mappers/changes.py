@@ -15,6 +15,10 @@ Signs the responsible has seen the task: the caller says so (``viewed_by_respons
 their action, a comment, their opening the task tab), the unviewed marker fetched with
 their token cleared, or an edit/status change made by the responsible themselves.
 
+A real status that changed and came back between two looks (started, then paused,
+seen only as a later ``statusChangedDate``) is reported as ``REAL_STATUS`` too: the
+task *became* that status again.
+
 A task first seen is reported as ``FIRST_SEEN`` only, plus ``REAL_STATUS`` when it is
 already in progress, awaiting review or completed (3, 4, 5: never the state of a task
 just created), plus ``VIEWED`` and ``OVERDUE`` when their signs are there.
@@ -116,7 +120,7 @@ def _status_change(
     previous: TaskSnapshot | None, current: TaskSnapshot, actor_id: int | None
 ) -> Change | None:
     before = None if previous is None else previous.real_status
-    if before == current.real_status:
+    if before == current.real_status and not _round_trip(previous, current):
         return None
     if previous is None and current.real_status not in _FIRST_SEEN_REAL_STATUSES:
         return None
@@ -127,6 +131,16 @@ def _status_change(
         f"real_status:{before}>{current.real_status}@{_stamp(when)}",
         real_status=current.real_status,
         previous_real_status=before,
+    )
+
+
+def _round_trip(previous: TaskSnapshot | None, current: TaskSnapshot) -> bool:
+    """The status changed and came back between two looks (started, then paused)."""
+    return (
+        previous is not None
+        and previous.status_changed_date is not None
+        and current.status_changed_date is not None
+        and current.status_changed_date != previous.status_changed_date
     )
 
 

@@ -150,3 +150,15 @@ def test_change_identities_are_stable_and_name_the_change():
     assert first[0].previous_real_status == 2
     edited = what_changed(BEFORE, task(description="x", deadline=None), actor_id=CREATOR)
     assert edited[0].identity == "fields:description@2026-11-26T10:00:00+00:00"
+
+
+def test_a_status_that_changed_and_came_back_between_looks_is_reported() -> None:
+    previous = task(real_status=2)
+    later = previous.status_changed_date + timedelta(minutes=5)
+    current = task(real_status=2, status_changed_date=later)
+    [change] = [c for c in what_changed(previous, current, actor_id=7)
+                if c.kind is ChangeKind.REAL_STATUS]
+    assert (change.previous_real_status, change.real_status) == (2, 2)
+    assert what_changed(previous, task(real_status=2), actor_id=7) == []
+    unknown = task(real_status=2, status_changed_date=None)
+    assert what_changed(unknown, current, actor_id=7) == []

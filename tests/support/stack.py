@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from connector.journal import Journal
@@ -80,17 +81,18 @@ class TaskBridge:
     def stored(self) -> StoredPortal:
         return self.storage.portals.get(self.portal.member_id)
 
-    def worker(self) -> Worker:
-        return Worker(self.storage, self.settings, batch_size=50)
+    def worker(self, now: datetime | None = None) -> Worker:
+        clock = (lambda: now) if now is not None else None
+        return Worker(self.storage, self.settings, batch_size=50, clock=clock)
 
-    def drain(self, rounds: int = 10) -> int:
+    def drain(self, rounds: int = 10, *, now: datetime | None = None) -> int:
         """Let every event the portal sent land, then process until nothing is left.
 
         TaskBridge's own writes come back as events, so this repeats until a round
         handles nothing. Returns the REST calls TaskBridge made meanwhile.
         """
         calls_before = self.rest_calls
-        worker = self.worker()
+        worker = self.worker(now)
         for _ in range(rounds):
             assert self.portal.emulator.sender.wait_idle(timeout=10), "events still in flight"
             if worker.run(until_idle=True) == 0:

@@ -1,0 +1,208 @@
+"""Jobs that find what no event reports, run on one elected worker at a time.
+
+- the overdue sweep: a deadline passing fires nothing, so open tasks past their deadline
+  are queued for a re-check (the rules then make them EXPIRED);
+- the offline catch-up: events the portal kept in its offline queue (deliveries that
+  never reached us) are journaled, then cleared;
+- the reconcile pass: every open task is re-checked now and then, which finds what no
+  event reports (a checklist item ticked inline).
+
+Each job only queues journal rows: the worker does the fetching and deciding, so a job
+costs at most a few REST calls itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from connector.journal import Journal
+from connector.portal_store import INSTALLED, Portal
+from connector.rest_client import PortalClient
+from connector.rest_errors import BitrixError
+from connector.settings import Settings
+from connector.snapshot_store import SnapshotStore
+from connector.storage import Storage
+from mappers.overdue import is_overdue
+from mappers.portal_events import OFFLINE_EVENTS, PortalEvent
+from mappers.statuses import CrmTaskStatus
+
+log = logging.getLogger(__name__)
+
+RECHECK = "TASKBRIDGE_RECHECK"
+LEADER_LOCK = 727274002
+OFFLINE_PAGE = 50
+OFFLINE_ROUNDS = 20
+
+
+def _installed(storage: Storage) -> list[Portal]:
+    return [portal for portal in storage.portals.all() if portal.state == INSTALLED]
+
+
+def _queue_rechecks(journal: Journal, portal: Portal, task_ids: list[int], source: str,
+                    reason: str, now: datetime) -> int:
+    keys = {f"task:{task_id}": task_id for task_id in task_ids}
+    waiting = journal.waiting_keys(portal.id, keys)
+    for key, task_id in keys.items():
+        if key not in waiting:
+            journal.enqueue(portal_id=portal.id, member_id=portal.member_id, event=RECHECK,
+                            object_type="task", object_id=str(task_id),
+                            payload={"reason": reason}, source=source, now=now)
+    return len(keys) - len(waiting & set(keys))
+
+
+def overdue_sweep(storage: Storage, *, now: datetime | None = None) -> int:
+    """Queue a re-check for every open bound task whose deadline has passed."""
+    now = now or datetime.now(UTC)
+    journal, snapshots = Journal(storage.engine), SnapshotStore(storage.engine)
+    queued = 0
+    for portal in _installed(storage):
+        due = [
+            task.snapshot.id for task in snapshots.open_tasks(portal.id)
+            if task.snapshot.crm_bindings and task.crm_status is not CrmTaskStatus.EXPIRED
+            and is_overdue(task.snapshot, now)
+        ]
+        queued += _queue_rechecks(journal, portal, due, "sweep", "deadline passed", now)
+    return queued
+
+
+def reconcile(storage: Storage, *, now: datetime | None = None) -> int:
+    """Queue a re-check of every open bound task (what no event reports)."""
+    now = now or datetime.now(UTC)
+    journal, snapshots = Journal(storage.engine), SnapshotStore(storage.engine)
+    queued = 0
+    for portal in _installed(storage):
+        open_ids = [task.snapshot.id for task in snapshots.open_tasks(portal.id)
+                    if task.snapshot.crm_bindings]
+        queued += _queue_rechecks(journal, portal, open_ids, "reconcile", "periodic check", now)
+    return queued
+
+
+def offline_catch_up(storage: Storage, settings: Settings, *,
+                     client_for: Callable[[Portal], PortalClient] | None = None) -> int:
+    """Journal what the portals' offline queues hold, then clear what was journaled."""
+    journal = Journal(storage.engine)
+    total = 0
+    for portal in _installed(storage):
+        client = (client_for or (lambda p: PortalClient.for_portal(
+            storage, settings, p.member_id)))(portal)
+        try:
+            total += _drain_offline(journal, portal, client)
+        except BitrixError as exc:
+            log.warning("offline catch-up for portal %s stopped: %s", portal.member_id, exc)
+        finally:
+            client.close()
+    return total
+
+
+def _drain_offline(journal: Journal, portal: Portal, client: PortalClient) -> int:
+    journaled = 0
+    for _ in range(OFFLINE_ROUNDS):
+        answer = client.call("event.offline.get", {"clear": 0, "limit": OFFLINE_PAGE},
+                             write=False).result or {}
+        events = answer.get("events") or []
+        if not events:
+            return journaled
+        for record in events:
+            journaled += _journal_offline(journal, portal, record)
+        client.call("event.offline.clear",
+                    {"process_id": answer.get("process_id"),
+                     "id": [record.get("ID") for record in events]}, idempotent=True)
+        if len(events) < OFFLINE_PAGE:
+            return journaled
+    return journaled
+
+
+def _journal_offline(journal: Journal, portal: Portal, record: dict[str, Any]) -> int:
+    name = str(record.get("EVENT_NAME", "")).upper()
+    if name not in OFFLINE_EVENTS:
+        return 0
+    event = PortalEvent(name=name, data=record.get("EVENT_DATA") or {},
+                        auth={"member_id": portal.member_id})
+    if not event.object_id:
+        return 0
+    if event.object_key in journal.waiting_keys(portal.id, [event.object_key]):
+        return 0
+    journal.enqueue(portal_id=portal.id, member_id=portal.member_id, event=name,
+                    object_type=event.object_type, object_id=event.object_id,
+                    payload={"offline_id": str(record.get("ID", "")),
+                             "data": event.data}, source="offline")
+    return 1
+
+
+class Leadership:
+    """Who runs the jobs: on PostgreSQL the holder of an advisory lock; SQLite has one."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._connection: Any = None
+
+    def is_leader(self) -> bool:
+        if self._engine.dialect.name != "postgresql":
+            return True
+        if self._connection is not None:
+            try:
+                self._connection.exec_driver_sql("SELECT 1")
+                return True
+            except Exception:  # the session died, and the lock with it
+                self._connection = None
+        connection = self._engine.connect()
+        got = connection.exec_driver_sql(f"SELECT pg_try_advisory_lock({LEADER_LOCK})").scalar()
+        connection.commit()
+        if got:
+            self._connection = connection
+            return True
+        connection.close()
+        return False
+
+    def resign(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+class Scheduler:
+    """Runs the jobs on an interval in a background thread while this process leads."""
+
+    def __init__(self, storage: Storage, settings: Settings) -> None:
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        self.storage = storage
+        self.settings = settings
+        self.leadership = Leadership(storage.engine)
+        self._lock = threading.Lock()
+        self._scheduler = BackgroundScheduler(timezone=UTC)
+        jobs = {
+            "overdue_sweep": (lambda: overdue_sweep(storage), settings.overdue_sweep_interval),
+            "offline_catch_up": (lambda: offline_catch_up(storage, settings),
+                                 settings.reconcile_interval // 3 or 60),
+            "reconcile": (lambda: reconcile(storage), settings.reconcile_interval),
+        }
+        for name, (job, seconds) in jobs.items():
+            self._scheduler.add_job(self._guarded(name, job), "interval", seconds=seconds,
+                                    id=name, next_run_time=datetime.now(UTC),
+                                    max_instances=1, coalesce=True)
+
+    def _guarded(self, name: str, job: Callable[[], int]) -> Callable[[], None]:
+        def run() -> None:
+            with self._lock:
+                if not self.leadership.is_leader():
+                    return
+                try:
+                    count = job()
+                    log.info("scheduler job %s queued %d", name, count)
+                except Exception:
+                    log.exception("scheduler job %s failed", name)
+        return run
+
+    def start(self) -> None:
+        self._scheduler.start()
+
+    def stop(self) -> None:
+        self._scheduler.shutdown(wait=False)
+        self.leadership.resign()
