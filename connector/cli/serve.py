@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -38,9 +40,30 @@ def web(host: str, port: int, workers: int) -> None:
 
 
 @click.command()
-def worker() -> None:
+@click.option("--batch-size", default=50, show_default=True, type=click.IntRange(1, 500),
+              help="Journal rows claimed at a time.")
+@click.option("--no-scheduler", is_flag=True, help="Do not take part in running the jobs.")
+def worker(batch_size: int, no_scheduler: bool) -> None:
     """Process the journal and run the scheduler (overdue sweep, catch-up, reconcile)."""
-    raise common.NotAvailable("worker", "the sync engine has not landed")
+    from connector.logging_setup import configure_logging
+    from connector.scheduler import Scheduler
+    from connector.worker import Worker
+
+    settings = common.settings()
+    configure_logging(settings)
+    storage = common.storage()
+    runner = Worker(storage, settings, batch_size=batch_size)
+    scheduler = None if no_scheduler else Scheduler(storage, settings)
+    _stop_on_signals(runner.stop)
+    if scheduler is not None:
+        scheduler.start()
+    click.echo(f"taskbridge worker {runner.worker_id} started", err=True)
+    try:
+        runner.run()
+    finally:
+        if scheduler is not None:
+            scheduler.stop()
+    click.echo("taskbridge worker stopped", err=True)
 
 
 @click.command()
@@ -48,7 +71,46 @@ def worker() -> None:
 @common.port_option(8000)
 def run(host: str, port: int) -> None:
     """Web and worker in one process, for a single portal on SQLite."""
-    raise common.NotAvailable("run", "it needs the worker, which has not landed")
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from connector.scheduler import Scheduler
+    from connector.worker import Worker
+    from webhooks.app import create_app
+
+    settings = common.settings()
+    app = create_app(settings)
+    storage = app.extensions["taskbridge.storage"]
+    server = make_server(host, port, app, threaded=True)
+    runner = Worker(storage, settings)
+    scheduler = Scheduler(storage, settings)
+
+    def stop() -> None:
+        runner.stop()
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    _stop_on_signals(stop)
+    web_thread = threading.Thread(target=server.serve_forever, name="web", daemon=True)
+    web_thread.start()
+    scheduler.start()
+    bound = server.socket.getsockname()
+    click.echo(f"taskbridge serving on http://{bound[0]}:{bound[1]} with its worker", err=True)
+    try:
+        runner.run()
+    finally:
+        scheduler.stop()
+        server.shutdown()
+        web_thread.join(timeout=10)
+
+
+def _stop_on_signals(stop: Callable[[], None]) -> None:
+    """SIGTERM (the process manager) and SIGINT (Ctrl-C) finish the current pass, then stop."""
+    def handler(_signum: int, _frame: object) -> None:
+        stop()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
 
 
 def register(cli: click.Group) -> None:

@@ -17,7 +17,7 @@ DESIGN_COMMANDS = [
     ["logs"], ["replay"], ["portals"], ["portals", "set"], ["doctor"], ["keygen"],
 ]
 SERVING_COMMANDS = [["run"], ["web"], ["emulator"]]
-NOT_YET = ["worker", "run", "demo", "logs", "replay", "doctor"]
+NOT_YET = ["demo"]
 
 
 def _taskbridge(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
