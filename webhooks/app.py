@@ -11,7 +11,17 @@ from connector.intake import EventIntake
 from connector.logging_setup import configure_logging
 from connector.settings import Settings, load_settings
 from connector.storage import Storage, open_storage
-from webhooks import admin, answers, correlation, events, health, install, metrics, placement
+from webhooks import (
+    admin,
+    answers,
+    correlation,
+    events,
+    health,
+    install,
+    metrics,
+    placement,
+    placement_tabs,
+)
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -30,7 +40,7 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
     app.before_request(_correlation_id)
     app.after_request(_echo_correlation_id)
     correlation.init_app(app)
-    for surface in (install, events, health, placement, metrics):
+    for surface in (install, events, health, placement, placement_tabs, metrics):
         app.register_blueprint(surface.blueprint)
     admin.init_app(app)
     return app

@@ -101,6 +101,23 @@ class TaskBridge:
             raise AssertionError(f"the journal did not settle in {rounds} rounds")
         return self.rest_calls - calls_before
 
+    def open_tab(self, user_id: int, placement: str, options: dict[str, Any]) -> Any:
+        """What the portal does when `user_id` opens one of TaskBridge's tabs."""
+        import json
+
+        import requests
+
+        tokens = self.portal.emulator.issue_tokens(CLIENT_ID, user_id)
+        return requests.post(
+            f"{self.url}/bitrix/placement",
+            params={"DOMAIN": self.portal.domain, "PROTOCOL": "0", "LANG": "en"},
+            data={"AUTH_ID": tokens.access_token, "AUTH_EXPIRES": "3600",
+                  "REFRESH_ID": tokens.refresh_token, "member_id": self.portal.member_id,
+                  "status": "L", "PLACEMENT": placement,
+                  "PLACEMENT_OPTIONS": json.dumps(options)},
+            timeout=10,
+        )
+
     @property
     def rest_calls(self) -> int:
         """Requests TaskBridge sent to the portal (a batch counts once)."""
