@@ -372,5 +372,21 @@ class _Context:
             if plan.hold else None,
         }
         detail["decisions"] = decision_rows
-        detail["outcome"] = "held for review" if plan.hold else "closed"
+        detail["outcome"] = _closing_outcome(plan)
 
+
+
+def _closing_outcome(plan: Any) -> str:
+    if plan.hold:
+        return f"held in {plan.hold.review_stage_id} for review until its tasks are done"
+    counts: dict[str, int] = defaultdict(int)
+    reasons = set()
+    for closing in plan.tasks:
+        counts[closing.action.value] += 1
+        if closing.action is ClosingAction.LEAVE_OPEN:
+            reasons.add(closing.reason.value)
+    parts = [f"{counts[action]} {word}" for action, word in
+             (("complete", "completed"), ("review", "sent to review"),
+              ("leave_open", "left open")) if counts[action]]
+    text = "closed: " + (", ".join(parts) if parts else "no open tasks")
+    return text + (f" ({'; '.join(sorted(reasons))})" if reasons else "")

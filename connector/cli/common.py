@@ -8,15 +8,6 @@ from connector.settings import Settings, load_settings
 from connector.storage import Storage, open_storage
 
 
-class NotAvailable(click.ClickException):
-    """A command whose capability is not in this version yet."""
-
-    exit_code = 3
-
-    def __init__(self, command: str, what: str) -> None:
-        super().__init__(f"`taskbridge {command}` is not available in this version yet: {what}")
-
-
 def settings() -> Settings:
     return load_settings()
 

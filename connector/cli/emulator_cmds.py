@@ -18,23 +18,14 @@ from connector.cli import common
 @click.option("--https", is_flag=True, help="Serve HTTPS with a self-signed local CA.")
 def emulator(host: str, port: int, webhook_code: str | None, limits: str, https: bool) -> None:
     """Serve a local Bitrix24 portal for tests, the demo and benchmarks."""
-    try:
-        from emulator import runner
-    except ImportError:
-        raise common.NotAvailable("emulator", "the emulator package is not installed") from None
+    from emulator import runner
+
     runner.serve(host=host, port=port, webhook_code=webhook_code, limits=limits == "on",
                  https=https)
 
 
-@click.command()
-def demo() -> None:
-    """Start the emulator, install TaskBridge into it, play the article's scenarios."""
-    raise common.NotAvailable(
-        "demo", "it needs the sync engine; it will start the emulator, install the app, play "
-        "the article's eight scenarios and print each task's CRM status and the sync log"
-    )
-
-
 def register(cli: click.Group) -> None:
+    from connector.cli.demo import demo
+
     cli.add_command(emulator)
     cli.add_command(demo)

@@ -2,34 +2,62 @@
 
 from __future__ import annotations
 
+import getpass
+import json
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
 
 import click
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
+from connector import doctor as doctor_checks
 from connector.cli import common
+from connector.endpoint_policy import check_endpoint
+from connector.errors import TaskBridgeError
+from connector.journal import PROCESSING, WAITING
 from connector.portal_settings import apply_assignments, parse_assignment
+from connector.portal_store import Installation
+from connector.replay import replay_matching, replay_one
+from connector.schema import journal
 from connector.schema import portals as portals_table
+from connector.storage import Storage
+from connector.sync_log import STATES, LogFilter, LogRow, SyncLog, parse_item
+
+BACKLOG = (*WAITING, PROCESSING)
+
+
+class SupportError(click.ClickException):
+    """A support command's input or target is wrong; one line, exit 1."""
+
+
+class ProblemsFound(click.ClickException):
+    """`doctor` found problems: the table said which; this line sums up."""
 
 
 @click.group(invoke_without_command=True)
 @click.pass_context
 def portals(ctx: click.Context) -> None:
-    """List installed portals: state, token age, last event."""
+    """List installed portals: state, token age, last event, backlog."""
     if ctx.invoked_subcommand is not None:
         return
-    store = common.storage().portals
-    rows = store.all()
+    storage = common.storage()
+    rows = storage.portals.all()
     if not rows:
         click.echo("no portals installed")
         return
+    backlog = _backlog(storage)
     now = datetime.now(UTC)
-    click.echo(f"{'MEMBER_ID':<34} {'DOMAIN':<32} {'STATE':<16} {'TOKEN AGE':>10} LAST EVENT")
+    click.echo(f"{'MEMBER_ID':<34} {'DOMAIN':<32} {'STATE':<16} {'TOKEN AGE':>10} "
+               f"{'BACKLOG':>8} LAST EVENT")
     for portal in rows:
         age = _age(now, portal.token_refreshed_at)
         last = portal.last_event_at.isoformat(timespec="seconds") if portal.last_event_at else "-"
         state = portal.state + (f" ({portal.state_reason})" if portal.state_reason else "")
-        click.echo(f"{portal.member_id:<34} {portal.domain:<32} {state:<16} {age:>10} {last}")
+        click.echo(f"{portal.member_id:<34} {portal.domain:<32} {state:<16} {age:>10} "
+                   f"{backlog.get(portal.id, 0):>8} {last}")
 
 
 @portals.command("set")
@@ -51,22 +79,162 @@ def portals_set(member_id: str, assignments: tuple[str, ...]) -> None:
     click.echo(f"{member_id}: {new_settings.model_dump_json()} {rates or ''}".rstrip())
 
 
+@portals.command("add-webhook")
+@click.argument("member_id")
+@click.option("--webhook-url", required=True, help="The incoming webhook https://.../rest/1/CODE/")
+@click.option("--application-token", required=True,
+              help="The application token the portal's outgoing webhooks send.")
+def portals_add_webhook(member_id: str, webhook_url: str, application_token: str) -> None:
+    """Save a webhook-mode portal: calls go to the incoming webhook, and outgoing webhooks
+    carrying the application token are accepted at /bitrix/events."""
+    settings = common.settings()
+    storage = common.storage()
+    try:
+        endpoint = check_endpoint(webhook_url, allow_insecure=settings.allow_insecure_portals)
+    except TaskBridgeError as exc:
+        raise SupportError(f"--webhook-url: {exc}") from None
+    parts = urlsplit(endpoint)
+    storage.portals.save(Installation(
+        member_id=member_id, domain=parts.netloc,
+        client_endpoint=f"{parts.scheme}://{parts.netloc}/rest/", auth_mode="webhook",
+        webhook_url=endpoint, application_token=application_token,
+    ))
+    storage.portals.mark_installed(member_id)
+    click.echo(f"{member_id}: webhook portal {parts.netloc} saved")
+
+
+def _filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--portal", "member_id", help="A portal's member_id."),
+        click.option("--item", help="A CRM item: D_12, deal:12, L_5."),
+        click.option("--task", type=int, help="A task id."),
+        click.option("--event", help="An event name, e.g. ONTASKUPDATE."),
+        click.option("--outcome", type=click.Choice(STATES), help="The row's state."),
+        click.option("--since", type=click.DateTime(), help="Received at or after (UTC)."),
+        click.option("--until", type=click.DateTime(), help="Received before (UTC)."),
+        click.option("--text", help="Free text in payload, error or detail."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _filter(storage: Storage, member_id: str | None, item: str | None, task: int | None,
+            event: str | None, outcome: str | None, since: datetime | None,
+            until: datetime | None, text: str | None) -> LogFilter:
+    try:
+        return LogFilter(
+            portal_id=storage.portals.get(member_id).id if member_id else None,
+            item=parse_item(item) if item else None, task=task,
+            event=event.upper() if event else None, state=outcome,
+            since=since.replace(tzinfo=UTC) if since else None,
+            until=until.replace(tzinfo=UTC) if until else None, text=text,
+        )
+    except TaskBridgeError as exc:
+        raise SupportError(str(exc)) from None
+
+
 @click.command()
-def logs() -> None:
+@_filter_options
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--before", type=int, help="Only ids below this (the next page).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--follow", is_flag=True, help="Keep printing new matching rows.")
+@click.option("--interval", default=1.0, show_default=True, type=float, hidden=True)
+@click.option("--polls", default=0, type=int, hidden=True, help="Stop --follow after N polls.")
+def logs(limit: int, before: int | None, as_json: bool, follow: bool, interval: float,
+         polls: int, **filters: Any) -> None:
     """Search the sync log (portal, item, task, event, outcome, time, text)."""
-    raise common.NotAvailable("logs", "the sync log viewer comes with the admin surfaces")
+    storage = common.storage()
+    where = _filter(storage, **filters)
+    log = SyncLog(storage.engine)
+    rows = list(reversed(log.page(where, before=before, limit=limit).rows))
+    show = _json_line if as_json else _table_line
+    if not as_json:
+        click.echo(f"{'ID':>8} {'RECEIVED':<20} {'EVENT':<24} {'OBJECT':<14} {'STATE':<10} "
+                   f"{'TRIES':>5} OUTCOME/ERROR")
+    for row in rows:
+        click.echo(show(row))
+    if not follow:
+        return
+    last = max((row.id for row in rows), default=0)
+    done = 0
+    while polls == 0 or done < polls:
+        time.sleep(interval)
+        done += 1
+        fresh = sorted(log.iterate(where, after=last), key=lambda r: r.id)
+        for row in fresh:
+            click.echo(show(row))
+            last = row.id
+
+
+def _json_line(row: LogRow) -> str:
+    return json.dumps(row.as_dict(), ensure_ascii=False)
+
+
+def _table_line(row: LogRow) -> str:
+    note = row.error or row.outcome or ""
+    return (f"{row.id:>8} {row.received_at.strftime('%Y-%m-%d %H:%M:%S'):<20} "
+            f"{row.event[:24]:<24} {row.object_key[:14]:<14} {row.state:<10} "
+            f"{row.attempts:>5} {note[:60]}")
 
 
 @click.command()
-def replay() -> None:
-    """Replay failed or dead events, by id or filter."""
-    raise common.NotAvailable("replay", "it needs the sync engine, which has not landed")
+@click.argument("ids", nargs=-1, type=int)
+@_filter_options
+@click.option("--dry-run", is_flag=True, help="Only say which events would be queued again.")
+def replay(ids: tuple[int, ...], dry_run: bool, **filters: Any) -> None:
+    """Replay failed or dead events, by id or by filter."""
+    storage = common.storage()
+    by = f"cli:{_user()}"
+    if ids and any(value is not None for value in filters.values()):
+        raise SupportError("give event ids or a filter, not both")
+    try:
+        if ids:
+            replayed = [i for event_id in ids for i in
+                        replay_one(storage.engine, event_id, by=by, dry_run=dry_run).ids]
+        elif any(value is not None for value in filters.values()):
+            replayed = replay_matching(storage.engine, _filter(storage, **filters), by=by,
+                                       dry_run=dry_run).ids
+        else:
+            raise SupportError("give event ids or a filter (e.g. --outcome dead --portal ID)")
+    except SupportError:
+        raise
+    except TaskBridgeError as exc:
+        raise SupportError(str(exc)) from None
+    verb = "would queue again" if dry_run else "queued again"
+    shown = ", ".join(str(i) for i in replayed[:20]) + (" ..." if len(replayed) > 20 else "")
+    click.echo(f"{verb}: {len(replayed)} event(s){': ' + shown if replayed else ''}")
 
 
 @click.command()
-def doctor() -> None:
+@click.argument("member_id")
+def doctor(member_id: str) -> None:
     """Check one portal: reachability, tokens, scopes, bindings, field, placements, clock."""
-    raise common.NotAvailable("doctor", "it needs the REST client, which has not landed")
+    storage = common.storage()
+    checks = doctor_checks.diagnose(storage, common.settings(), member_id)
+    for check in checks:
+        mark = "ok  " if check.ok else "FAIL"
+        hint = f"\n       fix: {check.hint}" if check.hint and not check.ok else ""
+        click.echo(f"{mark} {check.name:<16} {check.detail}{hint}")
+    problems = [c.name for c in checks if not c.ok]
+    if problems:
+        raise ProblemsFound(f"{len(problems)} problem(s): {', '.join(problems)}")
+
+
+def _backlog(storage: Storage) -> dict[int, int]:
+    with storage.engine.connect() as conn:
+        return dict(conn.execute(
+            select(journal.c.portal_id, func.count()).where(journal.c.state.in_(BACKLOG))
+            .group_by(journal.c.portal_id)
+        ).all())
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 def _age(now: datetime, then: datetime | None) -> str:

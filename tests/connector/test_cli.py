@@ -17,9 +17,6 @@ DESIGN_COMMANDS = [
     ["logs"], ["replay"], ["portals"], ["portals", "set"], ["doctor"], ["keygen"],
 ]
 SERVING_COMMANDS = [["run"], ["web"], ["emulator"]]
-NOT_YET = ["demo"]
-
-
 def _taskbridge(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     script = Path(sys.executable).with_name("taskbridge")
     return subprocess.run(
@@ -43,13 +40,6 @@ def test_serving_commands_take_host_and_port(command: list[str]) -> None:
 
 def test_emulator_takes_a_webhook_code() -> None:
     assert "--webhook-code" in CliRunner().invoke(cli, ["emulator", "--help"]).output
-
-
-@pytest.mark.parametrize("command", NOT_YET)
-def test_unfinished_commands_say_so_and_fail(command: str) -> None:
-    result = CliRunner().invoke(cli, [command], standalone_mode=True)
-    assert result.exit_code == 3
-    assert "is not available in this version yet" in result.output
 
 
 def test_bad_setting_prints_one_line_without_traceback(tmp_path: Path) -> None:

@@ -1,0 +1,229 @@
+"""`taskbridge demo`: the article's eight scenarios, played against the bundled portal.
+
+It starts the emulated portal (limits on: 2 requests/s, bucket 50) and TaskBridge's web
+app on loopback, installs TaskBridge the way a portal admin does (the install page
+POST, verified through the portal's OAuth server), plays each scenario as the portal's
+users, lets the worker process what the portal sent, and prints what each task and deal
+shows, the REST requests spent, and the sync log.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+import requests
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from connector.journal import Journal
+from connector.scheduler import overdue_sweep
+from connector.settings import load_settings
+from connector.snapshot_store import SnapshotStore
+from connector.storage import Storage, open_storage
+from connector.token_cipher import new_key
+from connector.worker import Worker
+from mappers.statuses import CrmTaskStatus, label
+
+CLIENT_ID = "local.taskbridge.demo"
+CLIENT_SECRET = "demo-client-secret"
+
+
+@dataclass
+class Demo:
+    portal: Any  # emulator.Portal
+    storage: Storage
+    worker: Worker
+    url: str
+
+    def settle(self) -> int:
+        """Let the portal's events land and the worker finish; the REST requests it took."""
+        before = self.portal.call_log.count()
+        for _ in range(10):
+            self.portal.sender.wait_idle(timeout=10)
+            if self.worker.run(until_idle=True) == 0:
+                break
+        return self.portal.call_log.count() - before
+
+    def status(self, task_id: int) -> str:
+        portal_row = self.storage.portals.get(self.portal.member_id)
+        stored = SnapshotStore(self.storage.engine).tasks(portal_row.id, [task_id])
+        status = stored[task_id].crm_status if task_id in stored else None
+        return label(status) if status else "-"
+
+    def card(self, entity: str, item_id: int) -> str:
+        """The label the item's status field shows on its kanban card."""
+        item = self.portal.deal(item_id) if entity == "deal" else self.portal.lead(item_id)
+        value = str(item.get("UF_CRM_TASKBRIDGE_STATUS") or "")
+        entity_id = "CRM_DEAL" if entity == "deal" else "CRM_LEAD"
+        for field in self.portal.state.user_fields.values():
+            if field.entity_id == entity_id and field.field_name == "UF_CRM_TASKBRIDGE_STATUS":
+                for entry in field.items:
+                    if str(entry["ID"]) == value:
+                        return label(CrmTaskStatus(entry["XML_ID"]))
+        return "-"
+
+    def open_task_tab(self, user_id: int, task_id: int) -> None:
+        tokens = self.portal.issue_tokens(CLIENT_ID, user_id)
+        requests.post(f"{self.url}/bitrix/placement", timeout=10, data={
+            "AUTH_ID": tokens.access_token, "REFRESH_ID": tokens.refresh_token,
+            "member_id": self.portal.member_id, "PLACEMENT": "TASK_VIEW_TAB",
+            "PLACEMENT_OPTIONS": json.dumps({"taskId": str(task_id)}),
+        }).raise_for_status()
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """The demo prints its own story; no access log."""
+
+
+@contextmanager
+def _running_demo(workdir: Path) -> Iterator[Demo]:
+    from emulator import Portal
+    from emulator.server import serve_in_thread
+    from webhooks.app import create_app
+
+    portal = Portal(limits=True)
+    emulator_server = serve_in_thread(portal)
+    # Bind first: the URL is one of TaskBridge's settings.
+    web = make_server("127.0.0.1", 0, None, threaded=True, request_handler=_Quiet)
+    url = f"http://127.0.0.1:{web.socket.getsockname()[1]}"
+    settings = load_settings(
+        database_url=f"sqlite:///{workdir / 'demo.sqlite3'}", secret_key=new_key(),
+        public_url=url, oauth_url=emulator_server.url, client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET, allow_insecure_portals=True, log_level="WARNING",
+        log_format="text",
+    )
+    storage = open_storage(settings)
+    web.app = create_app(settings, storage)
+    thread = threading.Thread(target=web.serve_forever, daemon=True)
+    thread.start()
+    try:
+        portal.register_app(CLIENT_ID, CLIENT_SECRET, handler_url=f"{url}/bitrix/install")
+        portal.install_app(CLIENT_ID, how="page")
+        portal.finish_install(CLIENT_ID)
+        yield Demo(portal, storage, Worker(storage, settings), url)
+    finally:
+        web.shutdown()
+        emulator_server.stop()
+        portal.close()
+        storage.engine.dispose()
+
+
+def _scenarios(demo: Demo, say: Callable[[str], None]) -> None:
+    p = demo.portal
+    manager, colleague, auditor = (p.add_user(*name) for name in
+                                   (("Maria", "Rossi"), ("Luca", "Bianchi"), ("Anna", "Verdi")))
+    say("1. A deal manager creates 'Prepare the contract' for a colleague")
+    deal = p.as_user(manager).create_deal("ACME supply", assigned_by=manager)
+    task = p.as_user(manager).create_task(f"D_{deal}", title="Prepare the contract",
+                                          responsible=colleague, auditors=[auditor])
+    spent = demo.settle()
+    say(f"   created: {demo.status(task)}  (card: {demo.card('deal', deal)}, {spent} requests)")
+    p.as_user(colleague).open_task(task)
+    demo.open_task_tab(colleague, task)
+    demo.settle()
+    say(f"   the colleague opens it: {demo.status(task)}")
+    p.as_user(colleague).start_task(task)
+    demo.settle()
+    say(f"   starts it: {demo.status(task)}")
+    p.as_user(colleague).pause_task(task)
+    demo.settle()
+    say(f"   pauses it: {demo.status(task)}")
+
+    say("2. An auditor edits the description; the deal's manager does too")
+    p.as_user(auditor).update_task(task, DESCRIPTION="Use the 2026 template")
+    demo.settle()
+    say(f"   auditor: {demo.status(task)}")
+    second = p.as_user(manager).create_task(f"D_{deal}", title="Check the VAT number",
+                                            responsible=colleague)
+    demo.settle()
+    p.as_user(manager).update_task(second, DESCRIPTION="The manager's own note")
+    demo.settle()
+    say(f"   manager on another task: {demo.status(second)} (no change)")
+
+    say("3. The creator moves the deadline, then the deadline passes")
+    deadline = datetime(2031, 1, 15, 18, 0, tzinfo=UTC)
+    p.as_user(manager).update_task(second, DEADLINE=deadline.isoformat())
+    demo.settle()
+    say(f"   moved: {demo.status(second)}")
+    later = deadline + timedelta(hours=1)
+    queued = overdue_sweep(demo.storage, now=later)
+    demo.worker.run_once(now=later)
+    say(f"   the overdue sweep at {later:%Y-%m-%d %H:%M} re-checks {queued}: "
+        f"{demo.status(second)}")
+    p.as_user(manager).update_task(second, DEADLINE=(later + timedelta(days=7)).isoformat())
+    demo.settle()
+
+    say("4. A task with 'result required' gets a result")
+    third = p.as_user(manager).create_task(f"D_{deal}", title="Write the summary",
+                                           responsible=colleague, result_required=True)
+    demo.settle()
+    p.as_user(colleague).add_result(third, "All documents are in order")
+    demo.settle()
+    say(f"   {demo.status(third)}")
+
+    say("5. 'Check on completion': completed by the responsible, accepted by the creator")
+    controlled = p.as_user(manager).create_task(f"D_{deal}", title="Sign the NDA",
+                                                responsible=colleague, task_control=True)
+    demo.settle()
+    p.as_user(colleague).complete_task(controlled)
+    demo.settle()
+    say(f"   completed by the responsible: {demo.status(controlled)}")
+    p.as_user(manager).approve_task(controlled)
+    demo.settle()
+    say(f"   accepted by the creator: {demo.status(controlled)}")
+
+    say(f"6. The deal's card shows the last changed task: {demo.card('deal', deal)}")
+
+    say("7. The deal is won with open tasks, one with 'check on completion'")
+    review = p.as_user(manager).create_task(f"D_{deal}", title="Countersign",
+                                            responsible=colleague, task_control=True)
+    demo.settle()
+    p.as_user(manager).move_deal(deal, "WON")
+    spent = demo.settle()
+    for task_id in (task, second, third, review):
+        say(f"   task {task_id}: {demo.status(task_id)}")
+    say(f"   ({spent} requests)")
+
+    say("8. A lead is converted, with the lead setting off and then on")
+    for setting in (False, True):
+        demo.storage.portals.update_settings(p.member_id,
+                                             {"close_tasks_on_lead_convert": setting})
+        lead = p.as_user(manager).create_lead(f"Inbound {int(setting)}", assigned_by=manager)
+        lead_task = p.as_user(manager).create_task(f"L_{lead}", title="Call back",
+                                                   responsible=colleague)
+        demo.settle()
+        p.as_user(manager).convert_lead(lead)
+        demo.settle()
+        say(f"   setting {'on' if setting else 'off'}: task {lead_task} is "
+            f"{demo.status(lead_task)}")
+
+
+def _sync_log(demo: Demo, say: Callable[[str], None], limit: int) -> None:
+    rows = Journal(demo.storage.engine).rows()
+    say(f"Sync log ({len(rows)} events; the last {min(limit, len(rows))}):")
+    for row in rows[-limit:]:
+        outcome = (row["detail"] or {}).get("outcome") or (row["detail"] or {}).get("status")
+        say(f"  #{row['id']:<4} {row['event']:<22} {row['object_key']:<10} "
+            f"{row['state']:<9} {outcome or ''}")
+
+
+@click.command()
+@click.option("--log-lines", default=25, show_default=True, type=click.IntRange(0, 10_000),
+              help="How many sync log rows to print at the end.")
+def demo(log_lines: int) -> None:
+    """Start the emulator, install TaskBridge into it, play the article's scenarios."""
+    with tempfile.TemporaryDirectory(prefix="taskbridge-demo-") as workdir, \
+            _running_demo(Path(workdir)) as running:
+        click.echo(f"Portal {running.portal.base_url} · TaskBridge {running.url} · installed")
+        _scenarios(running, click.echo)
+        click.echo(f"REST requests to the portal in all: {running.portal.call_log.count()}")
+        _sync_log(running, click.echo, log_lines)
