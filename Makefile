@@ -34,8 +34,10 @@ system-deps:
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# The rules in mappers/ must stay at 100% branch coverage.
 test: $(STAMP) system-deps lint
-	tests/with_postgres.sh $(BIN)/pytest
+	tests/with_postgres.sh $(BIN)/pytest --cov=mappers --cov-branch \
+	  --cov-report=term-missing:skip-covered --cov-fail-under=100
 
 demo: $(STAMP)
 	$(BIN)/taskbridge demo

@@ -23,6 +23,7 @@ from connector.errors import TaskBridgeError
 from connector.install_flow import refresh_setup
 from connector.journal import DONE, IGNORED, Claimed, Journal
 from connector.portal_store import Portal
+from connector.rest_call_store import RestCallStore
 from connector.rest_client import PortalClient
 from connector.rest_errors import ReinstallRequired
 from connector.settings import Settings
@@ -62,6 +63,7 @@ class Worker:
         self.stale_after = stale_after
         self.journal = Journal(storage.engine)
         self.flow = SyncFlow(SnapshotStore(storage.engine), storage.engine)
+        self._calls = RestCallStore(storage.engine)
         self._client_factory = client_factory or self._client
         self._on_call = on_call
         self._stop = threading.Event()
@@ -112,6 +114,8 @@ class Worker:
             calls.append({"method": record.method, "duration_ms": round(record.duration * 1000, 1),
                           "http_status": record.http_status, "error": record.error_code,
                           "retries": record.retries})
+            # The pass's calls are filed under its first row, for the log and /metrics.
+            self._calls.record(record, journal_id=rows[0].id, portal_id=portal.id)
             if self._on_call is not None:
                 self._on_call(record, rows[0])
 

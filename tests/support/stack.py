@@ -66,6 +66,12 @@ class TaskBridge:
     def journal(self) -> Journal:
         return Journal(self.storage.engine)
 
+    @property
+    def journal_table(self) -> Any:
+        from connector.schema import journal
+
+        return journal
+
     def install(self, how: str = "page") -> StoredPortal:
         """Install TaskBridge into the portal the way an admin does, and finish it."""
         emulator = self.portal.emulator

@@ -1,0 +1,97 @@
+"""Claiming journal rows: per-object order, coalescing, installed portals only, backoff,
+dead after the last try, stale rows released; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from connector.journal import DEAD, DONE, FAILED, PENDING, Journal
+from connector.portal_store import Installation
+from connector.settings import Settings
+from connector.storage import Storage, open_storage
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def storage(request: pytest.FixtureRequest, make_settings: Callable[..., Settings]) -> Storage:
+    if request.param == "postgresql":
+        settings = make_settings(database_url=request.getfixturevalue("pg_url"))
+    else:
+        settings = make_settings()
+    storage = open_storage(settings)
+    for member in ("m-1", "m-2"):
+        storage.portals.save(Installation(member_id=member, domain=f"{member}.example",
+                                          client_endpoint=f"https://{member}.example/rest/"))
+        storage.portals.mark_installed(member)
+    return storage
+
+
+def _enqueue(journal: Journal, storage: Storage, member: str, key: str, at: datetime) -> int:
+    kind, _, object_id = key.partition(":")
+    return journal.enqueue(portal_id=storage.portals.get(member).id, member_id=member,
+                           event="ONTASKUPDATE", object_type=kind, object_id=object_id,
+                           payload={}, source="online", now=at)
+
+
+def test_one_object_is_claimed_whole_and_in_order(storage: Storage) -> None:
+    journal = Journal(storage.engine)
+    ids = [_enqueue(journal, storage, "m-1", "task:1", NOW + timedelta(seconds=i))
+           for i in range(10)]
+    other = _enqueue(journal, storage, "m-1", "task:2", NOW + timedelta(seconds=20))
+    claimed = journal.claim_batch("w1", limit=50, now=NOW + timedelta(minutes=1))
+    assert [row.id for row in claimed] == [*ids, other]
+    assert journal.claim_batch("w2", limit=50, now=NOW + timedelta(minutes=1)) == []
+
+
+def test_a_later_row_waits_while_an_earlier_one_of_its_object_is_held(storage: Storage) -> None:
+    journal = Journal(storage.engine)
+    first = _enqueue(journal, storage, "m-1", "task:1", NOW)
+    [held] = journal.claim_batch("w1", limit=50, now=NOW)
+    assert held.id == first
+    _enqueue(journal, storage, "m-1", "task:1", NOW + timedelta(seconds=1))
+    assert journal.claim_batch("w2", limit=50, now=NOW + timedelta(seconds=2)) == []
+    journal.finish([first])
+    [later] = journal.claim_batch("w2", limit=50, now=NOW + timedelta(seconds=2))
+    assert later.id != first
+
+
+def test_rows_of_a_portal_that_is_not_installed_wait(storage: Storage) -> None:
+    journal = Journal(storage.engine)
+    row = _enqueue(journal, storage, "m-2", "task:1", NOW)
+    storage.portals.mark_needs_reinstall("m-2", "invalid_grant")
+    assert journal.claim_batch("w1", now=NOW) == []
+    storage.portals.mark_installed("m-2")
+    assert [r.id for r in journal.claim_batch("w1", now=NOW)] == [row]
+
+
+def test_failures_back_off_then_die_with_the_reason(storage: Storage) -> None:
+    journal = Journal(storage.engine)
+    row_id = _enqueue(journal, storage, "m-1", "task:1", NOW)
+    now = NOW
+    for attempt in range(1, 4):
+        [row] = journal.claim_batch("w1", now=now)
+        assert row.attempts == attempt
+        state = journal.fail([row], "portal answered 500", max_attempts=3, now=now)
+        assert state == (DEAD if attempt == 3 else FAILED)
+        assert journal.claim_batch("w1", now=now) == []  # not due yet
+        now += timedelta(hours=2)
+    [dead] = journal.rows(id=row_id)
+    assert (dead["state"], dead["error"]) == (DEAD, "portal answered 500")
+
+
+def test_a_dead_workers_rows_are_released(storage: Storage) -> None:
+    journal = Journal(storage.engine)
+    _enqueue(journal, storage, "m-1", "task:1", NOW)
+    journal.claim_batch("crashed", now=NOW)
+    assert journal.release_stale(older_than=timedelta(minutes=5),
+                                 now=NOW + timedelta(minutes=1)) == 0
+    assert journal.release_stale(older_than=timedelta(minutes=5),
+                                 now=NOW + timedelta(minutes=6)) == 1
+    [row] = journal.claim_batch("w2", now=NOW + timedelta(minutes=6))
+    journal.finish([row.id])
+    assert journal.count(state=DONE) == 1
+    assert journal.count(state=PENDING) == 0

@@ -1,0 +1,115 @@
+"""Every event ends done, failed (tried again) or dead (with why); a portal that must be
+reinstalled makes its events wait visibly; replaying an event writes nothing twice."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from connector.journal import DEAD, DONE, FAILED, PENDING
+from connector.replay import replay_one
+from connector.rest_call_store import RestCallStore
+from connector.rest_client import PortalClient
+from connector.retry_policy import RetryPolicy
+from connector.schema import write_log
+from connector.worker import Worker
+from tests.support.stack import CLIENT_ID, TaskBridge
+
+
+def _deal_with_task(taskbridge: TaskBridge) -> tuple[int, int, int]:
+    portal = taskbridge.portal
+    manager = portal.add_user("Maria", "Rossi")
+    colleague = portal.add_user("Luca", "Bianchi")
+    deal = portal.as_user(manager).create_deal("ACME", assigned_by=manager)
+    task = portal.as_user(manager).create_task(f"D_{deal}", title="Prepare the contract",
+                                               responsible=colleague)
+    return deal, task, colleague
+
+
+def _impatient(taskbridge: TaskBridge):  # type: ignore[no-untyped-def]
+    """Clients that give up after two quick tries, so failures show without waiting."""
+    policy = RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.01)
+    return lambda portal, sink: PortalClient.for_portal(
+        taskbridge.storage, taskbridge.settings, portal.member_id, policy=policy, on_call=sink)
+
+
+def _writes(taskbridge: TaskBridge) -> int:
+    with taskbridge.storage.engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(write_log)).scalar_one()
+
+
+def test_a_failing_portal_fails_the_event_then_it_dies_with_the_reason(
+    taskbridge: TaskBridge,
+) -> None:
+    taskbridge.install()
+    taskbridge.drain()
+    _deal_with_task(taskbridge)
+    taskbridge.portal.emulator.sender.wait_idle(timeout=10)
+    taskbridge.portal.set_faults(error_500_rate=1.0, methods=["batch"])
+    now = datetime.now(UTC)
+    settings = taskbridge.settings.model_copy(update={"worker_max_attempts": 3})
+    worker = Worker(taskbridge.storage, settings, client_factory=_impatient(taskbridge))
+    for _ in range(3):
+        worker.run_once(now=now)
+        now += timedelta(hours=2)
+    rows = taskbridge.journal.rows()
+    assert {row["state"] for row in rows} == {DEAD}
+    assert all("500" in row["error"] or "Server" in row["error"] for row in rows)
+    calls = RestCallStore(taskbridge.storage.engine)
+    assert calls.for_journal(rows[0]["id"])
+
+
+def test_a_failed_event_succeeds_on_a_later_try(taskbridge: TaskBridge) -> None:
+    taskbridge.install()
+    taskbridge.drain()
+    _deal_with_task(taskbridge)
+    taskbridge.portal.emulator.sender.wait_idle(timeout=10)
+    taskbridge.portal.set_faults(error_500_rate=1.0, methods=["batch"])
+    worker = Worker(taskbridge.storage, taskbridge.settings,
+                    client_factory=_impatient(taskbridge))
+    worker.run_once()
+    assert taskbridge.journal.count(state=FAILED) > 0
+    taskbridge.portal.set_faults()
+    taskbridge.drain(now=datetime.now(UTC) + timedelta(hours=1))
+    assert taskbridge.journal.count(state=FAILED) == 0
+    assert taskbridge.journal.count(state=DONE) == len(taskbridge.journal.rows()) - (
+        taskbridge.journal.count(state="duplicate"))
+
+
+def test_events_of_a_portal_that_needs_reinstall_wait(taskbridge: TaskBridge) -> None:
+    taskbridge.install()
+    taskbridge.drain()
+    _deal_with_task(taskbridge)
+    taskbridge.portal.emulator.sender.wait_idle(timeout=10)
+    # Someone else spent TaskBridge's refresh token; then its access token expires.
+    taskbridge.portal.emulator.tokens.refresh(CLIENT_ID, taskbridge.stored().refresh_token)
+    taskbridge.portal.expire_tokens()
+    taskbridge.worker().run_once()
+    assert taskbridge.stored().state == "needs_reinstall"
+    waiting = taskbridge.journal.rows(state=PENDING)
+    assert waiting
+    assert all(row["error"].startswith("waiting: portal needs reinstall") for row in waiting)
+    assert taskbridge.worker().run_once() == 0  # nothing is claimed for it meanwhile
+
+
+def test_replaying_an_event_writes_nothing_twice(taskbridge: TaskBridge) -> None:
+    taskbridge.install()
+    taskbridge.drain()
+    deal, task, _ = _deal_with_task(taskbridge)
+    taskbridge.drain()
+    timeline = len(taskbridge.portal.emulator.state.timeline)
+    writes = _writes(taskbridge)
+    [added] = taskbridge.journal.rows(event="ONTASKADD")
+    with taskbridge.storage.engine.begin() as conn:  # as if it had failed after writing
+        conn.execute(
+            taskbridge.journal_table.update().where(taskbridge.journal_table.c.id == added["id"])
+            .values(state=DEAD)
+        )
+    replay_one(taskbridge.storage.engine, added["id"], by="test")
+    taskbridge.drain()
+    assert taskbridge.journal.rows(id=added["id"])[0]["state"] == DONE
+    assert len(taskbridge.portal.emulator.state.timeline) == timeline
+    assert _writes(taskbridge) == writes
+    assert taskbridge.task_status(task) == "CREATED"
+    assert deal
