@@ -127,3 +127,27 @@ def _compare(left: Any, op: str, right: Any) -> bool:
         return left <= right
     except TypeError:
         return False
+
+
+def id_window(conditions: list[Condition], field: str = "ID") -> tuple[int | None, int | None]:
+    """The [low, high] bounds that ``>``/``>=``/``<``/``<=`` conditions put on an ID field.
+
+    Lists keyed by ascending IDs use it to skip straight to the window, the way a real
+    portal's index does, instead of testing every row (the conditions still apply).
+    """
+    low: int | None = None
+    high: int | None = None
+    for condition in conditions:
+        if condition.field != field or condition.op not in (">", ">=", "<", "<="):
+            continue
+        try:
+            bound = int(str(condition.value))
+        except ValueError:
+            continue
+        if condition.op in (">", ">="):
+            bound += condition.op == ">"
+            low = bound if low is None else max(low, bound)
+        else:
+            bound -= condition.op == "<"
+            high = bound if high is None else min(high, bound)
+    return low, high

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -68,7 +69,7 @@ def list_(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> Paged:
     now = portal.clock.now()
     with portal.state.lock:
         visible = [
-            t for t in portal.state.tasks.values()
+            t for t in _in_id_window(portal.state.tasks, plain)
             if portal.tasks.can_read(t, ctx.user_id)
             and filters.matches(t, plain, _GETTERS, _DATES)
             and all(_meta_ok(t, c, ctx.user_id, now) for c in meta)
@@ -78,6 +79,17 @@ def list_(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> Paged:
         select = pick(params, "select")
         rendered = [task_fields.render(portal, t, ctx.user_id, select) for t in chunk]
     return Paged({"tasks": rendered}, total, following)
+
+
+def _in_id_window(tasks: dict[int, Task], conditions: list[filters.Condition]) -> list[Task]:
+    """Tasks are keyed by ascending ID: bisect to an ID window instead of scanning all."""
+    low, high = filters.id_window(conditions)
+    if low is None and high is None:
+        return list(tasks.values())
+    ids = list(tasks)  # insertion order is ID order: IDs only grow
+    start = bisect_left(ids, low) if low is not None else 0
+    stop = bisect_right(ids, high) if high is not None else len(ids)
+    return [tasks[task_id] for task_id in ids[start:stop]]
 
 
 def _meta_ok(task: Task, condition: filters.Condition, viewer: int, now: float) -> bool:
