@@ -104,12 +104,18 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
-def configure_logging(settings: Settings) -> logging.Handler:
-    """Install (or replace) TaskBridge's stderr handler on the root logger; idempotent."""
+def configure_logging(settings: Settings, *, force: bool = False) -> logging.Handler | None:
+    """Install (or replace) TaskBridge's stderr handler on the root logger; idempotent.
+
+    Like `logging.basicConfig`, it leaves alone a root logger someone else already gave
+    handlers (a test runner, an embedding host) unless `force` is set; returns None then.
+    """
     root = logging.getLogger()
-    for existing in list(root.handlers):
-        if getattr(existing, _HANDLER_MARK, False):
-            root.removeHandler(existing)
+    ours = [h for h in root.handlers if getattr(h, _HANDLER_MARK, False)]
+    if not force and len(ours) < len(root.handlers):
+        return None
+    for existing in ours:
+        root.removeHandler(existing)
     handler = _StderrHandler()
     setattr(handler, _HANDLER_MARK, True)
     handler.addFilter(CorrelationFilter())

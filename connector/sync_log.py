@@ -141,11 +141,14 @@ class SyncLog:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def page(self, where: LogFilter, *, before: int | None = None,
+    def page(self, where: LogFilter, *, before: int | None = None, after: int | None = None,
              limit: int = PAGE_SIZE) -> Page:
-        """One page, newest first; `next_before` is None on the last page."""
+        """One page, newest first; `next_before` is None on the last page. `after` keeps
+        only ids above it (`taskbridge logs --follow`)."""
         with self._engine.connect() as conn:
             query, floor = self._query(conn, where, before)
+            if after is not None:
+                query = query.where(journal.c.id > after)
             rows = [_row(r._mapping) for r in conn.execute(query.limit(limit + 1))]
         if len(rows) > limit:
             return Page(rows[:limit], next_before=rows[limit - 1].id)
@@ -153,18 +156,18 @@ class SyncLog:
             return Page(rows, next_before=floor, searched_to=floor)
         return Page(rows, next_before=None)
 
-    def iterate(self, where: LogFilter, *, batch: int = 500,
-                limit: int | None = None) -> Iterator[LogRow]:
+    def iterate(self, where: LogFilter, *, batch: int = 500, limit: int | None = None,
+                after: int | None = None) -> Iterator[LogRow]:
         """Every matching row, newest first, fetched a keyset page at a time (exports)."""
         before, sent = None, 0
         while True:
-            page = self.page(where, before=before, limit=batch)
+            page = self.page(where, before=before, after=after, limit=batch)
             for row in page.rows:
                 if limit is not None and sent >= limit:
                     return
                 sent += 1
                 yield row
-            if page.next_before is None:
+            if page.next_before is None or (after is not None and page.next_before <= after):
                 return
             before = page.next_before
 

@@ -1,0 +1,98 @@
+"""JSON log lines carry the correlation id of their request or journal row, no secrets."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+
+import pytest
+import requests
+
+from connector.logging_setup import (
+    CorrelationFilter,
+    JsonFormatter,
+    configure_logging,
+    correlation,
+    scrub_text,
+)
+from connector.settings import Settings
+from connector.storage import open_storage
+from tests.support.live_server import serve
+from webhooks.app import create_app
+
+
+class Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+        self.addFilter(CorrelationFilter())
+        self.setFormatter(JsonFormatter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture
+def lines() -> Iterator[Lines]:
+    handler = Lines()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    old = root.level
+    root.setLevel(logging.INFO)
+    yield handler
+    root.removeHandler(handler)
+    root.setLevel(old)
+
+
+def test_a_line_is_json_with_the_bound_correlation_id(lines: Lines) -> None:
+    with correlation("req-12345678"):
+        logging.getLogger("taskbridge.test").info("hello %s", "world")
+    logging.getLogger("taskbridge.test").info("outside")
+    first, second = (json.loads(line) for line in lines.lines)
+    assert first["message"] == "hello world"
+    assert first["correlation_id"] == "req-12345678"
+    assert first["level"] == "INFO" and first["logger"] == "taskbridge.test"
+    assert second["correlation_id"] is None
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("refresh_token=abc123 next", "refresh_token=[redacted] next"),
+    ('{"access_token": "xyz"}', '{"access_token": "[redacted]"}'),
+    ("POST https://p.example/rest/1/s3cr3tcode/user.get",
+     "POST https://p.example/rest/1/[redacted]/user.get"),
+])
+def test_secrets_in_message_text_are_scrubbed(text: str, shown: str) -> None:
+    assert scrub_text(text) == shown
+
+
+def test_configure_logging_installs_one_handler_and_never_raises_the_threshold(
+        make_settings: Callable[..., Settings]) -> None:
+    root = logging.getLogger()
+    before = list(root.handlers)
+    old = root.level
+    try:
+        root.setLevel(logging.DEBUG)
+        assert configure_logging(make_settings()) is None  # pytest's handlers are there
+        configure_logging(make_settings(log_level="WARNING"), force=True)
+        handler = configure_logging(make_settings(log_level="INFO"), force=True)
+        ours = [h for h in root.handlers if h not in before]
+        assert ours == [handler]
+        assert root.level == logging.DEBUG
+    finally:
+        for h in root.handlers[:]:
+            if h not in before:
+                root.removeHandler(h)
+        root.setLevel(old)
+
+
+def test_every_line_of_a_request_carries_its_request_id(
+        make_settings: Callable[..., Settings], lines: Lines) -> None:
+    settings = make_settings()
+    with serve(create_app(settings, open_storage(settings))) as server:
+        answer = requests.post(f"{server.url}/bitrix/events", data={"event": "ONTASKADD",
+                               "auth[member_id]": "unknown0member"},
+                               headers={"X-Request-ID": "corr-abcdef12"}, timeout=10)
+    assert answer.status_code == 401
+    refused = [json.loads(line) for line in lines.lines if "refused" in line]
+    assert refused and all(r["correlation_id"] == "corr-abcdef12" for r in refused)
