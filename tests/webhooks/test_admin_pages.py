@@ -1,0 +1,180 @@
+"""The admin pages over real HTTP: who may enter, CSRF, the log, an event, settings."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import insert
+
+from connector.call_log import CallRecord
+from connector.journal import Journal
+from connector.rest_call_store import RestCallStore
+from connector.schema import journal
+from tests.support.stack import CLIENT_SECRET, taskbridge_for
+
+ADMIN = "staff-token-for-tests"
+
+
+@pytest.fixture
+def site(portal: Any, tmp_path: Any, secret_key: str) -> Any:
+    url = f"sqlite:///{tmp_path / 'tb.sqlite3'}"
+    with taskbridge_for(portal, url, secret_key, admin_token=ADMIN) as running:
+        running.install()
+        yield running
+
+
+def dead_event(site: Any, key: str = "deal:12") -> int:
+    stored = site.stored()
+    with site.storage.engine.begin() as conn:
+        row_id = conn.execute(insert(journal).values(
+            portal_id=stored.id, member_id=stored.member_id, received_at=stored.installed_at,
+            source="online", event="ONCRMDEALUPDATE", object_type="deal",
+            object_id=key.split(":")[1], object_key=key, payload={"auth": {
+                "access_token": stored.access_token}}, dedupe_key=key, state="dead",
+            attempts=8, error="crm.deal.update: QUERY_LIMIT_EXCEEDED",
+            detail={"decisions": [{"task_id": 7, "change": "viewed", "previous": "CREATED",
+                                   "desired": "VIEWED", "status": "VIEWED", "outcome": "write",
+                                   "rule": "§3 viewed", "reason": "responsible opened it"}],
+                    "outcome": "error"},
+        ).returning(journal.c.id)).scalar_one()
+    RestCallStore(site.storage.engine).record(
+        CallRecord(portal=stored.member_id, method="crm.deal.update", duration=0.25,
+                   http_status=503, error_code="QUERY_LIMIT_EXCEEDED", retries=3,
+                   params={"auth": "x", "id": 12}), journal_id=row_id, portal_id=stored.id)
+    return row_id
+
+
+def signed_in(site: Any) -> requests.Session:
+    session = requests.Session()
+    form = session.get(f"{site.url}/admin/login", timeout=10)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    answer = session.post(f"{site.url}/admin/login", timeout=10,
+                          data={"csrf_token": csrf, "token": ADMIN, "next": "/admin/"})
+    assert answer.status_code == 200 and answer.url.endswith("/admin/")
+    return session
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def test_without_an_admin_token_the_pages_refuse_with_a_reason(taskbridge: Any) -> None:
+    answer = requests.get(f"{taskbridge.url}/admin/", timeout=10)
+    assert answer.status_code == 503
+    assert "TASKBRIDGE_ADMIN_TOKEN is not set" in answer.text
+
+
+def test_a_wrong_bearer_token_is_refused_and_the_right_one_enters(site: Any) -> None:
+    wrong = requests.get(f"{site.url}/admin/", headers={"Authorization": "Bearer nope",
+                                                       "Accept": "application/json"}, timeout=10)
+    assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_admin_token"
+    right = requests.get(f"{site.url}/admin/", headers={"Authorization": f"Bearer {ADMIN}"},
+                         timeout=10)
+    assert right.status_code == 200 and 'id="log"' in right.text
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(site: Any) -> None:
+    answer = requests.get(f"{site.url}/admin/events/1", timeout=10)
+    assert answer.url.endswith("/admin/login?next=/admin/events/1")
+
+
+def test_a_wrong_token_or_a_missing_csrf_token_does_not_sign_in(site: Any) -> None:
+    session = requests.Session()
+    csrf = csrf_of(session.get(f"{site.url}/admin/login", timeout=10).text)
+    wrong = session.post(f"{site.url}/admin/login", data={"csrf_token": csrf, "token": "x"},
+                         timeout=10)
+    assert wrong.status_code == 401
+    forged = requests.post(f"{site.url}/admin/login", data={"token": ADMIN}, timeout=10)
+    assert forged.status_code == 400 and "did not come from this site" in forged.text
+
+
+def test_the_event_page_shows_decisions_calls_and_no_secret(site: Any) -> None:
+    row_id = dead_event(site)
+    page = signed_in(site).get(f"{site.url}/admin/events/{row_id}", timeout=10).text
+    assert "responsible opened it" in page and "§3 viewed" in page
+    assert "crm.deal.update" in page and "QUERY_LIMIT_EXCEEDED" in page
+    assert site.stored().access_token not in page
+
+
+def test_replay_needs_the_csrf_token_then_queues_the_event(site: Any) -> None:
+    row_id = dead_event(site)
+    session = signed_in(site)
+    forged = session.post(f"{site.url}/admin/events/{row_id}/replay", timeout=10)
+    assert forged.status_code == 400
+    page = session.get(f"{site.url}/admin/events/{row_id}", timeout=10).text
+    done = session.post(f"{site.url}/admin/events/{row_id}/replay", timeout=10,
+                        data={"csrf_token": csrf_of(page)})
+    assert done.status_code == 200 and "Queued again: 1" in done.text
+    assert Journal(site.storage.engine).rows(id=row_id)[0]["state"] == "pending"
+
+
+def test_filter_replay_and_exports_follow_the_filter(site: Any) -> None:
+    dead_event(site, "deal:12")
+    dead_event(site, "deal:13")
+    session = signed_in(site)
+    csv_text = session.get(f"{site.url}/admin/export.csv?item=D_12", timeout=10).text
+    assert csv_text.count("deal:12") == 1 and "deal:13" not in csv_text
+    exported = session.get(f"{site.url}/admin/export.json?outcome=dead", timeout=10).json()
+    assert [row["object"] for row in exported] == ["deal:13", "deal:12"]
+    page = session.get(f"{site.url}/admin/?item=D_13", timeout=10).text
+    answer = session.post(f"{site.url}/admin/replay", timeout=10, data={
+        "csrf_token": csrf_of(page), "item": "deal:13"})
+    assert "Queued again: 1" in answer.text
+    assert Journal(site.storage.engine).count(state="dead") == 1
+
+
+def test_pages_speak_italian_when_asked(site: Any) -> None:
+    page = signed_in(site).get(f"{site.url}/admin/?lang=it", timeout=10).text
+    assert "Registro" in page and 'lang="it"' in page
+
+
+def test_settings_offer_the_portals_real_stages_and_save_to_the_log(site: Any) -> None:
+    category = site.portal.emulator.add_deal_category("Wholesale")
+    session = signed_in(site)
+    member = site.portal.member_id
+    page = session.get(f"{site.url}/admin/portals/{member}/settings", timeout=10).text
+    assert "Wholesale" in page and f'name="review_stage.{category}"' in page
+    stage = f"C{category}:PREPARATION"
+    assert stage in page
+    saved = session.post(f"{site.url}/admin/portals/{member}/settings", timeout=10, data={
+        "csrf_token": csrf_of(page), "close_tasks_on_deal_close": "1",
+        f"review_stage.{category}": stage, "language": "it"})
+    assert saved.status_code == 200 and "Settings saved." in saved.text
+    assert site.stored().settings == {
+        "close_tasks_on_lead_convert": False, "close_tasks_on_deal_close": True,
+        "review_stage": {str(category): stage}, "language": "it"}
+    row = Journal(site.storage.engine).rows(event="SETTINGS_CHANGED")[0]
+    assert (row["source"], row["state"]) == ("admin", "done")
+    assert row["detail"]["old"]["close_tasks_on_lead_convert"] is True
+    assert row["detail"]["new"]["review_stage"] == {str(category): stage}
+
+
+def test_a_stage_of_another_funnel_is_refused(site: Any) -> None:
+    session = signed_in(site)
+    member = site.portal.member_id
+    page = session.get(f"{site.url}/admin/portals/{member}/settings", timeout=10).text
+    refused = session.post(f"{site.url}/admin/portals/{member}/settings", timeout=10, data={
+        "csrf_token": csrf_of(page), "review_stage.0": "C9:NOPE"})
+    assert refused.status_code == 400
+    assert "review_stage.0: 'C9:NOPE' is not a stage of that funnel" in \
+        html.unescape(refused.text)
+
+
+def test_no_output_holds_a_secret_the_portal_issued(site: Any) -> None:
+    row_id = dead_event(site)
+    stored = site.stored()
+    app = site.portal.emulator.app("local.taskbridge.0001")
+    secrets = [stored.access_token, stored.refresh_token, app.application_token,
+               CLIENT_SECRET]
+    session = signed_in(site)
+    outputs = [session.get(f"{site.url}{path}", timeout=10).text for path in (
+        "/admin/", f"/admin/events/{row_id}", f"/admin/portals/{stored.id}/items/deal:12",
+        "/admin/export.csv", "/admin/export.json", f"/admin/portals/{stored.member_id}/settings",
+    )]
+    outputs.append(requests.get(f"{site.url}/metrics", timeout=10).text)
+    for secret in secrets:
+        assert secret and all(secret not in text for text in outputs)
