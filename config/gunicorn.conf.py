@@ -21,6 +21,7 @@ preload_app = True
 
 def post_fork(server, worker):
     """Each worker opens its own database connections, never the master's."""
-    storage = getattr(worker.wsgi, "extensions", {}).get("taskbridge.storage")
+    app = getattr(server.app, "callable", None)  # the app the master preloaded
+    storage = getattr(app, "extensions", {}).get("taskbridge.storage")
     if storage is not None:
         storage.engine.dispose(close=False)

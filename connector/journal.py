@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, select, update
+from sqlalchemy import Engine, bindparam, func, select, update
 
 from connector.journal_queries import FOLLOWERS, HEADS
 from connector.schema import journal
@@ -63,6 +63,20 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(3600, 5 * 2 ** max(0, attempts - 1)))
 
 
+# Built once: the receiver runs these for every event, so their compiled form is reused.
+_FIND_WAITING = (
+    select(journal.c.id)
+    .where(
+        journal.c.portal_id == bindparam("portal_id"),
+        journal.c.dedupe_key == bindparam("dedupe_key"),
+        journal.c.received_at >= bindparam("since"),
+        journal.c.state == PENDING,
+    )
+    .limit(1)
+)
+_RECORD = journal.insert().returning(journal.c.id)
+
+
 class Journal:
     """Writes and reads journal rows."""
 
@@ -91,39 +105,31 @@ class Journal:
             original = None
             if portal_id is not None and event.known:
                 original = conn.execute(
-                    select(journal.c.id)
-                    .where(
-                        and_(
-                            journal.c.portal_id == portal_id,
-                            journal.c.dedupe_key == dedupe_key,
-                            journal.c.received_at >= now - DEDUPE_WINDOW,
-                            journal.c.state == PENDING,
-                        )
-                    )
-                    .limit(1)
+                    _FIND_WAITING,
+                    {"portal_id": portal_id, "dedupe_key": dedupe_key,
+                     "since": now - DEDUPE_WINDOW},
                 ).scalar()
             state = DUPLICATE if original is not None else PENDING if event.known else IGNORED
             row_id = conn.execute(
-                journal.insert()
-                .values(
-                    portal_id=portal_id,
-                    member_id=event.auth.member_id,
-                    received_at=now,
-                    source=source,
-                    event=event.name,
-                    object_type=event.object_type,
-                    object_id=event.object_id,
-                    object_key=event.object_key,
-                    payload=payload,
-                    dedupe_key=dedupe_key,
-                    state=state,
-                    attempts=0,
-                    next_attempt_at=now if state == PENDING else None,
-                    finished_at=None if state == PENDING else now,
-                    detail={"duplicate_of": original} if original is not None else None,
-                    correlation_id=correlation_id,
-                )
-                .returning(journal.c.id)
+                _RECORD,
+                {
+                    "portal_id": portal_id,
+                    "member_id": event.auth.member_id,
+                    "received_at": now,
+                    "source": source,
+                    "event": event.name,
+                    "object_type": event.object_type,
+                    "object_id": event.object_id,
+                    "object_key": event.object_key,
+                    "payload": payload,
+                    "dedupe_key": dedupe_key,
+                    "state": state,
+                    "attempts": 0,
+                    "next_attempt_at": now if state == PENDING else None,
+                    "finished_at": None if state == PENDING else now,
+                    "detail": {"duplicate_of": original} if original is not None else None,
+                    "correlation_id": correlation_id,
+                },
             ).scalar_one()
         return Recorded(id=row_id, state=state, duplicate_of=original)
 
