@@ -1,0 +1,144 @@
+"""The sync log in headless Chromium: a support user finds a deal's dead event, reads why,
+replays it and sees it succeed; a portal admin inside Bitrix24 changes a setting and cannot
+reach another portal's data. Screenshots go to var/artifacts/browser/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, update
+
+from connector.call_log import CallRecord
+from connector.portal_store import Installation
+from connector.rest_call_store import RestCallStore
+from connector.schema import journal
+from tests.support.stack import CLIENT_ID, taskbridge_for
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "artifacts" / "browser"
+ADMIN = "browser-admin-token"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at "
+                       "/usr/bin/chromium (apt-get install chromium)"),
+]
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        chromium = driver.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def site(portal: Any, tmp_path: Path, secret_key: str) -> Iterator[Any]:
+    url = f"sqlite:///{tmp_path / 'tb.sqlite3'}"
+    with taskbridge_for(portal, url, secret_key, admin_token=ADMIN) as running:
+        running.install()
+        yield running
+
+
+def shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def deal_event_gone_dead(site: Any) -> tuple[int, int]:
+    """A real deal event through the receiver and the worker, then marked dead as after an
+    outage, with the decision and the failing REST call the log keeps."""
+    deal = site.portal.as_user(1).create_deal("Fornitura uffici")
+    site.portal.as_user(1).create_deal("Another deal")
+    site.drain()
+    stored = site.stored()
+    with site.storage.engine.begin() as conn:
+        row_id = conn.execute(
+            journal.select().with_only_columns(journal.c.id)
+            .where(journal.c.object_key == f"deal:{deal}").order_by(journal.c.id.desc())
+        ).scalars().first()
+        conn.execute(update(journal).where(journal.c.id == row_id).values(
+            state="dead", attempts=8, error="crm.deal.get: QUERY_LIMIT_EXCEEDED (HTTP 503)",
+            detail={"outcome": "error", "decisions": [{
+                "task_id": 41, "change": "opened", "previous": "CREATED", "desired": "VIEWED",
+                "status": "VIEWED", "outcome": "write", "rule": "viewed-by-responsible",
+                "reason": "the responsible opened the task"}]}))
+    RestCallStore(site.storage.engine).record(
+        CallRecord(portal=stored.member_id, method="crm.deal.get", duration=0.4,
+                   http_status=503, error_code="QUERY_LIMIT_EXCEEDED", retries=4),
+        journal_id=row_id, portal_id=stored.id)
+    return deal, row_id
+
+
+def test_support_finds_reads_and_replays_a_dead_event(site: Any, browser: Any) -> None:
+    deal, row_id = deal_event_gone_dead(site)
+    page = browser.new_context().new_page()
+    page.goto(f"{site.url}/admin/")
+    page.fill("input[name=token]", ADMIN)
+    page.click("#sign-in")
+    page.wait_for_selector("#log")
+    page.fill("input[name=item]", f"D_{deal}")
+    page.click("#apply-filter")
+    page.wait_for_url(f"**/admin/?*item=D_{deal}*")
+    assert all(key == f"deal:{deal}" for key in
+               page.locator("#log tbody tr td:nth-child(5)").all_inner_texts())
+    shot(page, "1-log-filtered-to-deal")
+    page.click(f"#log tr[data-id='{row_id}'] a")
+    page.wait_for_selector("#decisions")
+    assert "the responsible opened the task" in page.inner_text("#decisions")
+    assert "QUERY_LIMIT_EXCEEDED" in page.inner_text("#rest-calls")
+    assert page.inner_text("#entry-state") == "dead"
+    shot(page, "2-dead-event")
+    page.click("#replay-button")
+    page.wait_for_selector("#notice")
+    assert page.inner_text("#entry-state") == "pending"
+    assert "staff" in page.inner_text("main")  # who replayed it, in the history
+    site.drain()
+    page.reload()
+    page.wait_for_function("document.querySelector('#entry-state').textContent === 'done'")
+    shot(page, "3-replayed-and-done")
+
+
+def test_a_portal_admin_changes_a_setting_and_sees_only_their_portal(
+        site: Any, browser: Any) -> None:
+    other = site.storage.portals.save(Installation(
+        member_id="other-member", domain="other.example",
+        client_endpoint="https://other.example/rest/"))
+    with site.storage.engine.begin() as conn:
+        foreign = conn.execute(insert(journal).values(
+            portal_id=other.id, member_id="other-member", received_at=other.installed_at,
+            source="online", event="ONTASKADD", object_key="task:1", object_type="task",
+            object_id="1", payload={}, dedupe_key="x", state="dead", attempts=1,
+        ).returning(journal.c.id)).scalar_one()
+    emulator = site.portal.emulator
+    context = browser.new_context()
+    opened = context.request.post(f"{site.url}/bitrix/placement?DOMAIN=x&LANG=en", form={
+        "AUTH_ID": emulator.issue_tokens(CLIENT_ID, 1).access_token, "AUTH_EXPIRES": "3600",
+        "member_id": emulator.member_id, "status": "L", "PLACEMENT": "DEFAULT",
+        "PLACEMENT_OPTIONS": "{}"})
+    assert opened.ok
+    page = context.new_page()
+    page.goto(f"{site.url}/admin/settings")
+    page.wait_for_selector("#settings-form")
+    page.uncheck("input[name=close_tasks_on_lead_convert]")
+    page.select_option("select[name=language]", "it")
+    page.click("#save-settings")
+    page.wait_for_selector("#saved")
+    shot(page, "4-portal-admin-settings-saved")
+    assert site.stored().settings["close_tasks_on_lead_convert"] is False
+    page.goto(f"{site.url}/admin/")
+    assert "SETTINGS_CHANGED" in page.inner_text("#log")
+    assert page.locator(f"#log tr[data-id='{foreign}']").count() == 0
+    page.goto(f"{site.url}/admin/events/{foreign}")
+    assert page.inner_text("#message") == "Not found."
+    page.goto(f"{site.url}/admin/portals/other-member/settings")
+    assert "belongs to another portal" in page.inner_text("#message")
+    shot(page, "5-other-portal-refused")
