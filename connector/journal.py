@@ -56,6 +56,7 @@ class Claimed:
     attempts: int
     received_at: datetime
     correlation_id: str | None
+    replays: tuple[dict[str, Any], ...] = ()  # who replayed it, kept across processing
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -201,21 +202,22 @@ class Journal:
         now = now or datetime.now(UTC)
         attempts = max((row.attempts for row in claimed), default=1)
         dead = attempts >= max_attempts
+        values = {
+            "state": DEAD if dead else FAILED, "error": error[:2000], "locked_by": None,
+            "locked_at": None, "finished_at": now if dead else None,
+            "next_attempt_at": None if dead else now + retry_delay(attempts),
+        }
+        # A replayed row keeps the record of who replayed it.
+        updates = [([row.id], {**(detail or {}), "replays": list(row.replays)})
+                   for row in claimed if row.replays]
+        updates.append(([row.id for row in claimed if not row.replays], detail))
         with self._engine.begin() as conn:
-            conn.execute(
-                update(journal)
-                .where(journal.c.id.in_([row.id for row in claimed]),
-                       journal.c.state == PROCESSING)
-                .values(
-                    state=DEAD if dead else FAILED,
-                    error=error[:2000],
-                    detail=detail,
-                    locked_by=None,
-                    locked_at=None,
-                    finished_at=now if dead else None,
-                    next_attempt_at=None if dead else now + retry_delay(attempts),
+            for ids, row_detail in updates:
+                conn.execute(
+                    update(journal)
+                    .where(journal.c.id.in_(ids), journal.c.state == PROCESSING)
+                    .values(detail=row_detail, **values)
                 )
-            )
         return DEAD if dead else FAILED
 
     def release(self, ids: Iterable[int], reason: str) -> None:
@@ -301,4 +303,5 @@ def _claimed(row: Any) -> Claimed:
         event=row["event"], object_type=row["object_type"], object_id=row["object_id"],
         object_key=row["object_key"], payload=row["payload"], source=row["source"],
         attempts=row["attempts"], received_at=received, correlation_id=row["correlation_id"],
+        replays=tuple((row["detail"] or {}).get("replays") or ()),
     )

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from connector.journal import Journal
+from connector.metrics_source import record_scheduler_run
 from connector.portal_store import INSTALLED, Portal
 from connector.rest_client import PortalClient
 from connector.rest_errors import BitrixError
@@ -193,11 +194,18 @@ class Scheduler:
             with self._lock:
                 if not self.leadership.is_leader():
                     return
+                started = datetime.now(UTC)
                 try:
                     count = job()
-                    log.info("scheduler job %s queued %d", name, count)
-                except Exception:
+                except Exception as exc:  # a failed run is recorded; the next one comes anyway
                     log.exception("scheduler job %s failed", name)
+                    outcome, detail = "error", {"error": f"{type(exc).__name__}: {exc}"}
+                else:
+                    log.info("scheduler job %s queued %d", name, count)
+                    outcome, detail = "ok", {"queued": count}
+                record_scheduler_run(self.storage.engine, name, started_at=started,
+                                     finished_at=datetime.now(UTC), outcome=outcome,
+                                     detail=detail)
         return run
 
     def start(self) -> None:

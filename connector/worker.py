@@ -22,6 +22,7 @@ from connector.call_log import CallRecord
 from connector.errors import TaskBridgeError
 from connector.install_flow import refresh_setup
 from connector.journal import DONE, IGNORED, Claimed, Journal
+from connector.logging_setup import correlation
 from connector.portal_store import Portal
 from connector.rest_call_store import RestCallStore
 from connector.rest_client import PortalClient
@@ -120,6 +121,12 @@ class Worker:
                 self._on_call(record, rows[0])
 
         client = self._client_factory(portal, sink)
+        with correlation(rows[0].correlation_id or f"journal-{rows[0].id}"):
+            self._guarded_pass(portal, client, rows, now, calls)
+
+    def _guarded_pass(self, portal: Portal, client: PortalClient, rows: list[Claimed],
+                      now: datetime, calls: list[dict[str, Any]]) -> None:
+        member_id = portal.member_id
         try:
             self._app_rows(portal, client, [r for r in rows if r.object_type == "app"])
             sync_rows = [r for r in rows if r.event in TASK_EVENTS | ITEM_EVENTS]
@@ -160,6 +167,9 @@ class Worker:
             detail["writes"] = outcome.summary(key)
             detail["rest_calls"] = calls
             detail["coalesced"] = len(ids)
+            for row in rows:
+                if row.object_key == key and row.replays:
+                    self.journal.finish([row.id], detail={**detail, "replays": list(row.replays)})
             self.journal.finish(ids, detail=detail, state=DONE)
 
     def _app_rows(self, portal: Portal, client: PortalClient, rows: list[Claimed]) -> None:

@@ -113,3 +113,22 @@ def test_replaying_an_event_writes_nothing_twice(taskbridge: TaskBridge) -> None
     assert _writes(taskbridge) == writes
     assert taskbridge.task_status(task) == "CREATED"
     assert deal
+
+
+def test_a_replayed_event_keeps_who_replayed_it(taskbridge: TaskBridge) -> None:
+    taskbridge.install()
+    taskbridge.drain()
+    _deal_with_task(taskbridge)
+    taskbridge.drain()
+    [added] = taskbridge.journal.rows(event="ONTASKADD")
+    with taskbridge.storage.engine.begin() as conn:
+        conn.execute(
+            taskbridge.journal_table.update().where(taskbridge.journal_table.c.id == added["id"])
+            .values(state=DEAD)
+        )
+    replay_one(taskbridge.storage.engine, added["id"], by="support@example")
+    taskbridge.drain()
+    [row] = taskbridge.journal.rows(id=added["id"])
+    assert row["state"] == DONE
+    assert [entry["by"] for entry in row["detail"]["replays"]] == ["support@example"]
+    assert row["detail"]["status"] == "CREATED"  # nothing new was decided
