@@ -84,7 +84,9 @@ class WriteBack:
         pending = sorted(writes, key=lambda w: ORDER[w.kind])
         outcome = WriteOutcome(owners={w.key: owner_key(w) for w in pending})
         states = self._states([w.key for w in pending])
-        unknown = [w for w in pending if states.get(w.key) == "unknown"]
+        # "planned" and never marked: the worker died sending it, and the portal may have
+        # run it. Both are checked like an outcome the client could not know.
+        unknown = [w for w in pending if states.get(w.key) in ("unknown", "planned")]
         confirmed = self._confirm_unknown(unknown, outcome)
         commands: dict[str, tuple[str, dict[str, Any]]] = {}
         owners: dict[str, Write] = {}
