@@ -39,6 +39,12 @@ class PortalSettings(BaseModel):
 
 
 RATE_KEYS = {"rate_drain": float, "rate_burst": int}
+# The names the CLI and the docs use for the same settings.
+ALIASES = {
+    "lead_conversion_closes_tasks": "close_tasks_on_lead_convert",
+    "deal_close_closes_tasks": "close_tasks_on_deal_close",
+}
+FLAGS = {"on": "true", "off": "false", "yes": "true", "no": "false", "y": "true", "n": "false"}
 
 
 def parse_assignment(text: str) -> tuple[str, str]:
@@ -55,6 +61,11 @@ def apply_assignments(
     data: dict[str, Any] = PortalSettings.model_validate(current).model_dump()
     rates: dict[str, float | int] = {}
     for key, value in assignments:
+        key = ALIASES.get(key, key)
+        if key in ("close_tasks_on_lead_convert", "close_tasks_on_deal_close"):
+            value = FLAGS.get(value.lower(), value)
+        if key.startswith("review_stage.") and value.lower() in ("none", "-"):
+            value = ""
         if key in RATE_KEYS:
             rates[key] = _rate(key, value)
         elif key.startswith("review_stage."):
@@ -70,7 +81,7 @@ def apply_assignments(
         elif key in PortalSettings.model_fields and key != "review_stage":
             data[key] = value or None
         else:
-            known = sorted([*PortalSettings.model_fields, *RATE_KEYS])
+            known = sorted([*PortalSettings.model_fields, *RATE_KEYS, *ALIASES])
             raise PortalSettingsError(f"{key}: unknown setting (known: {', '.join(known)})")
     try:
         return PortalSettings.model_validate(data), rates

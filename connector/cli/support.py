@@ -23,6 +23,7 @@ from connector.portal_store import Installation
 from connector.replay import replay_matching, replay_one
 from connector.schema import journal
 from connector.schema import portals as portals_table
+from connector.settings_change import save_settings
 from connector.storage import Storage
 from connector.sync_log import STATES, LogFilter, LogRow, SyncLog, parse_item
 
@@ -64,13 +65,15 @@ def portals(ctx: click.Context) -> None:
 @click.argument("member_id")
 @click.argument("assignments", nargs=-1, required=True)
 def portals_set(member_id: str, assignments: tuple[str, ...]) -> None:
-    """Change a portal's settings: KEY=VALUE ... (e.g. close_tasks_on_lead_convert=false)."""
+    """Change a portal's settings: KEY=VALUE ... (lead_conversion_closes_tasks=on|off,
+    deal_close_closes_tasks=on|off, review_stage.FUNNEL_ID=STAGE|none, language=en|it,
+    rate_drain=N, rate_burst=N). Each change is recorded in the sync log."""
     storage = common.storage()
     portal = storage.portals.get(member_id)
     new_settings, rates = apply_assignments(
         portal.settings, [parse_assignment(text) for text in assignments]
     )
-    storage.portals.update_settings(member_id, new_settings.model_dump(mode="json"))
+    save_settings(storage, member_id, new_settings, by="taskbridge portals set")
     if rates:
         with storage.engine.begin() as conn:
             conn.execute(

@@ -88,3 +88,31 @@ def test_portals_set_validates_keys(make_settings, monkeypatch: pytest.MonkeyPat
     assert "colour: unknown setting" in str(bad.exception)
     missing = runner.invoke(cli, ["portals", "set", "nope", "language=it"])
     assert "no portal with member_id 'nope'" in str(missing.exception)
+
+
+def test_portals_set_takes_the_documented_names_and_logs_the_change(
+    make_settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from connector.journal import Journal
+    from connector.portal_store import Installation
+    from connector.storage import open_storage
+
+    settings = make_settings()
+    monkeypatch.setenv("TASKBRIDGE_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("TASKBRIDGE_SECRET_KEY", settings.secret_key.get_secret_value())
+    storage = open_storage(settings)
+    storage.portals.save(Installation(member_id="m1", domain="d", client_endpoint="https://d/rest/"))
+    result = CliRunner().invoke(
+        cli, ["portals", "set", "m1", "lead_conversion_closes_tasks=off",
+              "deal_close_closes_tasks=on", "review_stage.0=EXECUTING", "language=it"],
+    )
+    assert result.exit_code == 0, result.output
+    portal = storage.portals.get("m1")
+    assert portal.settings["close_tasks_on_lead_convert"] is False
+    assert portal.settings["close_tasks_on_deal_close"] is True
+    assert portal.settings["language"] == "it"
+    [row] = Journal(storage.engine).rows(event="SETTINGS_CHANGED")
+    assert "close_tasks_on_lead_convert" in row["detail"]["changed"]
+    cleared = CliRunner().invoke(cli, ["portals", "set", "m1", "review_stage.0=none"])
+    assert cleared.exit_code == 0, cleared.output
+    assert storage.portals.get("m1").settings["review_stage"] == {}
