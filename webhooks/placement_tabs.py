@@ -26,18 +26,26 @@ from connector.portal_store import Portal
 from connector.rest_client import PortalClient
 from connector.rest_errors import BitrixError
 from connector.snapshot_store import SnapshotStore
-from connector.task_creation import NewTask, create_from_card
-from mappers.bindings import DEAL, LEAD, CrmRef
+from connector.task_creation import (
+    InvalidNewTask,
+    NewTask,
+    TaskPartlyCreated,
+    checklist_lines,
+    create_and_show,
+    parse_deadline,
+)
+from mappers.bindings import DEAL, LEAD, CrmRef, parse_binding
 from mappers.statuses import CrmTaskStatus, label
 from webhooks.answers import error
 from webhooks.request_body import read_body
+from webhooks.tab_words import translator
 
 blueprint = Blueprint("placement_tabs", __name__)
 
 VIEW_EVENT = "TASKBRIDGE_TASK_VIEWED"
 FORM_MAX_AGE = 3600
 ITEM_TABS = {"CRM_DEAL_DETAIL_TAB": DEAL, "CRM_LEAD_DETAIL_TAB": LEAD}
-DEFAULT_TITLES = {DEAL: "Prepare the contract", LEAD: "Call back"}
+DEFAULT_TITLES = {DEAL: "default_title_deal", LEAD: "default_title_lead"}
 
 
 def render(placement: str, portal: Portal, user_id: int, options: dict[str, Any],
@@ -62,7 +70,7 @@ def _task_tab(portal: Portal, user_id: int, options: dict[str, Any], language: s
     stored = SnapshotStore(storage.engine).tasks(portal.id, [int(task_id)]).get(int(task_id))
     status = stored.crm_status if stored else None
     return render_template(
-        "tabs/task.html", language=language, task_id=task_id,
+        "tabs/task.html", language=language, t=translator(language), task_id=task_id,
         title=stored.snapshot.title if stored else "",
         status=label(status, language) if status else None,
     )
@@ -81,9 +89,10 @@ def _item_tab(placement: str, portal: Portal, user_id: int, options: dict[str, A
     stored_item = snapshots.items(portal.id, [ref]).get(ref)
     users = _users(client)
     token = _signer().dumps({"member_id": portal.member_id, "item": ref.code, "user": user_id})
+    t = translator(language)
     return render_template(
-        "tabs/item.html", language=language, ref=ref, tasks=tasks, users=users,
-        user_id=user_id, token=token, default_title=DEFAULT_TITLES[ref.entity_type_id],
+        "tabs/item.html", language=language, t=t, ref=ref, tasks=tasks, users=users,
+        user_id=user_id, token=token, default_title=t(DEFAULT_TITLES[ref.entity_type_id]),
         item_status=label(stored_item.status, language) if stored_item and stored_item.status
         else None,
         label=lambda status: label(CrmTaskStatus(status), language) if status else "",
@@ -116,44 +125,37 @@ def create_task():  # type: ignore[no-untyped-def]
         return error(410, "portal_unavailable", "TaskBridge is not installed on this portal.")
     try:
         new_task = _new_task(body, claims)
-    except ValueError as exc:
+    except InvalidNewTask as exc:
         return error(400, "invalid_task", str(exc))
     client = PortalClient.for_portal(storage, settings, portal.member_id)
     try:
-        task_id = create_from_card(client, new_task)
+        task_id = create_and_show(storage.engine, client, portal, new_task)
+    except TaskPartlyCreated as exc:
+        return error(502, "task_incomplete", exc.description or str(exc))
     except BitrixError as exc:
         return error(502, "portal_refused", exc.description or str(exc))
     finally:
         client.close()
     language = portal.settings.get("language") or portal.language
-    return render_template("tabs/created.html", language=language, task_id=task_id,
-                           title=new_task.title, ref=new_task.item)
+    return render_template("tabs/created.html", language=language, t=translator(language),
+                           task_id=task_id, title=new_task.title, ref=new_task.item)
 
 
 def _new_task(body: dict[str, Any], claims: dict[str, Any]) -> NewTask:
-    from mappers.bindings import parse_binding
-
-    title = str(body.get("title", "")).strip()
-    if not title or len(title) > 255:
-        raise ValueError("title: required, at most 255 characters")
     responsible = str(body.get("responsible", ""))
     if not responsible.isdigit():
-        raise ValueError("responsible: pick a user")
-    deadline = None
-    if body.get("deadline"):
-        try:
-            deadline = datetime.fromisoformat(str(body["deadline"])).astimezone()
-        except ValueError:
-            raise ValueError("deadline: not a date and time") from None
+        raise InvalidNewTask("responsible", "pick a user")
+    deadline = str(body.get("deadline") or "")
     return NewTask(
         item=parse_binding(str(claims["item"])),
-        title=title,
+        title=str(body.get("title", "")).strip(),
         responsible_id=int(responsible),
         created_by=int(claims["user"]),
-        description=str(body.get("description", ""))[:10000],
-        deadline=deadline,
+        description=str(body.get("description", "")),
+        deadline=parse_deadline(deadline) if deadline else None,
         task_control=body.get("task_control") in ("on", "Y", "1"),
         result_required=body.get("result_required") in ("on", "Y", "1"),
+        checklist=checklist_lines(str(body.get("checklist", ""))),
     )
 
 
