@@ -16,16 +16,18 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete, func, select
 
 from connector.journal import Journal
 from connector.metrics_source import record_scheduler_run
 from connector.portal_store import INSTALLED, Portal
 from connector.rest_client import PortalClient
 from connector.rest_errors import BitrixError
+from connector.schema import journal as journal_table
+from connector.schema import rest_calls, scheduler_runs
 from connector.settings import Settings
 from connector.snapshot_store import SnapshotStore
 from connector.storage import Storage
@@ -36,6 +38,10 @@ from mappers.statuses import CrmTaskStatus
 log = logging.getLogger(__name__)
 
 RECHECK = "TASKBRIDGE_RECHECK"
+RECHECK_ITEM = "TASKBRIDGE_RECHECK_ITEM"
+RECONCILE_SLACK = timedelta(minutes=5)  # clocks differ; a re-check costs little
+ROLLING_CHECKS = 45
+FINISHED_STATES = ("done", "ignored", "duplicate")
 LEADER_LOCK = 727274002
 OFFLINE_PAGE = 50
 OFFLINE_ROUNDS = 20
@@ -72,16 +78,87 @@ def overdue_sweep(storage: Storage, *, now: datetime | None = None) -> int:
     return queued
 
 
-def reconcile(storage: Storage, *, now: datetime | None = None) -> int:
-    """Queue a re-check of every open bound task (what no event reports)."""
+def reconcile(storage: Storage, settings: Settings, *, now: datetime | None = None,
+              since: datetime | None = None,
+              client_for: Callable[[Portal], PortalClient] | None = None) -> int:
+    """The last safety net: re-check what changed on the portal since the last pass.
+
+    Tasks and deals/leads changed since then (`CHANGED_DATE`, `DATE_MODIFY`, read with
+    filtered lists) are queued; so are the open bound tasks checked longest ago, a few
+    each pass, which finds what changes no date (a checklist item ticked inline).
+    """
     now = now or datetime.now(UTC)
+    since = since or _last_ok_run(storage, "reconcile") or now - timedelta(
+        seconds=2 * settings.reconcile_interval)
+    since -= RECONCILE_SLACK
     journal, snapshots = Journal(storage.engine), SnapshotStore(storage.engine)
     queued = 0
     for portal in _installed(storage):
-        open_ids = [task.snapshot.id for task in snapshots.open_tasks(portal.id)
-                    if task.snapshot.crm_bindings]
-        queued += _queue_rechecks(journal, portal, open_ids, "reconcile", "periodic check", now)
+        client = (client_for or (lambda p: PortalClient.for_portal(
+            storage, settings, p.member_id)))(portal)
+        try:
+            changed = _changed_since(client, since)
+        except BitrixError as exc:
+            log.warning("reconcile for portal %s stopped: %s", portal.member_id, exc)
+            continue
+        finally:
+            client.close()
+        task_ids = changed.pop("task", []) + [
+            task.snapshot.id for task in snapshots.stalest_open_tasks(portal.id, ROLLING_CHECKS)
+        ]
+        queued += _queue_rechecks(journal, portal, sorted(set(task_ids)), "reconcile",
+                                  "changed since the last pass", now)
+        for kind, item_ids in changed.items():
+            keys = {f"{kind}:{item_id}": item_id for item_id in item_ids}
+            waiting = journal.waiting_keys(portal.id, keys)
+            for key, item_id in keys.items():
+                if key not in waiting:
+                    journal.enqueue(portal_id=portal.id, member_id=portal.member_id,
+                                    event=RECHECK_ITEM, object_type=kind,
+                                    object_id=str(item_id), payload={"reason": "modified"},
+                                    source="reconcile", now=now)
+                    queued += 1
     return queued
+
+
+def _changed_since(client: PortalClient, since: datetime) -> dict[str, list[int]]:
+    stamp = since.isoformat()
+    changed: dict[str, list[int]] = {"task": []}
+    for task in client.list_all("tasks.task.list", {
+            "filter": {">=CHANGED_DATE": stamp}, "select": ["ID", "UF_CRM_TASK"]},
+            page_key="tasks"):
+        if task.get("ufCrmTask"):
+            changed["task"].append(int(task["id"]))
+    for kind, method in (("deal", "crm.deal.list"), ("lead", "crm.lead.list")):
+        changed[kind] = [int(item["ID"]) for item in client.list_all(
+            method, {"filter": {">=DATE_MODIFY": stamp}, "select": ["ID"]})]
+    return changed
+
+
+def _last_ok_run(storage: Storage, job: str) -> datetime | None:
+    with storage.engine.connect() as conn:
+        started = conn.execute(
+            select(func.max(scheduler_runs.c.started_at)).where(
+                scheduler_runs.c.job == job, scheduler_runs.c.outcome == "ok")
+        ).scalar()
+    if started is not None and started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)
+    return started
+
+
+def retention(storage: Storage, settings: Settings, *, now: datetime | None = None) -> int:
+    """Forget finished events older than TASKBRIDGE_JOURNAL_RETENTION_DAYS (the write log's
+    idempotency keys stay, so nothing old is ever written again)."""
+    now = now or datetime.now(UTC)
+    cutoff = now - timedelta(days=settings.journal_retention_days)
+    with storage.engine.begin() as conn:
+        conn.execute(delete(rest_calls).where(rest_calls.c.at < cutoff))
+        return conn.execute(
+            delete(journal_table).where(
+                journal_table.c.state.in_(FINISHED_STATES),
+                journal_table.c.received_at < cutoff,
+            )
+        ).rowcount
 
 
 def offline_catch_up(storage: Storage, settings: Settings, *,
@@ -182,7 +259,8 @@ class Scheduler:
             "overdue_sweep": (lambda: overdue_sweep(storage), settings.overdue_sweep_interval),
             "offline_catch_up": (lambda: offline_catch_up(storage, settings),
                                  settings.reconcile_interval // 3 or 60),
-            "reconcile": (lambda: reconcile(storage), settings.reconcile_interval),
+            "reconcile": (lambda: reconcile(storage, settings), settings.reconcile_interval),
+            "retention": (lambda: retention(storage, settings), 3600),
         }
         for name, (job, seconds) in jobs.items():
             self._scheduler.add_job(self._guarded(name, job), "interval", seconds=seconds,

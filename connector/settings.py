@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     worker_max_attempts: int = Field(default=8, ge=1, le=100)
     overdue_sweep_interval: int = Field(default=300, ge=5, description="Seconds between sweeps.")
     reconcile_interval: int = Field(default=900, ge=30, description="Seconds between reconciles.")
+    journal_retention_days: int = Field(
+        default=30, ge=1, description="Days finished events stay in the sync log."
+    )
     max_event_body: int = Field(default=256 * 1024, ge=1024, description="Largest event, bytes.")
 
     @classmethod

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, String, cast, select
+from sqlalchemy import Engine, String, cast, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -79,6 +79,22 @@ class SnapshotStore:
             ).all()
         stored = [_stored_task(row._mapping) for row in rows]
         return [task for task in stored if not task.snapshot.is_completed]
+
+    def stalest_open_tasks(self, portal_id: int, limit: int) -> list[StoredTask]:
+        """Bound tasks not completed, the ones checked longest ago first."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(task_snapshots)
+                .where(
+                    task_snapshots.c.portal_id == portal_id,
+                    task_snapshots.c.deleted.is_(False),
+                    or_(task_snapshots.c.crm_status.is_(None),
+                        task_snapshots.c.crm_status != CrmTaskStatus.FINISHED.value),
+                )
+                .order_by(task_snapshots.c.updated_at)
+                .limit(limit)
+            ).all()
+        return [_stored_task(row._mapping) for row in rows]
 
     def save_task(self, conn: Connection, portal_id: int, task: StoredTask) -> None:
         values: dict[str, Any] = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -74,7 +75,10 @@ def batch(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> Any:
         else:
             pairs = _resolve(parse_qsl(query, keep_blank_values=True), results)
             sub_params = php_form.parse_pairs(p for p in pairs if p[0] != "auth")
-            outcome = portal.rest.call(ctx, method.strip(), sub_params, in_batch=True)
+            # A command may name its own auth_connector, as a request does at top level.
+            connector = str(sub_params.get("auth_connector", "") or "")
+            sub_ctx = replace(ctx, auth_connector=connector) if connector else ctx
+            outcome = portal.rest.call(sub_ctx, method.strip(), sub_params, in_batch=True)
             if outcome.error is None:
                 results[key] = outcome.result
                 times[key] = outcome.time
