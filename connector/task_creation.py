@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 MAX_TITLE = 255
 MAX_DESCRIPTION = 10_000
-MAX_CHECKLIST_ITEMS = 40  # with the task and the note, one batch of at most 50 commands
+MAX_CHECKLIST_ITEMS = 40  # with the item, the task and the note: one batch (50 at most)
 MAX_CHECKLIST_ITEM = 255
 TASK_ID = "$result[task][task][id]"
 
@@ -66,6 +66,8 @@ class NewTask:
     checklist: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if self.item.entity_type_id not in ITEM_METHOD or self.item.id <= 0:
+            raise InvalidNewTask("item", "a deal or a lead, by its ID")
         if not self.title.strip() or len(self.title) > MAX_TITLE:
             raise InvalidNewTask("title", f"required, at most {MAX_TITLE} characters")
         if self.responsible_id <= 0:
@@ -99,6 +101,10 @@ def parse_deadline(text: str, field_name: str = "deadline") -> datetime:
 
 class TaskNotCreated(BitrixError):
     """The portal refused the new task; `description` says why."""
+
+
+class ItemUnavailable(TaskNotCreated):
+    """The deal or lead could not be read (deleted, never existed, or not visible)."""
 
 
 class TaskPartlyCreated(BitrixError):
@@ -135,8 +141,13 @@ def create_and_show(engine: Engine, client: PortalClient, portal: Portal, task: 
 
 
 def add_task(client: PortalClient, task: NewTask) -> Created:
-    """The one batch: tasks.task.add, task.checklistitem.add per item, the timeline note."""
+    """The one batch: the item read first (so a missing item stops it), tasks.task.add,
+    task.checklistitem.add per checklist item, the timeline note."""
     outcome = client.batch(_commands(task), halt=True)
+    if "item" in outcome.errors:
+        error = outcome.errors["item"]
+        raise ItemUnavailable(f"{task.item.code}: {error.description or error}",
+                              method=error.method, code=error.code)
     if "task" in outcome.errors:
         error = outcome.errors["task"]
         raise TaskNotCreated(error.description or str(error), method="tasks.task.add",
@@ -169,6 +180,7 @@ def _commands(task: NewTask) -> dict[str, tuple[str, dict[str, Any]]]:
     if task.result_required:
         fields["SE_PARAMETER"] = [{"VALUE": "Y", "CODE": 3}]
     commands: dict[str, tuple[str, dict[str, Any]]] = {
+        "item": (f"{ITEM_METHOD[task.item.entity_type_id]}.get", {"id": task.item.id}),
         "task": ("tasks.task.add", {"fields": fields, "auth_connector": AUTH_CONNECTOR}),
     }
     for index, title in enumerate(task.checklist):

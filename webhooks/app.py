@@ -21,6 +21,7 @@ from webhooks import (
     metrics,
     placement,
     placement_tabs,
+    task_api,
 )
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -40,7 +41,7 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
     app.before_request(_correlation_id)
     app.after_request(_echo_correlation_id)
     correlation.init_app(app)
-    for surface in (install, events, health, placement, placement_tabs, metrics):
+    for surface in (install, events, health, placement, placement_tabs, task_api, metrics):
         app.register_blueprint(surface.blueprint)
     admin.init_app(app)
     return app

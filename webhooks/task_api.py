@@ -1,0 +1,160 @@
+"""`POST /bitrix/tasks`: automations create a task bound to a deal or lead.
+
+The body is JSON: `member_id`, `entity` ("deal" or "lead"), `item_id`, `title`,
+`responsible_id`, `created_by`, and optionally `description`, `deadline` (ISO 8601),
+`checklist` (strings), `task_control` and `result_required` (booleans). The caller
+authenticates with `Authorization: Bearer <token>`, the portal's token from
+`taskbridge task token --portal MEMBER_ID` (`connector.automation_token`). The task is
+created as from a card (`connector.task_creation.create_and_show`); the answer is
+201 `{"task_id": N}`. Refusals are JSON with `error`, `error_description` and, when one
+value is at fault, `field`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from connector.automation_token import token_matches
+from connector.rest_client import PortalClient
+from connector.rest_errors import BitrixError
+from connector.task_creation import (
+    InvalidNewTask,
+    ItemUnavailable,
+    NewTask,
+    TaskPartlyCreated,
+    create_and_show,
+    parse_deadline,
+)
+from mappers.bindings import DEAL, LEAD, CrmRef
+from webhooks.request_body import BodyError
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("task_api", __name__)
+
+ENTITIES = {"deal": DEAL, "lead": LEAD}
+REQUIRED = ("member_id", "entity", "item_id", "title", "responsible_id", "created_by")
+OPTIONAL = ("description", "deadline", "checklist", "task_control", "result_required")
+
+
+def _refuse(status: int, code: str, description: str, field: str | None = None,
+            **extra: Any) -> tuple[Response, int]:
+    body: dict[str, Any] = {"status": "error", "error": code, "error_description": description}
+    if field is not None:
+        body["field"] = field
+    response = jsonify({**body, **extra})
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="taskbridge"'
+    return response, status
+
+
+@blueprint.post("/bitrix/tasks")
+def create_task():  # type: ignore[no-untyped-def]
+    """Create a task bound to a deal or lead, for an automation of the portal."""
+    if request.mimetype != "application/json":
+        raise BodyError(415, "unsupported_media_type", "send application/json")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _refuse(400, "invalid_json", "the body must be a JSON object")
+    member_id = body.get("member_id")
+    if not isinstance(member_id, str) or not member_id.strip() or len(member_id) > 64:
+        return _refuse(400, "invalid_field", "member_id: required, a portal's member_id",
+                       "member_id")
+    settings = current_app.extensions["taskbridge.settings"]
+    storage = current_app.extensions["taskbridge.storage"]
+    if not token_matches(settings, member_id, _bearer()):
+        log.warning("task api: refused a request for portal %s: wrong or missing token",
+                    member_id)
+        return _refuse(401, "invalid_token", "no valid bearer token for this portal")
+    portal = storage.portals.find(member_id)
+    if portal is None:
+        log.warning("task api: refused a request for unknown portal %s", member_id)
+        return _refuse(401, "unknown_portal", "TaskBridge knows no portal with this member_id")
+    if portal.state != "installed":
+        return _refuse(410, "portal_unavailable", "TaskBridge is not installed on this portal")
+    try:
+        new_task = parse_new_task(body)
+    except InvalidNewTask as exc:
+        return _refuse(400, "invalid_field", str(exc), exc.field)
+    client = PortalClient.for_portal(storage, settings, portal.member_id)
+    try:
+        task_id = create_and_show(storage.engine, client, portal, new_task)
+    except ItemUnavailable as exc:
+        return _refuse(404, "item_not_found", exc.description or str(exc), "item_id")
+    except TaskPartlyCreated as exc:
+        return _refuse(502, "task_incomplete", exc.description or str(exc),
+                       task_id=exc.task_id)
+    except BitrixError as exc:
+        return _refuse(502, "portal_refused", exc.description or str(exc))
+    finally:
+        client.close()
+    log.info("task api: portal %s: task %s created for %s", member_id, task_id,
+             new_task.item.code)
+    return jsonify({"task_id": task_id}), 201
+
+
+def _bearer() -> str:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def parse_new_task(body: dict[str, Any]) -> NewTask:
+    """The new task a JSON body asks for; `InvalidNewTask` names the first bad field."""
+    unknown = sorted(set(body) - set(REQUIRED) - set(OPTIONAL))
+    if unknown:
+        raise InvalidNewTask(unknown[0], "not a field of this endpoint")
+    for name in REQUIRED:
+        if body.get(name) in (None, ""):
+            raise InvalidNewTask(name, "required")
+    entity = body["entity"]
+    if entity not in ENTITIES:
+        raise InvalidNewTask("entity", 'must be "deal" or "lead"')
+    deadline = _text(body, "deadline")
+    return NewTask(
+        item=CrmRef(ENTITIES[entity], _user_or_item_id(body, "item_id")),
+        title=_text(body, "title").strip(),
+        responsible_id=_user_or_item_id(body, "responsible_id"),
+        created_by=_user_or_item_id(body, "created_by"),
+        description=_text(body, "description"),
+        deadline=parse_deadline(deadline) if deadline else None,
+        checklist=_checklist(body),
+        task_control=_flag(body, "task_control"),
+        result_required=_flag(body, "result_required"),
+    )
+
+
+def _user_or_item_id(body: dict[str, Any], name: str) -> int:
+    value = body.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        raise InvalidNewTask(name, "must be a positive integer ID")
+    if int(value) <= 0:
+        raise InvalidNewTask(name, "must be a positive integer ID")
+    return int(value)
+
+
+def _text(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidNewTask(name, "must be a string")
+    return value
+
+
+def _checklist(body: dict[str, Any]) -> tuple[str, ...]:
+    value = body.get("checklist")
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise InvalidNewTask("checklist", "must be a list of strings")
+    return tuple(item.strip() for item in value)
+
+
+def _flag(body: dict[str, Any], name: str) -> bool:
+    value = body.get(name, False)
+    if not isinstance(value, bool):
+        raise InvalidNewTask(name, "must be true or false")
+    return value
