@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connector.errors import InvalidApplicationToken, PortalUninstalled
@@ -64,6 +64,7 @@ class EventIntake:
             dedupe_key=dedupe_key(event),
             source=source,
             correlation_id=correlation_id,
+            due_in=timedelta(seconds=self._settings.worker_coalesce_seconds),
         )
         self._after_lifecycle(event, portal)
         self._touch(portal)

@@ -94,6 +94,7 @@ class Journal:
         source: str = "online",
         correlation_id: str | None = None,
         now: datetime | None = None,
+        due_in: timedelta = timedelta(0),
     ) -> Recorded:
         """Store one event; a repeat of an event still waiting is stored as a duplicate.
 
@@ -126,7 +127,7 @@ class Journal:
                     "dedupe_key": dedupe_key,
                     "state": state,
                     "attempts": 0,
-                    "next_attempt_at": now if state == PENDING else None,
+                    "next_attempt_at": now + due_in if state == PENDING else None,
                     "finished_at": None if state == PENDING else now,
                     "detail": {"duplicate_of": original} if original is not None else None,
                     "correlation_id": correlation_id,
@@ -276,6 +277,20 @@ class Journal:
                 )
                 .returning(journal.c.id)
             ).scalar_one()
+
+    def next_due(self, *, within: timedelta, now: datetime | None = None) -> datetime | None:
+        """When the next pending row becomes due, if that is within `within` from now."""
+        now = now or datetime.now(UTC)
+        with self._engine.connect() as conn:
+            due = conn.execute(
+                select(func.min(journal.c.next_attempt_at)).where(
+                    journal.c.state == PENDING,
+                    journal.c.next_attempt_at <= now + within,
+                )
+            ).scalar()
+        if due is not None and due.tzinfo is None:
+            due = due.replace(tzinfo=UTC)
+        return due
 
     def waiting_keys(self, portal_id: int, object_keys: Iterable[str]) -> set[str]:
         """Which of these objects already have a row waiting (to skip re-enqueueing)."""

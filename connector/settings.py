@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
     http_timeout: float = Field(default=30.0, gt=0, le=120, description="REST timeout, seconds.")
     worker_poll_interval: float = Field(default=1.0, gt=0, le=60)
+    worker_coalesce_seconds: float = Field(
+        default=2.0, ge=0, le=60,
+        description="A new event waits this long so a burst on one object is fetched once.",
+    )
     worker_max_attempts: int = Field(default=8, ge=1, le=100)
     overdue_sweep_interval: int = Field(default=300, ge=5, description="Seconds between sweeps.")
     reconcile_interval: int = Field(default=900, ge=30, description="Seconds between reconciles.")

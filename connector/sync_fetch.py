@@ -10,7 +10,7 @@ is needed only when a task newly bound to an item names one not fetched yet.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,8 +79,12 @@ def forget_facts(member_id: str) -> None:
         _FACTS.pop(member_id, None)
 
 
-def fetch(client: PortalClient, member_id: str, needs: Needs) -> tuple[Fetched, PortalFacts]:
-    """Fetch what `needs` names; the second round only for items first named by a task."""
+def fetch(
+    client: PortalClient, member_id: str, needs: Needs, *,
+    more_checklists: Callable[[Fetched, PortalFacts], set[int]] | None = None,
+) -> tuple[Fetched, PortalFacts]:
+    """Fetch what `needs` names. A second round, only when needed, brings the items first
+    named by a task and the checklists of edits the first round did not explain."""
     fetched = Fetched()
     with _FACTS_LOCK:
         facts = _FACTS.get(member_id)
@@ -95,8 +99,9 @@ def fetch(client: PortalClient, member_id: str, needs: Needs) -> tuple[Fetched, 
         ref for raw in fetched.tasks.values() for ref in _refs(raw) if ref.entity_type_id in
         ITEM_METHOD and ref not in fetched.items
     } - needs.items
-    if missing:
-        more = Needs(items=missing)
+    checklists = more_checklists(fetched, facts) if more_checklists else set()
+    if missing or checklists:
+        more = Needs(items=missing, checklists=checklists)
         _absorb(_run(client, _commands(more, with_facts=False), fetched), fetched)
     return fetched, facts
 

@@ -19,10 +19,17 @@ from connector.portal_settings import PortalSettings
 from connector.portal_store import Portal
 from connector.rest_client import PortalClient
 from connector.snapshot_store import SnapshotStore, StoredItem, StoredTask
-from connector.sync_fetch import ITEM_METHOD, Fetched, Needs, fetch, portal_facts
+from connector.sync_fetch import (
+    ITEM_METHOD,
+    Fetched,
+    Needs,
+    PortalFacts,
+    fetch,
+    portal_facts,
+)
 from connector.write_back import WriteBack, WriteOutcome
 from mappers.bindings import CrmRef
-from mappers.changes import what_changed
+from mappers.changes import unexplained_edit, what_changed
 from mappers.closing import ClosingAction, Hold, PortalRules, plan_closing, plan_release
 from mappers.decisions import Decision, decide_closing, decide_observation, final_status
 from mappers.item_status import item_status
@@ -87,9 +94,12 @@ class SyncFlow:
             portal.id, set(by_item) | _bound_items(previous.values())
         )
         needs = _needs(by_task, by_item, previous)
-        fetched, facts = fetch(client, portal.member_id, needs) if _any(needs) else (
-            Fetched(), None
-        )
+
+        def unexplained(fetched: Fetched, facts: PortalFacts) -> set[int]:
+            return _unexplained_edits(by_task, previous, fetched, facts)
+
+        fetched, facts = fetch(client, portal.member_id, needs,
+                               more_checklists=unexplained) if _any(needs) else (Fetched(), None)
         work = Pass(now=now)
         context = _Context(self._snapshots, portal, rules_of(portal), fetched, previous,
                            stored_items, work)
@@ -139,7 +149,7 @@ def _needs(by_task: dict[int, list[Claimed]], by_item: dict[CrmRef, list[Claimed
         known = previous.get(task_id)
         if known is None or "ONTASKCOMMENTADD" in events:
             needs.results.add(task_id)
-        if known is None or events & {"ONTASKUPDATE", "TASKBRIDGE_RECHECK"}:
+        if known is None or "TASKBRIDGE_RECHECK" in events:
             needs.checklists.add(task_id)
         if known is not None:
             needs.items |= _bound_items([known])
@@ -147,6 +157,29 @@ def _needs(by_task: dict[int, list[Claimed]], by_item: dict[CrmRef, list[Claimed
         needs.items.add(ref)
         needs.item_tasks.add(ref)
     return needs
+
+
+def _unexplained_edits(by_task: dict[int, list[Claimed]], previous: dict[int, StoredTask],
+                       fetched: Fetched, facts: PortalFacts) -> set[int]:
+    """Edited tasks whose fetched fields explain nothing: their checklist is fetched next.
+    TaskBridge's own edits (its CRM tag) come back the same way and are left out."""
+    wanted = set()
+    for task_id, rows in by_task.items():
+        raw, known = fetched.tasks.get(task_id), previous.get(task_id)
+        if raw is None or known is None or task_id in fetched.checklists:
+            continue
+        if not any(row.event == "ONTASKUPDATE" for row in rows):
+            continue
+        if _actor(rows) == facts.acting_user_id:
+            continue
+        current = TaskSnapshot.from_rest(raw, result_count=known.snapshot.result_count)
+        current = current.model_copy(update={
+            "checklist_digest": known.snapshot.checklist_digest,
+            "checklist_count": known.snapshot.checklist_count,
+        })
+        if unexplained_edit(known.snapshot, current):
+            wanted.add(task_id)
+    return wanted
 
 
 def _actor(rows: Sequence[Claimed]) -> int | None:

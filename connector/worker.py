@@ -89,10 +89,15 @@ class Worker:
             count = self.run_once()
             handled += count
             if count == 0:
-                if until_idle:
+                if until_idle and not self._soon_due():
                     break
-                self._stop.wait(interval)
+                self._stop.wait(interval if not until_idle else 0.05)
         return handled
+
+    def _soon_due(self) -> bool:
+        """Rows still inside their coalescing window count as work to wait for."""
+        window = timedelta(seconds=self.settings.worker_coalesce_seconds)
+        return self.journal.next_due(within=window, now=self._clock()) is not None
 
     def run_once(self, now: datetime | None = None) -> int:
         now = now or self._clock()

@@ -210,3 +210,18 @@ def what_changed(
         identity = f"overdue:{_stamp(current.deadline)}@{_stamp(current.status_changed_date)}"
         changes.append(Change(ChangeKind.OVERDUE, None, identity))
     return changes
+
+
+def unexplained_edit(previous: TaskSnapshot, current: TaskSnapshot) -> bool:
+    """The portal reported an edit, but nothing compared explains it.
+
+    Then something not fetched yet changed, such as its checklist; fetching that costs a
+    command per task, so it is fetched only when needed.
+    """
+    return (
+        previous.real_status == current.real_status
+        and previous.status_changed_date == current.status_changed_date
+        and previous.deadline == current.deadline
+        and previous.result_count == current.result_count
+        and not changed_fields(previous, current)
+    )

@@ -99,6 +99,7 @@ def _running_demo(workdir: Path) -> Iterator[Demo]:
         database_url=f"sqlite:///{workdir / 'demo.sqlite3'}", secret_key=new_key(),
         public_url=url, oauth_url=emulator_server.url, client_id=CLIENT_ID,
         client_secret=CLIENT_SECRET, allow_insecure_portals=True, log_level="WARNING",
+        worker_coalesce_seconds=0,
         log_format="text",
     )
     storage = open_storage(settings)

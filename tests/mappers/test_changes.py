@@ -5,7 +5,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mappers.bindings import CrmRef
-from mappers.changes import CHANGE_ORDER, Change, ChangeKind, changed_fields, what_changed
+from mappers.changes import (
+    CHANGE_ORDER,
+    Change,
+    ChangeKind,
+    changed_fields,
+    unexplained_edit,
+    what_changed,
+)
 from mappers.snapshots import TaskSnapshot
 
 K = ChangeKind
@@ -162,3 +169,20 @@ def test_a_status_that_changed_and_came_back_between_looks_is_reported() -> None
     assert what_changed(previous, task(real_status=2), actor_id=7) == []
     unknown = task(real_status=2, status_changed_date=None)
     assert what_changed(unknown, current, actor_id=7) == []
+
+
+
+@pytest.mark.parametrize(
+    ("fields", "unexplained"),
+    [
+        ({"changed_date": NOW}, True),
+        ({}, True),
+        ({"changed_date": NOW, "description": "new"}, False),
+        ({"real_status": 3}, False),
+        ({"status_changed_date": NOW}, False),
+        ({"deadline": NOW}, False),
+        ({"result_count": 1}, False),
+    ],
+)
+def test_an_edit_nothing_compared_explains(fields: dict, unexplained: bool) -> None:
+    assert unexplained_edit(BEFORE, task(**fields)) is unexplained

@@ -148,6 +148,7 @@ def taskbridge_for(portal: EmulatedPortal, database_url: str, secret_key: str,
             client_secret=CLIENT_SECRET,
             allow_insecure_portals=True,
             http_timeout=10,
+            worker_coalesce_seconds=0,
             **overrides,
         )
         storage = open_storage(settings)
