@@ -1,4 +1,5 @@
-"""Ten changes of one task waiting together are one fetch and one write pass."""
+"""Ten changes of one task arriving together are one fetch and one write pass: repeats
+within the same second are recorded as duplicates, the rest are coalesced by the claim."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ def test_ten_updates_of_one_task_cost_one_pass(installed: TaskBridge, people: Pe
         portal.as_user(people.auditor).update_task(task, DESCRIPTION=f"draft {n}")
     calls = installed.drain()
     rows = [r for r in installed.journal.rows(object_key=f"task:{task}")
-            if r["event"] == "ONTASKUPDATE" and r["state"] == "done"]
-    assert max(r["detail"]["coalesced"] for r in rows) >= 10
+            if r["event"] == "ONTASKUPDATE"]
+    assert len(rows) >= 11  # TaskBridge's own tag write came back as one more
+    assert {r["state"] for r in rows} <= {"done", "duplicate"}
     assert installed.task_status(task) == "UPDATED"
     assert calls <= 4  # fetch, write, and the fetch of TaskBridge's own echoes
