@@ -81,10 +81,11 @@ def forget_facts(member_id: str) -> None:
 
 def fetch(
     client: PortalClient, member_id: str, needs: Needs, *,
-    more_checklists: Callable[[Fetched, PortalFacts], set[int]] | None = None,
+    more: Callable[[Fetched, PortalFacts], Needs] | None = None,
 ) -> tuple[Fetched, PortalFacts]:
     """Fetch what `needs` names. A second round, only when needed, brings the items first
-    named by a task and the checklists of edits the first round did not explain."""
+    named by a task and what `more` asks for once the first round is known (checklists of
+    edits nothing explained, the tasks of items that just closed)."""
     fetched = Fetched()
     with _FACTS_LOCK:
         facts = _FACTS.get(member_id)
@@ -99,10 +100,10 @@ def fetch(
         ref for raw in fetched.tasks.values() for ref in _refs(raw) if ref.entity_type_id in
         ITEM_METHOD and ref not in fetched.items
     } - needs.items
-    checklists = more_checklists(fetched, facts) if more_checklists else set()
-    if missing or checklists:
-        more = Needs(items=missing, checklists=checklists)
-        _absorb(_run(client, _commands(more, with_facts=False), fetched), fetched)
+    second = more(fetched, facts) if more else Needs()
+    second.items |= missing
+    if second.items or second.checklists or second.item_tasks:
+        _absorb(_run(client, _commands(second, with_facts=False), fetched), fetched)
     return fetched, facts
 
 

@@ -37,6 +37,7 @@ from mappers.snapshots import CrmItemSnapshot, TaskSnapshot
 from mappers.statuses import CrmTaskStatus
 from mappers.write_plan import (
     Write,
+    WriteKind,
     item_status_write,
     plan_closing_writes,
     plan_release_writes,
@@ -95,11 +96,14 @@ class SyncFlow:
         )
         needs = _needs(by_task, by_item, previous)
 
-        def unexplained(fetched: Fetched, facts: PortalFacts) -> set[int]:
-            return _unexplained_edits(by_task, previous, fetched, facts)
+        def second_round(fetched: Fetched, facts: PortalFacts) -> Needs:
+            return Needs(
+                checklists=_unexplained_edits(by_task, previous, fetched, facts),
+                item_tasks=_closing(by_item, fetched, stored_items),
+            )
 
         fetched, facts = fetch(client, portal.member_id, needs,
-                               more_checklists=unexplained) if _any(needs) else (Fetched(), None)
+                               more=second_round) if _any(needs) else (Fetched(), None)
         work = Pass(now=now)
         context = _Context(self._snapshots, portal, rules_of(portal), fetched, previous,
                            stored_items, work)
@@ -108,6 +112,9 @@ class SyncFlow:
         for ref, item_rows in sorted(by_item.items()):
             context.item(ref, item_rows)
         outcome = WriteOutcome()
+        work.writes = _unchanged_statuses_dropped(
+            _last_status_per_item(work.writes), stored_items, work
+        )
         if work.writes:
             facts = facts or portal_facts(client, portal.member_id)
             tasks = {tid: stored.snapshot for tid, stored in previous.items()}
@@ -127,6 +134,32 @@ class SyncFlow:
                 self._snapshots.mark_deleted(conn, portal.id, task_id)
             for stored_item in work.items.values():
                 self._snapshots.save_item(conn, portal.id, stored_item)
+
+
+def _last_status_per_item(writes: list[Write]) -> list[Write]:
+    """One pass may compute an item's status several times (one per changed task); only
+    the last, which saw every task of the pass, is written."""
+    last = {w.item: i for i, w in enumerate(writes) if w.kind is WriteKind.ITEM_STATUS}
+    return [w for i, w in enumerate(writes)
+            if w.kind is not WriteKind.ITEM_STATUS or last[w.item] == i]
+
+
+def _unchanged_statuses_dropped(writes: list[Write], stored: dict[CrmRef, StoredItem],
+                                work: Pass) -> list[Write]:
+    """An item whose card already shows the status needs no write; the others remember
+    what they will show."""
+    kept = []
+    for write in writes:
+        if write.kind is WriteKind.ITEM_STATUS and write.item is not None:
+            ref = write.item
+            known = work.items.get(ref) or stored.get(ref) or StoredItem(ref, None, False, None)
+            code = str(write.field("xml_id"))
+            status = CrmTaskStatus(code) if code else None
+            if known.status == status and ref in stored:
+                continue
+            work.items[ref] = replace(known, status=status)
+        kept.append(write)
+    return kept
 
 
 def _any(needs: Needs) -> bool:
@@ -153,10 +186,20 @@ def _needs(by_task: dict[int, list[Claimed]], by_item: dict[CrmRef, list[Claimed
             needs.checklists.add(task_id)
         if known is not None:
             needs.items |= _bound_items([known])
-    for ref in by_item:
-        needs.items.add(ref)
-        needs.item_tasks.add(ref)
+    needs.items |= set(by_item)
     return needs
+
+
+def _closing(by_item: dict[CrmRef, list[Claimed]], fetched: Fetched,
+             stored: dict[CrmRef, StoredItem]) -> set[CrmRef]:
+    """Items that reached a final stage since TaskBridge last saw them: their tasks are
+    listed (one command each) only then."""
+    wanted = set()
+    for ref in by_item:
+        item, known = fetched.items.get(ref), stored.get(ref)
+        if item is not None and item.is_final and (known is None or not known.closed):
+            wanted.add(ref)
+    return wanted
 
 
 def _unexplained_edits(by_task: dict[int, list[Claimed]], previous: dict[int, StoredTask],
