@@ -32,6 +32,7 @@ from connector.write_back import WriteBack, WriteOutcome, entity_type
 from mappers.bindings import CrmRef
 from mappers.changes import what_changed
 from mappers.decisions import decide_observation, final_status
+from mappers.errors import SnapshotError
 from mappers.snapshots import TASKBRIDGE_TAG, TaskSnapshot
 from mappers.write_plan import plan_writes
 
@@ -133,10 +134,10 @@ def create_and_show(engine: Engine, client: PortalClient, portal: Portal, task: 
     created = add_task(client, task)
     try:
         show_first_status(engine, client, portal, created, now=now)
-    except BitrixError as exc:
+    except (BitrixError, SnapshotError) as exc:
         # The ONTASKADD event's pass plans the same writes and sends what is not done.
         log.warning("portal %s: task %s created, its first status left to the worker: %s",
-                    portal.member_id, created.task_id, exc.description or exc)
+                    portal.member_id, created.task_id, exc)
     return created.task_id
 
 
