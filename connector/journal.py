@@ -153,9 +153,11 @@ class Journal:
     # -- the worker's verbs -------------------------------------------------------------
 
     def claim_batch(
-        self, worker_id: str, *, limit: int = 50, now: datetime | None = None
+        self, worker_id: str, *, limit: int = 50, now: datetime | None = None,
+        coalesce: bool = True,
     ) -> list[Claimed]:
-        """Take the next waiting rows (see `journal_queries`), marked processing."""
+        """Take the next waiting rows (see `journal_queries`), marked processing; without
+        `coalesce`, only the oldest row of each object (one event at a time)."""
         now = now or datetime.now(UTC)
         with self._engine.begin() as conn:
             dialect = conn.dialect.name
@@ -164,7 +166,7 @@ class Journal:
                 conn.exec_driver_sql("UPDATE journal SET id = id WHERE 0")
             heads = conn.execute(HEADS[dialect], {"now": now, "limit": limit}).all()
             ids = [head.id for head in heads]
-            for head in heads:
+            for head in heads if coalesce else ():
                 ids.extend(
                     conn.execute(
                         FOLLOWERS[dialect],

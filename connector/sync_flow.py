@@ -38,6 +38,7 @@ from mappers.statuses import CrmTaskStatus
 from mappers.write_plan import (
     Write,
     WriteKind,
+    closing_summary_write,
     item_status_write,
     plan_closing_writes,
     plan_release_writes,
@@ -419,6 +420,7 @@ class _Context:
                             occasion=self.fetched.item_modified.get(item.ref, ""))
         self.work.writes.extend(plan_closing_writes(plan, language=self.rules.language))
         decision_rows: list[dict[str, Any]] = []
+        announced: list[tuple[str, CrmTaskStatus, Any]] = []
         for closing in plan.tasks:
             if closing.action is ClosingAction.LEAVE_OPEN or closing.crm_status is None:
                 continue
@@ -436,7 +438,11 @@ class _Context:
             self.work.tasks[task.id] = StoredTask(closed, status, changed_at, deleted=False)
             statuses = self._item_statuses(closed.crm_bindings)
             self.work.writes.extend(plan_writes(closed, [decision], item_statuses=statuses,
-                                                language=self.rules.language))
+                                                language=self.rules.language, timeline=False))
+            if decision.status is not None:
+                announced.append((task.title, decision.status, closing.reason))
+        self.work.writes.extend(
+            closing_summary_write(plan, announced, language=self.rules.language))
         held = plan.hold.final_stage_id if plan.hold else None
         self.work.items[item.ref] = replace(stored, closed=plan.hold is None,
                                             held_final_stage=held)

@@ -56,6 +56,7 @@ class Worker:
         client_factory: ClientFactory | None = None,
         on_call: Callable[[CallRecord, Claimed], None] | None = None,
         clock: Callable[[], datetime] | None = None,
+        coalesce: bool = True,
     ) -> None:
         self.storage = storage
         self.settings = settings
@@ -69,6 +70,7 @@ class Worker:
         self._on_call = on_call
         self._stop = threading.Event()
         self._clock = clock or (lambda: datetime.now(UTC))
+        self.coalesce = coalesce
 
     def _client(self, portal: Portal, sink: Callable[[CallRecord], None]) -> PortalClient:
         return PortalClient.for_portal(self.storage, self.settings, portal.member_id,
@@ -101,7 +103,8 @@ class Worker:
 
     def run_once(self, now: datetime | None = None) -> int:
         now = now or self._clock()
-        claimed = self.journal.claim_batch(self.worker_id, limit=self.batch_size, now=now)
+        claimed = self.journal.claim_batch(self.worker_id, limit=self.batch_size, now=now,
+                                           coalesce=self.coalesce)
         by_portal: dict[str, list[Claimed]] = defaultdict(list)
         for row in claimed:
             by_portal[row.member_id].append(row)

@@ -19,6 +19,10 @@ A real status that changed and came back between two looks (started, then paused
 seen only as a later ``statusChangedDate``) is reported as ``REAL_STATUS`` too: the
 task *became* that status again.
 
+A closed or deferred task seen again in a status no single action leads to (completed,
+then in progress) was renewed in between: a ``REAL_STATUS`` change to 2 is reported
+before the observed one.
+
 A task first seen is reported as ``FIRST_SEEN`` only, plus ``REAL_STATUS`` when it is
 already in progress, awaiting review or completed (3, 4, 5: never the state of a task
 just created), plus ``VIEWED`` and ``OVERDUE`` when their signs are there.
@@ -36,7 +40,10 @@ from enum import StrEnum
 from mappers.overdue import is_overdue
 from mappers.snapshots import (
     COMPLETED,
+    DECLINED,
+    DEFERRED,
     IN_PROGRESS,
+    PENDING,
     SUPPOSEDLY_COMPLETED,
     TASKBRIDGE_TAG,
     TaskSnapshot,
@@ -134,6 +141,30 @@ def _status_change(
     )
 
 
+# Where one action can take a closed or deferred task; anything else went through
+# "pending" (2) first: renewing, returning or renewing a deferred task all give 2.
+_ONE_STEP_FROM = {SUPPOSEDLY_COMPLETED: {COMPLETED, PENDING}, COMPLETED: {PENDING},
+                  DEFERRED: {PENDING, SUPPOSEDLY_COMPLETED, COMPLETED}, DECLINED: {PENDING}}
+
+
+def _implied_pending(previous: TaskSnapshot | None, current: TaskSnapshot,
+                     actor_id: int | None) -> Change | None:
+    """A completed task seen in progress was renewed in between: report that step too,
+    so the transition table sees FINISHED → WAITING → IN_PROGRESS as it happened."""
+    if previous is None or previous.real_status not in _ONE_STEP_FROM:
+        return None
+    if current.real_status in _ONE_STEP_FROM[previous.real_status] | {previous.real_status}:
+        return None
+    when = _stamp(current.status_changed_date or current.changed_date)
+    return Change(
+        ChangeKind.REAL_STATUS,
+        actor_id,
+        f"real_status:{previous.real_status}>{PENDING}(implied)@{when}",
+        real_status=PENDING,
+        previous_real_status=previous.real_status,
+    )
+
+
 def _round_trip(previous: TaskSnapshot | None, current: TaskSnapshot) -> bool:
     """The status changed and came back between two looks (started, then paused)."""
     return (
@@ -203,6 +234,9 @@ def what_changed(
     if _seen_by_responsible(previous, current, actor_id, viewed_by_responsible, acted):
         changes.append(Change(ChangeKind.VIEWED, current.responsible_id, "viewed"))
     if status is not None:
+        implied = _implied_pending(previous, current, actor_id)
+        if implied is not None:
+            changes.append(implied)
         changes.append(status)
     changes.extend(later)
     if now is not None and is_overdue(current, now):

@@ -166,12 +166,14 @@ def plan_writes(
     language: str = "en",
     status_field_values: Mapping[CrmTaskStatus, str] | None = None,
     already_written: frozenset[str] = frozenset(),
+    timeline: bool = True,
 ) -> WritePlan:
     """The writes one observation of a task needs.
 
     ``item_statuses`` is the status each bound deal or lead shows after the decisions
     (see ``item_status``); it is written only when a decision was applied. Writes whose
-    key is in ``already_written`` are left out.
+    key is in ``already_written`` are left out. ``timeline=False`` leaves the timeline
+    entries to the caller (a closing announces all its tasks in one entry).
     """
     language = language_code(language)
     writes: list[Write] = []
@@ -179,7 +181,7 @@ def plan_writes(
     if tag is not None:
         writes.append(tag)
     applied = [decision for decision in decisions if decision.applied]
-    for decision in applied:
+    for decision in applied if timeline else ():
         writes.extend(_timeline(item, task, decision, language) for item in task.crm_bindings)
     if applied:
         cause = f"task:{task.id}:{applied[-1].change_id}"
@@ -256,3 +258,32 @@ def plan_release_writes(
 ) -> WritePlan:
     """Move a held deal on to the final stage once its tasks are done; ``cause`` names the hold."""
     return _collect(_stage_writes(move, f"release:{cause}", "en", None), already_written)
+
+
+def closing_summary_write(
+    plan: ClosingPlan,
+    closed: Sequence[tuple[str, CrmTaskStatus, ClosingReason]],
+    *,
+    language: str = "en",
+    already_written: frozenset[str] = frozenset(),
+) -> WritePlan:
+    """One timeline entry on the closed item naming each task it closed, its new status
+    and why: a deal closing 45 tasks writes one entry, not 45."""
+    if not closed:
+        return WritePlan()
+    language = language_code(language)
+    parts = [
+        f"«{title}»: {label(status, language)} ({reason_text(reason, language)})"
+        for title, status, reason in closed
+    ]
+    return _collect(
+        [
+            Write(
+                WriteKind.TIMELINE,
+                idempotency_key(WriteKind.TIMELINE, plan.item.code, plan.identity, "closing"),
+                item=plan.item,
+                fields=(("tasks", str(len(parts))), ("text", "; ".join(parts))),
+            )
+        ],
+        already_written,
+    )

@@ -186,3 +186,29 @@ def test_a_status_that_changed_and_came_back_between_looks_is_reported() -> None
 )
 def test_an_edit_nothing_compared_explains(fields: dict, unexplained: bool) -> None:
     assert unexplained_edit(BEFORE, task(**fields)) is unexplained
+
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "implied"),
+    [
+        (5, 3, True),   # renewed, then started
+        (4, 3, True),   # returned, then started
+        (6, 3, True),   # renewed from deferred, then started
+        (7, 3, True),
+        (5, 2, False),  # one renewal
+        (4, 5, False),  # accepted
+        (6, 5, False),  # completed from deferred
+        (3, 5, False),
+    ],
+)
+def test_a_status_no_single_action_reaches_implies_a_renewal(
+    before: int, after: int, implied: bool
+) -> None:
+    previous = task(real_status=before)
+    current = task(real_status=after, status_changed_date=NOW)
+    statuses = [(c.previous_real_status, c.real_status)
+                for c in what_changed(previous, current, actor_id=CREATOR)
+                if c.kind is ChangeKind.REAL_STATUS]
+    expected = [(before, 2), (before, after)] if implied else [(before, after)]
+    assert statuses == expected

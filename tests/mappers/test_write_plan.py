@@ -17,6 +17,7 @@ from mappers.write_plan import (
     Write,
     WriteKind,
     WritePlan,
+    closing_summary_write,
     item_status_write,
     plan_closing_writes,
     plan_release_writes,
@@ -172,3 +173,22 @@ def test_replaying_an_observation_yields_no_new_writes(previous, current, status
     assert plan() == first  # the same observation plans the same writes
     assert len(first.keys) == len(first)
     assert plan(first.keys) == WritePlan()
+
+
+def test_a_closing_announces_all_its_tasks_in_one_entry() -> None:
+    from mappers.closing import ClosingReason
+
+    tasks = [task(id=1, real_status=3), task(id=2, real_status=3, task_control=True)]
+    plan = plan_closing(won(), tasks, PortalRules(), occasion="2026-11-26T12:00")
+    closed = [("Prepare the contract", S.FINISHED, ClosingReason.ITEM_CLOSED),
+              ("Sign", S.CONTROL_WAITING, ClosingReason.UNDER_CONTROL)]
+    [entry] = closing_summary_write(plan, closed, language="it")
+    assert entry.kind is W.TIMELINE and entry.item == plan.item
+    assert entry.field("tasks") == "2"
+    assert "«Prepare the contract»: Completato" in entry.field("text")
+    assert "«Sign»: Revisione in sospeso" in entry.field("text")
+    assert closing_summary_write(plan, closed, already_written={entry.key}) == WritePlan()
+    assert closing_summary_write(plan, []) == WritePlan()
+    decision = decide_closing(S.IN_PROGRESS, S.FINISHED, change_id=plan.identity)
+    quiet = plan_writes(tasks[0], [decision], timeline=False)
+    assert quiet.of_kind(W.TIMELINE) == ()
