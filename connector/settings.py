@@ -66,6 +66,10 @@ class Settings(BaseSettings):
         default=2.0, ge=0, le=60,
         description="A new event waits this long so a burst on one object is fetched once.",
     )
+    worker_stale_seconds: int = Field(
+        default=120, ge=10, le=3600,
+        description="Rows held this long without a heartbeat are taken back from a dead worker.",
+    )
     worker_max_attempts: int = Field(default=8, ge=1, le=100)
     overdue_sweep_interval: int = Field(default=300, ge=5, description="Seconds between sweeps.")
     reconcile_interval: int = Field(default=900, ge=30, description="Seconds between reconciles.")

@@ -36,7 +36,6 @@ from mappers.errors import ValidationError
 
 log = logging.getLogger(__name__)
 
-STALE_AFTER = timedelta(minutes=5)
 ClientFactory = Callable[[Portal, Callable[[CallRecord], None]], PortalClient]
 
 
@@ -52,7 +51,7 @@ class Worker:
         *,
         worker_id: str | None = None,
         batch_size: int = 50,
-        stale_after: timedelta = STALE_AFTER,
+        stale_after: timedelta | None = None,
         client_factory: ClientFactory | None = None,
         on_call: Callable[[CallRecord, Claimed], None] | None = None,
         clock: Callable[[], datetime] | None = None,
@@ -62,13 +61,16 @@ class Worker:
         self.settings = settings
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.batch_size = batch_size
-        self.stale_after = stale_after
+        self.stale_after = stale_after or timedelta(seconds=settings.worker_stale_seconds)
+        self._held: set[int] = set()
+        self._held_lock = threading.Lock()
         self.journal = Journal(storage.engine)
         self.flow = SyncFlow(SnapshotStore(storage.engine), storage.engine)
         self._calls = RestCallStore(storage.engine)
         self._client_factory = client_factory or self._client
         self._on_call = on_call
         self._stop = threading.Event()
+        self._beat_stop = threading.Event()
         self._clock = clock or (lambda: datetime.now(UTC))
         self.coalesce = coalesce
 
@@ -84,6 +86,8 @@ class Worker:
         interval = poll_interval or self.settings.worker_poll_interval
         handled = 0
         last_release = 0.0
+        beat = threading.Thread(target=self._heartbeat, name="journal-heartbeat", daemon=True)
+        beat.start()
         while not self._stop.is_set():
             if time.monotonic() - last_release > 30:
                 self.journal.release_stale(older_than=self.stale_after)
@@ -94,7 +98,19 @@ class Worker:
                 if until_idle and not self._soon_due():
                     break
                 self._stop.wait(interval if not until_idle else 0.05)
+        self._beat_stop.set()
+        beat.join(timeout=5)
+        self._beat_stop.clear()
         return handled
+
+    def _heartbeat(self) -> None:
+        """Keep the rows of a long pass ours: others take back rows held without a beat."""
+        period = max(1.0, self.stale_after.total_seconds() / 4)
+        while not self._beat_stop.wait(period):
+            with self._held_lock:
+                held = list(self._held)
+            if held:
+                self.journal.heartbeat(held)
 
     def _soon_due(self) -> bool:
         """Rows still inside their coalescing window count as work to wait for."""
@@ -108,8 +124,14 @@ class Worker:
         by_portal: dict[str, list[Claimed]] = defaultdict(list)
         for row in claimed:
             by_portal[row.member_id].append(row)
-        for member_id, rows in by_portal.items():
-            self._portal_pass(member_id, rows, now)
+        with self._held_lock:
+            self._held = {row.id for row in claimed}
+        try:
+            for member_id, rows in by_portal.items():
+                self._portal_pass(member_id, rows, now)
+        finally:
+            with self._held_lock:
+                self._held = set()
         return len(claimed)
 
     def _portal_pass(self, member_id: str, rows: list[Claimed], now: datetime) -> None:

@@ -95,3 +95,14 @@ def test_a_dead_workers_rows_are_released(storage: Storage) -> None:
     journal.finish([row.id])
     assert journal.count(state=DONE) == 1
     assert journal.count(state=PENDING) == 0
+
+
+def test_a_heartbeat_keeps_a_long_pass_from_being_taken_back(storage: Storage) -> None:
+    journal = Journal(storage.engine)
+    _enqueue(journal, storage, "m-1", "task:1", NOW)
+    [row] = journal.claim_batch("busy", now=NOW)
+    journal.heartbeat([row.id], now=NOW + timedelta(minutes=4))
+    assert journal.release_stale(older_than=timedelta(minutes=2),
+                                 now=NOW + timedelta(minutes=5)) == 0
+    assert journal.release_stale(older_than=timedelta(minutes=2),
+                                 now=NOW + timedelta(minutes=7)) == 1
