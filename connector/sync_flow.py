@@ -275,7 +275,8 @@ class _Context:
             self.work.details[key] = {"fetched": {"task": task_id, "bindings": []},
                                       "outcome": "not bound to a CRM item: nothing to do"}
             return
-        actor = _actor(rows) or current.changed_by
+        # The fetched task is newer than the events that arrived: its last editor wins.
+        actor = current.changed_by or _actor(rows)
         viewed = any(
             row.event in ("TASKBRIDGE_TASK_VIEWED", "ONTASKCOMMENTADD")
             and _actor([row]) == current.responsible_id

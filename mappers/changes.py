@@ -134,7 +134,8 @@ def _status_change(
     when = current.status_changed_date or current.changed_date
     return Change(
         ChangeKind.REAL_STATUS,
-        actor_id,
+        # The task says who changed its status: later than any event that arrived.
+        current.status_changed_by or actor_id,
         f"real_status:{before}>{current.real_status}@{_stamp(when)}",
         real_status=current.real_status,
         previous_real_status=before,
@@ -158,7 +159,7 @@ def _implied_pending(previous: TaskSnapshot | None, current: TaskSnapshot,
     when = _stamp(current.status_changed_date or current.changed_date)
     return Change(
         ChangeKind.REAL_STATUS,
-        actor_id,
+        current.status_changed_by or actor_id,
         f"real_status:{previous.real_status}>{PENDING}(implied)@{when}",
         real_status=PENDING,
         previous_real_status=previous.real_status,

@@ -183,7 +183,11 @@ def redact(value: Any) -> Any:
 
 
 def dedupe_key(event: PortalEvent) -> str:
-    """Equal for a re-delivery of the same event about the same object at the same moment."""
-    facts = [event.auth.member_id, event.name, event.object_key, event.ts, event.data]
+    """Equal for a re-delivery of the same event about the same object at the same moment.
+
+    The acting user is part of it: two people changing one task within a second are two
+    changes, and who made each one matters to the rules."""
+    facts = [event.auth.member_id, event.name, event.object_key, event.ts, event.auth.user_id,
+             event.data]
     blob = json.dumps(facts, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()

@@ -69,6 +69,7 @@ class TaskSnapshot(BaseModel):
     accomplices: tuple[int, ...] = ()
     auditors: tuple[int, ...] = ()
     changed_by: int | None = None
+    status_changed_by: int | None = None
     changed_date: AwareDatetime | None = None
     status_changed_date: AwareDatetime | None = None
     deadline: AwareDatetime | None = None
@@ -90,7 +91,7 @@ class TaskSnapshot(BaseModel):
     def _blank_date_is_none(cls, value: object) -> object:
         return None if value == "" else value
 
-    @field_validator("changed_by", mode="before")
+    @field_validator("changed_by", "status_changed_by", mode="before")
     @classmethod
     def _blank_user_is_none(cls, value: object) -> object:
         return None if value in ("", "0", 0) else value
@@ -161,6 +162,7 @@ _TASK_KEYS = {
     "accomplices": "accomplices",
     "auditors": "auditors",
     "changedBy": "changed_by",
+    "statusChangedBy": "status_changed_by",
     "changedDate": "changed_date",
     "statusChangedDate": "status_changed_date",
     "deadline": "deadline",

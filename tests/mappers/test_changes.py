@@ -212,3 +212,16 @@ def test_a_status_no_single_action_reaches_implies_a_renewal(
                 if c.kind is ChangeKind.REAL_STATUS]
     expected = [(before, 2), (before, after)] if implied else [(before, after)]
     assert statuses == expected
+
+
+
+def test_the_status_change_is_the_status_changers_whoever_sent_the_event() -> None:
+    current = task(real_status=4, status_changed_date=NOW, status_changed_by=RESPONSIBLE,
+                   changed_by=CREATOR)
+    [change] = [c for c in what_changed(BEFORE, current, actor_id=CREATOR)
+                if c.kind is ChangeKind.REAL_STATUS]
+    assert change.actor_id == RESPONSIBLE
+    unknown = task(real_status=4, status_changed_date=NOW)
+    [change] = [c for c in what_changed(BEFORE, unknown, actor_id=CREATOR)
+                if c.kind is ChangeKind.REAL_STATUS]
+    assert change.actor_id == CREATOR

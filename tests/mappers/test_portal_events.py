@@ -115,5 +115,7 @@ def test_dedupe_key_is_equal_only_for_a_redelivery() -> None:
     first = parse_event(body("ONTASKUPDATE", data))
     again = parse_event(body("ONTASKUPDATE", data, auth={**AUTH, "access_token": "other"}))
     later = parse_event(body("ONTASKUPDATE", data, ts="1466439799"))
+    someone_else = parse_event(body("ONTASKUPDATE", data, auth={**AUTH, "user_id": "9"}))
     assert dedupe_key(first) == dedupe_key(again)
     assert dedupe_key(first) != dedupe_key(later)
+    assert dedupe_key(first) != dedupe_key(someone_else)
