@@ -75,6 +75,12 @@ _FACTS: dict[str, PortalFacts] = {}
 _FACTS_LOCK = threading.Lock()
 
 
+def known_facts(member_id: str) -> PortalFacts | None:
+    """The facts this process already learned about the portal, if any."""
+    with _FACTS_LOCK:
+        return _FACTS.get(member_id)
+
+
 def forget_facts(member_id: str) -> None:
     with _FACTS_LOCK:
         _FACTS.pop(member_id, None)

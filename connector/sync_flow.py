@@ -8,6 +8,8 @@ fetched once and compared with the snapshot TaskBridge last stored.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -25,6 +27,7 @@ from connector.sync_fetch import (
     Needs,
     PortalFacts,
     fetch,
+    known_facts,
     portal_facts,
 )
 from connector.write_back import WriteBack, WriteOutcome
@@ -76,16 +79,65 @@ def rules_of(portal: Portal) -> PortalRules:
     )
 
 
+class OwnWrites:
+    """TaskBridge's own writes come back as online events (every task update fires one).
+
+    An event about an object TaskBridge wrote in the last minute, sent by the user it acts
+    as, is its own change coming back: nothing to fetch. Anything else is fetched. (The
+    offline queue keeps them out by `auth_connector`.) Remembered per process, so an echo
+    another worker claims is fetched, which costs a request and nothing else.
+    """
+
+    TTL = 60.0
+
+    def __init__(self) -> None:
+        self._until: dict[tuple[int, str], float] = {}
+        self._lock = threading.Lock()
+
+    def remember(self, portal: Portal, outcome: WriteOutcome) -> None:
+        until = time.monotonic() + self.TTL
+        with self._lock:
+            for key in outcome.sent:
+                owner = outcome.owners.get(key)
+                if owner:
+                    self._until[(portal.id, owner)] = until
+
+    def drop_echoes(self, portal: Portal, rows: Sequence[Claimed],
+                    details: dict[str, dict[str, Any]]) -> list[Claimed]:
+        facts = known_facts(portal.member_id)
+        if facts is None:
+            return list(rows)
+        now = time.monotonic()
+        by_key: dict[str, list[Claimed]] = defaultdict(list)
+        for row in rows:
+            by_key[row.object_key].append(row)
+        kept = []
+        with self._lock:
+            self._until = {k: v for k, v in self._until.items() if v > now}
+            for key, key_rows in by_key.items():
+                own = self._until.get((portal.id, key), 0) > now and all(
+                    _actor([row]) == facts.acting_user_id for row in key_rows)
+                if own:
+                    details[key] = {"outcome": "TaskBridge's own change came back: "
+                                               "nothing to fetch"}
+                else:
+                    kept.extend(key_rows)
+        return kept
+
+
 class SyncFlow:
     def __init__(self, snapshots: SnapshotStore, engine: Any) -> None:
         self._snapshots = snapshots
         self._engine = engine
+        self._own_writes = OwnWrites()
 
     def run(self, portal: Portal, client: PortalClient, rows: Sequence[Claimed],
             now: datetime) -> tuple[Pass, WriteOutcome, int]:
         """Decide and write for `rows`; returns the pass, the writes' outcome, fetch requests."""
         by_task: dict[int, list[Claimed]] = defaultdict(list)
         by_item: dict[CrmRef, list[Claimed]] = defaultdict(list)
+        work = Pass(now=now)
+        rows = self._own_writes.drop_echoes(portal, rows, work.details)
         for row in rows:
             if row.object_type == "task" and row.object_id.isdigit():
                 by_task[int(row.object_id)].append(row)
@@ -105,7 +157,6 @@ class SyncFlow:
 
         fetched, facts = fetch(client, portal.member_id, needs,
                                more=second_round) if _any(needs) else (Fetched(), None)
-        work = Pass(now=now)
         context = _Context(self._snapshots, portal, rules_of(portal), fetched, previous,
                            stored_items, work)
         for task_id, task_rows in sorted(by_task.items()):
@@ -125,6 +176,7 @@ class SyncFlow:
             outcome = WriteBack(self._engine, client, portal.id, facts).send(
                 work.writes, tasks, rows[0].id if rows else None
             )
+            self._own_writes.remember(portal, outcome)
         return work, outcome, fetched.requests
 
     def store(self, portal: Portal, work: Pass) -> None:
