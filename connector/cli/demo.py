@@ -10,6 +10,7 @@ shows, the REST requests spent, and the sync log.
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -70,6 +71,29 @@ class Demo:
                         return label(CrmTaskStatus(entry["XML_ID"]))
         return "-"
 
+    def create_from_card(self, user_id: int, deal_id: int, title: str, responsible: int,
+                         auditors_note: str = "") -> int:
+        """What a manager does in the deal card's TaskBridge tab: fill in the form."""
+        tokens = self.portal.issue_tokens(CLIENT_ID, user_id)
+        tab = requests.post(f"{self.url}/bitrix/placement", timeout=10, data={
+            "AUTH_ID": tokens.access_token, "REFRESH_ID": tokens.refresh_token,
+            "member_id": self.portal.member_id, "PLACEMENT": "CRM_DEAL_DETAIL_TAB",
+            "PLACEMENT_OPTIONS": json.dumps({"ID": str(deal_id)}),
+        })
+        tab.raise_for_status()
+        form_token = re.search(r'name="token" value="([^"]+)"', tab.text)
+        if form_token is None:
+            raise click.ClickException("the deal tab showed no task form")
+        created = requests.post(f"{self.url}/bitrix/placement/tasks", timeout=10, data={
+            "token": form_token.group(1), "title": title, "responsible": str(responsible),
+            "description": auditors_note,
+        })
+        created.raise_for_status()
+        found = re.search(r"Task (\d+)", created.text)
+        if found is None:
+            raise click.ClickException("the card did not say which task it created")
+        return int(found.group(1))
+
     def open_task_tab(self, user_id: int, task_id: int) -> None:
         tokens = self.portal.issue_tokens(CLIENT_ID, user_id)
         requests.post(f"{self.url}/bitrix/placement", timeout=10, data={
@@ -122,10 +146,11 @@ def _scenarios(demo: Demo, say: Callable[[str], None]) -> None:
     p = demo.portal
     manager, colleague, auditor = (p.add_user(*name) for name in
                                    (("Maria", "Rossi"), ("Luca", "Bianchi"), ("Anna", "Verdi")))
-    say("1. A deal manager creates 'Prepare the contract' for a colleague")
+    say("1. A deal manager creates 'Prepare the contract' for a colleague, from the deal card")
     deal = p.as_user(manager).create_deal("ACME supply", assigned_by=manager)
-    task = p.as_user(manager).create_task(f"D_{deal}", title="Prepare the contract",
-                                          responsible=colleague, auditors=[auditor])
+    demo.settle()
+    task = demo.create_from_card(manager, deal, "Prepare the contract", colleague)
+    p.as_user(manager).update_task(task, AUDITORS=[auditor])
     spent = demo.settle()
     say(f"   created: {demo.status(task)}  (card: {demo.card('deal', deal)}, {spent} requests)")
     p.as_user(colleague).open_task(task)
@@ -208,6 +233,13 @@ def _scenarios(demo: Demo, say: Callable[[str], None]) -> None:
             f"{demo.status(lead_task)}")
 
 
+def _timeline(demo: Demo, say: Callable[[str], None], limit: int = 8) -> None:
+    entries = sorted(demo.portal.state.timeline.values(), key=lambda entry: entry.id)
+    say(f"Timeline entries TaskBridge wrote ({len(entries)}; the last {min(limit, len(entries))}):")
+    for entry in entries[-limit:]:
+        say(f"  {entry.entity_type} {entry.entity_id}: {entry.text}")
+
+
 def _sync_log(demo: Demo, say: Callable[[str], None], limit: int) -> None:
     rows = Journal(demo.storage.engine).rows()
     say(f"Sync log ({len(rows)} events; the last {min(limit, len(rows))}):")
@@ -227,4 +259,7 @@ def demo(log_lines: int) -> None:
         click.echo(f"Portal {running.portal.base_url} · TaskBridge {running.url} · installed")
         _scenarios(running, click.echo)
         click.echo(f"REST requests to the portal in all: {running.portal.call_log.count()}")
+        _timeline(running, click.echo)
         _sync_log(running, click.echo, log_lines)
+        click.echo("On your own portal the same log is at {TASKBRIDGE_PUBLIC_URL}/admin/ "
+                   "(TASKBRIDGE_ADMIN_TOKEN), and `taskbridge logs` reads it from the shell.")

@@ -14,7 +14,8 @@ from connector.token_cipher import new_key
 
 DESIGN_COMMANDS = [
     ["run"], ["web"], ["worker"], ["emulator"], ["demo"], ["db", "upgrade"], ["db", "current"],
-    ["logs"], ["replay"], ["portals"], ["portals", "set"], ["doctor"], ["keygen"],
+    ["logs"], ["replay"], ["portals"], ["portals", "set"], ["portals", "add-webhook"],
+    ["doctor"], ["keygen"], ["task", "create"], ["task", "token"],
 ]
 SERVING_COMMANDS = [["run"], ["web"], ["emulator"]]
 def _taskbridge(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
