@@ -211,6 +211,7 @@ def run_taskbridge(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             refused = _refused(s.portal) - (refused_before or 0)
             if args.debug:
                 _explain(s, mismatches(s, script.expected()))
+                _passes(s)
             closing = closing_cost(s, script, args.closing_tasks)
             return {
                 "requests": requests, "seconds_until_right": right_after,
@@ -262,6 +263,18 @@ def closing_cost(s: Stack, script: Script, tasks: int) -> dict[str, int]:
         p, "emulator_tasks_of") else 0
     return {"open_tasks": tasks, "requests": s.portal.call_log.count() - before,
             "left_open": still_open}
+
+
+def _passes(s: Stack) -> None:
+    """Print how the worker's passes spent their requests (for --debug)."""
+    from sqlalchemy import text
+
+    with s.storage.engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT journal_id, COUNT(*) AS calls, MIN(at) AS at FROM rest_calls "
+            "GROUP BY journal_id ORDER BY MIN(at)")).all()
+    for row in rows[-40:]:
+        print("PASS", row.journal_id, row.calls, row.at, file=sys.stderr)
 
 
 def _explain(s: Stack, wrong_tasks: list[dict[str, Any]]) -> None:

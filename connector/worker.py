@@ -50,7 +50,7 @@ class Worker:
         settings: Settings,
         *,
         worker_id: str | None = None,
-        batch_size: int = 50,
+        batch_size: int = 200,
         stale_after: timedelta | None = None,
         client_factory: ClientFactory | None = None,
         on_call: Callable[[CallRecord, Claimed], None] | None = None,
@@ -98,6 +98,10 @@ class Worker:
                 if until_idle and not self._soon_due():
                     break
                 self._stop.wait(interval if not until_idle else 0.05)
+            elif count < self.batch_size:
+                # Events are trickling in: let the next ones gather for one window rather
+                # than spending a pass (and REST requests) on each few.
+                self._stop.wait(self.settings.worker_coalesce_seconds)
         self._beat_stop.set()
         beat.join(timeout=5)
         self._beat_stop.clear()

@@ -40,7 +40,7 @@ def web(host: str, port: int, workers: int) -> None:
 
 
 @click.command()
-@click.option("--batch-size", default=50, show_default=True, type=click.IntRange(1, 500),
+@click.option("--batch-size", default=200, show_default=True, type=click.IntRange(1, 1000),
               help="Journal rows claimed at a time.")
 @click.option("--no-scheduler", is_flag=True, help="Do not take part in running the jobs.")
 def worker(batch_size: int, no_scheduler: bool) -> None:
