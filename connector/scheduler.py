@@ -31,6 +31,7 @@ from connector.schema import rest_calls, scheduler_runs
 from connector.settings import Settings
 from connector.snapshot_store import SnapshotStore
 from connector.storage import Storage
+from connector.user_tokens import poll_views
 from mappers.overdue import is_overdue
 from mappers.portal_events import OFFLINE_EVENTS, PortalEvent
 from mappers.statuses import CrmTaskStatus
@@ -261,6 +262,8 @@ class Scheduler:
                                  settings.reconcile_interval // 3 or 60),
             "reconcile": (lambda: reconcile(storage, settings), settings.reconcile_interval),
             "retention": (lambda: retention(storage, settings), 3600),
+            "responsible_views": (lambda: poll_views(storage, settings),
+                                  max(60, settings.overdue_sweep_interval // 5)),
         }
         for name, (job, seconds) in jobs.items():
             self._scheduler.add_job(self._guarded(name, job), "interval", seconds=seconds,

@@ -190,3 +190,16 @@ Index("ix_journal_event_id", journal.c.event, journal.c.id)
 Index("ix_journal_state_id", journal.c.state, journal.c.id)
 Index("ix_journal_key_id", journal.c.object_key, journal.c.id)
 Index("ix_journal_correlation", journal.c.correlation_id)
+
+# Tokens of users who opened TaskBridge in their portal (migration 0004): with them the
+# worker asks the portal whether the responsible has seen a task (the unviewed marker
+# answers for the calling user only).
+user_tokens = Table(
+    "user_tokens",
+    metadata,
+    Column("portal_id", Integer, ForeignKey("portals.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Integer, primary_key=True, autoincrement=False),
+    Column("access_token_enc", Text, nullable=False),
+    Column("refresh_token_enc", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, redirect, request, url_for
 
+from connector.user_tokens import UserTokenStore
 from webhooks.admin_auth import PORTAL, start_session
 from webhooks.answers import error
 from webhooks.placement_verify import PlacementRefused, verify_user
@@ -41,6 +42,7 @@ def open_placement():  # type: ignore[no-untyped-def]
         log.warning("placement %s refused for portal %s: %s", placement,
                     str(body.get("member_id") or "?")[:64], exc.code)
         return error(exc.status, exc.code, str(exc))
+    _keep_user_token(storage, user, body)
     if placement == "DEFAULT":
         return _admin_session(user, str(body.get("LANG") or ""))
     tabs = _tabs_module()
@@ -62,6 +64,14 @@ def _admin_session(user: Any, language: str):  # type: ignore[no-untyped-def]
     })
     log.info("portal %s: admin user %s opened TaskBridge", user.portal.member_id, user.user_id)
     return response
+
+
+def _keep_user_token(storage: Any, user: Any, body: dict[str, Any]) -> None:
+    """The user's own tokens let the worker see which tasks they have opened."""
+    refresh = str(body.get("REFRESH_ID") or "")
+    if refresh and user.user_id:
+        UserTokenStore(storage.engine, storage.cipher).save(
+            user.portal.id, user.user_id, str(body.get("AUTH_ID") or ""), refresh)
 
 
 def _tabs_module() -> Any:

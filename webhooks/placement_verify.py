@@ -6,17 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from connector.endpoint_policy import check_endpoint
 from connector.errors import TaskBridgeError
-from connector.method_pauses import MethodPauses
 from connector.portal_store import INSTALLED, Portal
-from connector.rate_budget import DatabaseRateBudget
-from connector.rest_auth import Target
 from connector.rest_client import PortalClient
-from connector.rest_errors import AuthError, BitrixError
-from connector.rest_transport import RestTransport
+from connector.rest_errors import BitrixError
 from connector.settings import Settings
 from connector.storage import Storage
+from connector.user_client import user_client
 
 
 class PlacementRefused(TaskBridgeError):
@@ -28,26 +24,6 @@ class PlacementRefused(TaskBridgeError):
         self.code = code
 
 
-class UserTokenAuth:
-    """A portal user's own access token (from a placement), used as is: never refreshed."""
-
-    def __init__(self, portal: Portal, access_token: str, settings: Settings) -> None:
-        self.portal_key = portal.member_id
-        self._endpoint = check_endpoint(portal.client_endpoint,
-                                        allow_insecure=settings.allow_insecure_portals)
-        self._token = access_token
-
-    def target(self, method: str) -> Target:
-        return Target(self._endpoint, self._token)
-
-    def renew(self, stale: Target, method: str) -> None:
-        raise AuthError("the user's placement token expired; reopen the app", method=method,
-                        code="expired_token")
-
-    def moved(self, endpoint: str) -> None:
-        raise AuthError("the portal moved; reinstall the app", method="", code="moved")
-
-
 @dataclass(frozen=True)
 class PortalUser:
     portal: Portal
@@ -55,17 +31,6 @@ class PortalUser:
     name: str
     is_admin: bool
     client: PortalClient
-
-
-def user_client(storage: Storage, settings: Settings, portal: Portal,
-                auth_id: str) -> PortalClient:
-    return PortalClient(
-        UserTokenAuth(portal, auth_id, settings),  # type: ignore[arg-type]
-        budget=DatabaseRateBudget(storage.engine, portal.member_id, portal.rate_drain,
-                                  portal.rate_burst),
-        pauses=MethodPauses(portal.member_id, storage.engine),
-        transport=RestTransport(settings.http_timeout),
-    )
 
 
 def verify_user(storage: Storage, settings: Settings, member_id: str,
