@@ -82,25 +82,26 @@ def rules_of(portal: Portal) -> PortalRules:
 class OwnWrites:
     """TaskBridge's own writes come back as online events (every task update fires one).
 
-    An event about an object TaskBridge wrote in the last minute, sent by the user it acts
-    as, is its own change coming back: nothing to fetch. Anything else is fetched. (The
-    offline queue keeps them out by `auth_connector`.) Remembered per process, so an echo
-    another worker claims is fetched, which costs a request and nothing else.
+    Each write TaskBridge sends is expected to come back as one event on its object, sent
+    by the user it acts as. Events matching an expectation are its own change: nothing to
+    fetch. More events than expected, or from anyone else, are fetched. (The offline
+    queue keeps them out by `auth_connector`.) Expectations live per process for a
+    minute, so an echo another worker claims is fetched, which costs a request and nothing
+    else.
     """
 
     TTL = 60.0
 
     def __init__(self) -> None:
-        self._until: dict[tuple[int, str], float] = {}
+        self._expected: dict[tuple[int, str], tuple[int, float]] = {}
         self._lock = threading.Lock()
 
     def remember(self, portal: Portal, outcome: WriteOutcome) -> None:
         until = time.monotonic() + self.TTL
         with self._lock:
-            for key in outcome.sent:
-                owner = outcome.owners.get(key)
-                if owner:
-                    self._until[(portal.id, owner)] = until
+            for owner, count in outcome.echoes.items():
+                left, _ = self._expected.get((portal.id, owner), (0, until))
+                self._expected[(portal.id, owner)] = (left + count, until)
 
     def drop_echoes(self, portal: Portal, rows: Sequence[Claimed],
                     details: dict[str, dict[str, Any]]) -> list[Claimed]:
@@ -113,11 +114,13 @@ class OwnWrites:
             by_key[row.object_key].append(row)
         kept = []
         with self._lock:
-            self._until = {k: v for k, v in self._until.items() if v > now}
+            self._expected = {k: v for k, v in self._expected.items() if v[1] > now}
             for key, key_rows in by_key.items():
-                own = self._until.get((portal.id, key), 0) > now and all(
+                left, until = self._expected.get((portal.id, key), (0, now))
+                own = 0 < len(key_rows) <= left and all(
                     _actor([row]) == facts.acting_user_id for row in key_rows)
                 if own:
+                    self._expected[(portal.id, key)] = (left - len(key_rows), until)
                     details[key] = {"outcome": "TaskBridge's own change came back: "
                                                "nothing to fetch"}
                 else:

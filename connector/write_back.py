@@ -29,6 +29,9 @@ from mappers.task_actions import closing_calls
 from mappers.write_plan import Write, WriteKind
 
 ENTITY_TYPES = {1: "lead", 2: "deal", 3: "contact", 4: "company"}
+# Methods whose call fires an update event on the object written (the timeline does not).
+EVENTFUL = frozenset({"tasks.task.update", "tasks.task.complete", "tasks.task.approve",
+                      "crm.deal.update", "crm.lead.update"})
 ITEM_UPDATE = {1: "crm.lead.update", 2: "crm.deal.update"}
 # Closings first (statuses settle), then tags and fields, the timeline, stage moves last.
 ORDER = {WriteKind.TASK_CLOSE: 0, WriteKind.TASK_TAG: 1, WriteKind.ITEM_STATUS: 2,
@@ -43,6 +46,8 @@ class WriteOutcome:
     requests: int = 0
 
     owners: dict[str, str] = field(default_factory=dict)  # write key -> object key
+    # Events the sent writes will fire on their objects (a task or item update fires one).
+    echoes: dict[str, int] = field(default_factory=dict)
 
     def summary(self, object_key: str | None = None) -> list[dict[str, str]]:
         """What happened to each write, or to those of one task or item."""
@@ -121,6 +126,10 @@ class WriteBack:
             self._mark({key: to_send[key]}, "failed", error=error)
         outcome.sent = [key for key in to_send if key not in failed]
         outcome.failed = failed
+        for command_key, write in owners.items():
+            if write.key in outcome.sent and commands[command_key][0] in EVENTFUL:
+                owner = outcome.owners[write.key]
+                outcome.echoes[owner] = outcome.echoes.get(owner, 0) + 1
         return outcome
 
     # -- one write, as REST calls ------------------------------------------------------
