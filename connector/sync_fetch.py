@@ -119,7 +119,7 @@ def portal_facts(client: PortalClient, member_id: str) -> PortalFacts:
     with _FACTS_LOCK:
         facts = _FACTS.get(member_id)
     if facts is None:
-        facts, _ = fetch(client, member_id, Needs())[1], None
+        _, facts = fetch(client, member_id, Needs())
     return facts
 
 

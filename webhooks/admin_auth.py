@@ -75,7 +75,7 @@ def _settings() -> Settings:
     return current_app.extensions["taskbridge.settings"]
 
 
-def _serializer(salt: str) -> URLSafeTimedSerializer | None:
+def signer(salt: str) -> URLSafeTimedSerializer | None:
     settings = _settings()
     material = settings.secret_key.get_secret_value() or settings.admin_token.get_secret_value()
     if not material:
@@ -123,7 +123,7 @@ def _not_configured() -> AdminAuthError:
 
 def _from_cookie() -> Viewer | None:
     raw = request.cookies.get(COOKIE)
-    serializer = _serializer("session")
+    serializer = signer("session")
     if not raw or serializer is None:
         return None
     try:
@@ -147,7 +147,7 @@ def check_csrf(viewer: Viewer, form_value: str | None) -> None:
 
 def start_session(response: Response, viewer_fields: dict[str, Any]) -> Viewer:
     """Set the signed session cookie; returns the viewer with its fresh CSRF token."""
-    serializer = _serializer("session")
+    serializer = signer("session")
     if serializer is None:
         raise AdminAuthError(503, "no_secret_key",
                              "Sessions need TASKBRIDGE_SECRET_KEY or TASKBRIDGE_ADMIN_TOKEN.")
@@ -170,7 +170,7 @@ def _cookie_flags() -> dict[str, Any]:
 
 def login_csrf() -> tuple[str, str | None]:
     """A CSRF token for the sign-in form (double submit): (token, cookie value to set)."""
-    serializer = _serializer("login")
+    serializer = signer("login")
     existing = request.cookies.get(LOGIN_COOKIE)
     if serializer is not None and existing:
         try:
@@ -187,7 +187,7 @@ def set_login_cookie(response: Response, value: str | None) -> None:
 
 
 def check_login_csrf(form_value: str | None) -> None:
-    serializer = _serializer("login")
+    serializer = signer("login")
     raw = request.cookies.get(LOGIN_COOKIE)
     if serializer is None or not raw or not form_value:
         raise CsrfError()

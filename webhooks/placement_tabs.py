@@ -13,8 +13,6 @@ access token.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +34,7 @@ from connector.task_creation import (
 )
 from mappers.bindings import DEAL, LEAD, CrmRef, parse_binding
 from mappers.statuses import CrmTaskStatus, label
+from webhooks.admin_auth import signer
 from webhooks.answers import error
 from webhooks.request_body import read_body
 from webhooks.tab_words import translator
@@ -99,6 +98,14 @@ def _item_tab(placement: str, portal: Portal, user_id: int, options: dict[str, A
     )
 
 
+def _signer() -> URLSafeTimedSerializer:
+    """Form tokens are signed like admin sessions (a key derived from the secret key)."""
+    serializer = signer("create-task")
+    if serializer is None:  # no TASKBRIDGE_SECRET_KEY: no portal can be installed anyway
+        raise RuntimeError("TASKBRIDGE_SECRET_KEY is needed to sign card forms")
+    return serializer
+
+
 def _users(client: PortalClient) -> list[dict[str, str]]:
     try:
         answer = client.call("user.get", {"ACTIVE": True}).result or []
@@ -157,10 +164,3 @@ def _new_task(body: dict[str, Any], claims: dict[str, Any]) -> NewTask:
         result_required=body.get("result_required") in ("on", "Y", "1"),
         checklist=checklist_lines(str(body.get("checklist", ""))),
     )
-
-
-def _signer() -> URLSafeTimedSerializer:
-    settings = current_app.extensions["taskbridge.settings"]
-    material = settings.secret_key.get_secret_value() or settings.client_secret.get_secret_value()
-    key = hmac.new(material.encode(), b"taskbridge card forms", hashlib.sha256).hexdigest()
-    return URLSafeTimedSerializer(key, salt="create-task")
