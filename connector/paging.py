@@ -1,22 +1,31 @@
 """Reading a whole list in the fewest requests, as a generator.
 
-1. The first page is an ordinary call (`order ID ASC`, `start=0`): it gives the total.
-2. The rest goes in batches of 50 page offsets inside an ID window (`>ID` the first
-   page's last ID), so rows added or removed before the window cannot shift it.
-   10,000 items: 1 call + 4 batches, up to 4 batches in flight at once (each still takes
-   a slot from the rate budget).
-3. When only one page is left it is one call with `start=-1` (no counting) in the window.
-4. It stops at the first short page, or once the first answer's total has been read.
+The Bitrix24 docs' way to read large lists (settings/performance/huge-data.md): order by
+ID, filter `>ID` the last ID seen, `start=-1` so the portal does not count. Here:
 
-Items come out in ID order, each once; memory holds at most 4 batches (10,000 items),
-whatever the list's length.
+1. The first page is an ordinary call (`order ID ASC`, `start=0`): the one count of the
+   read, which sizes everything after it exactly.
+2. The rest goes in batches of up to 50 chained pages: page k filters `>ID` on the last
+   ID of page k-1 through a `$result[...]` reference, every page with `start=-1`. Since
+   the count sizes each chain, every reference points at a full page; 10,000 items are
+   1 call + 4 batches, 2,550 items 1 call + 1 batch.
+3. When only one page is left it is one call with `start=-1`, not a one-command batch.
+4. It stops at the first short page (rows deleted while reading end a chain early; a
+   chain's pages after a short one are not read), or once the count has been read: rows
+   added after the first answer are not waited for.
+
+While the caller consumes one batch's items, the next batch is already on its way (its
+filter needs only the last ID, known as soon as a batch arrives). Items come out in ID
+order, each once; memory holds at most two batches (5,000 items), whatever the length.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from connector.batching import MAX_COMMANDS
@@ -25,7 +34,14 @@ if TYPE_CHECKING:
     from connector.rest_client import PortalClient
 
 PAGE = 50
-PARALLEL = 4  # batches in flight: the rate budget still spaces them; memory stays bounded
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """Where a method's answer keeps its items, for `$result[...]` references."""
+
+    wrapper: str | None  # `tasks` for tasks.task.list; None when the result is the list
+    id_key: str  # the ID's spelling in the answer: `ID` or camelCase `id`
 
 
 def iterate(
@@ -53,50 +69,64 @@ def iterate(
     remaining = (first.total or 0) - len(items)
     if first.next is None or len(items) < PAGE or remaining <= 0:
         return
-    # The first answer's total bounds the read: rows added after it are not waited for.
     if remaining <= PAGE:
         page = client.call(method, page_params(last, -1), write=False)
-        pages: Iterator[list[dict[str, Any]]] = iter([extract(page.result, page_key)])
-    else:
-        pages = _batched_pages(client, method, lambda start: page_params(last, start),
-                               remaining, page_key)
-    for chunk in pages:
-        for item in chunk:
-            key = item_id(item, id_field)
-            if last is None or _after(key, last):
-                last = key
-                yield item
-        if len(chunk) < PAGE:
-            return
+        yield from _newer(extract(page.result, page_key), last, id_field)
+        return
+    shape = _Shape(_wrapper(first.result, page_key), _id_key(items[-1], id_field))
+    chains = _Chains(client, method, page_params, shape, id_field, page_key)
+    yield from chains.read(last, remaining)
 
 
-def _batched_pages(
-    client: PortalClient, method: str, params_at: Callable[[int], dict[str, Any]],
-    remaining: int, page_key: str | None,
-) -> Iterator[list[dict[str, Any]]]:
-    """Pages of the window in offset order; up to PARALLEL batches in flight at once."""
-    offsets = [n * PAGE for n in range(math.ceil(remaining / PAGE))]
-    groups = [offsets[i:i + MAX_COMMANDS] for i in range(0, len(offsets), MAX_COMMANDS)]
+class _Chains:
+    """Batches of chained pages, one in flight while the caller reads the one before."""
 
-    def fetch(group: list[int]) -> list[list[dict[str, Any]]]:
-        done = client.batch({f"p{start}": (method, params_at(start)) for start in group})
-        if done.errors:
-            raise next(iter(done.errors.values()))
-        return [extract(done.results.get(f"p{start}"), page_key) for start in group]
+    def __init__(self, client: PortalClient, method: str, page_params: Any, shape: _Shape,
+                 id_field: str, page_key: str | None) -> None:
+        self._client, self._method, self._page_params = client, method, page_params
+        self._shape, self._id_field, self._page_key = shape, id_field, page_key
 
-    with ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="list_all") as pool:
-        pending = [pool.submit(fetch, group) for group in groups[:PARALLEL]]
-        following = PARALLEL
-        try:
-            while pending:
-                pages = pending.pop(0).result()
-                if following < len(groups):
-                    pending.append(pool.submit(fetch, groups[following]))
-                    following += 1
-                yield from pages
-        finally:
-            for future in pending:
-                future.cancel()
+    def read(self, last: Any, remaining: int) -> Iterator[dict[str, Any]]:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="list_all") as pool:
+            pending: Future | None = pool.submit(self._fetch, last, remaining)
+            try:
+                while pending is not None:
+                    pages = pending.result()
+                    remaining -= sum(len(page) for page in pages)
+                    ended = any(len(page) < PAGE for page in pages)
+                    chunk_last = _last_id(pages, self._id_field)
+                    pending = None
+                    if not ended and remaining > 0 and chunk_last is not None:
+                        pending = pool.submit(self._fetch, chunk_last, remaining)
+                    for page in pages:
+                        for item in _newer(page, last, self._id_field):
+                            last = item_id(item, self._id_field)
+                            yield item
+            finally:
+                if pending is not None:
+                    pending.cancel()
+
+    def _fetch(self, after: Any, remaining: int) -> list[list[dict[str, Any]]]:
+        """One batch: the chain's pages up to and including the first short one."""
+        count = min(MAX_COMMANDS, math.ceil(remaining / PAGE))
+        keys = [f"p{n}" for n in range(count)]
+        commands = {keys[0]: (self._method, self._page_params(after, -1))}
+        for previous, key in pairwise(keys):
+            commands[key] = (self._method, self._page_params(self._reference(previous), -1))
+        done = self._client.batch(commands)
+        pages: list[list[dict[str, Any]]] = []
+        for key in keys:
+            if key in done.errors:
+                raise done.errors[key]
+            page = extract(done.results.get(key), self._page_key)
+            pages.append(page)
+            if len(page) < PAGE:
+                break  # later pages refer to an item that does not exist
+        return pages
+
+    def _reference(self, key: str) -> str:
+        wrapper = f"[{self._shape.wrapper}]" if self._shape.wrapper else ""
+        return f"$result[{key}]{wrapper}[{PAGE - 1}][{self._shape.id_key}]"
 
 
 def extract(result: Any, page_key: str | None) -> list[dict[str, Any]]:
@@ -111,10 +141,37 @@ def extract(result: Any, page_key: str | None) -> list[dict[str, Any]]:
 
 def item_id(item: Mapping[str, Any], id_field: str) -> Any:
     """An item's ID whether the method answers `ID` or camelCase `id`."""
+    return item[_id_key(item, id_field)]
+
+
+def _id_key(item: Mapping[str, Any], id_field: str) -> str:
     for key in (id_field, id_field.lower(), id_field[:1].lower() + id_field[1:]):
         if key in item:
-            return item[key]
+            return key
     raise KeyError(f"list item without {id_field}")
+
+
+def _wrapper(result: Any, page_key: str | None) -> str | None:
+    """The key a page's items sit under (`tasks`), as `extract` finds them."""
+    if page_key is not None or not isinstance(result, Mapping):
+        return page_key
+    lists = [key for key, value in result.items() if isinstance(value, list)]
+    return lists[0] if len(lists) == 1 else None
+
+
+def _last_id(pages: list[list[dict[str, Any]]], id_field: str) -> Any:
+    for page in reversed(pages):
+        if page:
+            return item_id(page[-1], id_field)
+    return None
+
+
+def _newer(page: list[dict[str, Any]], last: Any, id_field: str) -> Iterator[dict[str, Any]]:
+    """Items past `last`: a page never repeats what an earlier one gave."""
+    for item in page:
+        if last is None or _after(item_id(item, id_field), last):
+            last = item_id(item, id_field)
+            yield item
 
 
 def _after(candidate: Any, last: Any) -> bool:

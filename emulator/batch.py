@@ -21,14 +21,16 @@ _REFERENCE = re.compile(r"\$result\[([^\]]*)\]((?:\[[^\]]*\])*)")
 
 
 def _lookup(results: dict[str, Any], key: str, path: str) -> Any:
-    value: Any = results.get(key)
-    for part in re.findall(r"\[([^\]]*)\]", path):
+    """Walk the path as a portal does: a missing step stops the walk where it is, so the
+    value is the deepest part found (the page's list for a missing `[49]`), not nothing."""
+    value: Any = results
+    for part in [key, *re.findall(r"\[([^\]]*)\]", path)]:
         if isinstance(value, list) and part.isdigit() and int(part) < len(value):
             value = value[int(part)]
-        elif isinstance(value, dict):
-            value = value.get(part)
+        elif isinstance(value, dict) and part in value:
+            value = value[part]
         else:
-            return None
+            break
     return value
 
 
@@ -43,10 +45,17 @@ def _resolve(pairs: list[tuple[str, str]], results: dict[str, Any]) -> list[tupl
                 continue
             resolved.append((name, php_form.to_form_string(found)))
             continue
-        resolved.append((name, _REFERENCE.sub(
-            lambda m: php_form.to_form_string(_lookup(results, m.group(1), m.group(2))), value
-        )))
+        resolved.append((name, _REFERENCE.sub(lambda m: _inline(results, m), value)))
     return resolved
+
+
+def _inline(results: dict[str, Any], match: re.Match[str]) -> str:
+    """A reference inside a longer value: scalars are pasted in; anything else leaves
+    the reference text as it was, as the portal does."""
+    found = _lookup(results, match.group(1), match.group(2))
+    if isinstance(found, dict | list):
+        return match.group(0)
+    return php_form.to_form_string(found)
 
 
 def _commands(raw: Any) -> tuple[list[tuple[str, str]], bool]:

@@ -57,3 +57,25 @@ def test_plain_list_results_page_the_same_way(installed):
     deals = list(installed.client().list_all("crm.deal.list", {"select": ["ID"]}))
     assert [int(d["ID"]) for d in deals] == sorted(int(d["ID"]) for d in deals)
     assert len(deals) == 70
+
+
+def test_tasks_deleted_while_reading_end_the_chain_at_the_short_page(installed):
+    add_tasks(installed.portal, 3_000)
+    items = installed.client().list_all("tasks.task.list", {"select": ["ID"]})
+    first = next(items)
+    actions = installed.portal.as_user(1)
+    for task_id in range(2_000, 3_001):
+        actions.delete_task(task_id)
+    ids = [int(first["id"])] + [int(item["id"]) for item in items]
+    assert ids == list(range(1, 2_000))
+    # The count said 3,000, so the batch asked for 50 chained pages; the chain ends at the
+    # first short page, and nothing after the list's end costs another request.
+    assert installed.rest_calls() == 2
+
+
+def test_pages_after_the_first_are_chained_by_id_and_not_counted(installed):
+    add_tasks(installed.portal, 2_550)
+    assert read_ids(installed) == list(range(1, 2_551))
+    batch = [r for r in installed.portal.call_log.records() if r.in_batch]
+    assert len(batch) == 50
+    assert {r.params.get("start") for r in batch} == {"-1"}

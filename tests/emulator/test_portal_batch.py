@@ -69,3 +69,16 @@ def test_batch_of_fifty_counts_once_against_the_bucket(rest, portal):
     assert portal.bucket.level < 1.01
     assert portal.call_log.count("batch") == 1
     assert portal.call_log.count("crm.deal.add", include_batched=True) == 50
+
+
+def test_a_reference_past_the_end_stops_where_the_path_ends_as_a_portal_does():
+    from emulator.batch import _resolve
+
+    results = {"page": {"tasks": [{"id": "7"}]}}
+    # The whole value: the deepest part found (here the page's list), not an empty string.
+    whole = dict(_resolve([("filter[>ID]", "$result[page][tasks][49][id]")], results))
+    assert whole == {"filter[>ID][0][id]": "7"}
+    # Inside a longer value a list cannot be pasted: the reference text stays.
+    inline = _resolve([("title", "after $result[page][tasks][49][id]")], results)
+    assert inline == [("title", "after $result[page][tasks][49][id]")]
+    assert _resolve([("id", "$result[page][tasks][0][id]")], results) == [("id", "7")]

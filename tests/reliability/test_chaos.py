@@ -17,7 +17,9 @@ def _assert_healthy(result: CaseResult) -> None:
     assert measures.lost == 0, measures
     assert measures.duplicate_writes == 0, measures
     assert result.oracle_mismatches == []
-    assert measures.processed >= measures.answered_200 > 0
+    # A re-delivery of an event still waiting (same object, second and user) is kept as
+    # a duplicate of it, and the original's run covers both.
+    assert measures.processed + measures.duplicates >= measures.answered_200 > 0
 
 
 def test_a_worker_killed_at_random_moments_loses_and_repeats_nothing() -> None:
