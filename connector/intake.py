@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connector.errors import InvalidApplicationToken, PortalUninstalled
-from connector.journal import Journal, Recorded
+from connector.group_commit import GroupCommit
+from connector.journal import Arrival, Journal, Recorded
 from connector.oauth_server import OAuthError, exchange_refresh_token
 from connector.portal_store import UNINSTALLED, Portal
 from connector.settings import Settings
@@ -41,7 +42,7 @@ class EventIntake:
     def __init__(self, storage: Storage, settings: Settings) -> None:
         self._storage = storage
         self._settings = settings
-        self._journal = Journal(storage.engine)
+        self._journal = GroupCommit(Journal(storage.engine))
         self._cache: dict[str, tuple[float, Portal]] = {}
         self._touched: dict[str, float] = {}
         self._lock = threading.Lock()
@@ -57,15 +58,16 @@ class EventIntake:
                 "event %s for portal %s names domain %s, stored %s; verified by token only",
                 event.name, portal.member_id, event.auth.domain[:100], portal.domain,
             )
-        recorded = self._journal.record(
-            event,
+        recorded = self._journal.record(Arrival(
+            event=event,
             portal_id=portal.id,
             payload=redact(dict(body)),
             dedupe_key=dedupe_key(event),
+            received_at=datetime.now(UTC),
             source=source,
             correlation_id=correlation_id,
             due_in=timedelta(seconds=self._settings.worker_coalesce_seconds),
-        )
+        ))
         self._after_lifecycle(event, portal)
         self._touch(portal)
         return Accepted(event=event, recorded=recorded)

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, bindparam, func, select, update
 
 from connector.journal_queries import FOLLOWERS, HEADS
 from connector.schema import journal
+from connector.sqlite_write_lock import write_lock
 from mappers.portal_events import PortalEvent
 
 PENDING = "pending"
@@ -59,23 +60,90 @@ class Claimed:
     replays: tuple[dict[str, Any], ...] = ()  # who replayed it, kept across processing
 
 
+def _row(arrival: Arrival, state: str, original: int | None) -> dict[str, Any]:
+    event = arrival.event
+    return {
+        "portal_id": arrival.portal_id,
+        "member_id": event.auth.member_id,
+        "received_at": arrival.received_at,
+        "source": arrival.source,
+        "event": event.name,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "object_key": event.object_key,
+        "payload": arrival.payload,
+        "dedupe_key": arrival.dedupe_key,
+        "state": state,
+        "attempts": 0,
+        "next_attempt_at": arrival.received_at + arrival.due_in if state == PENDING else None,
+        "finished_at": None if state == PENDING else arrival.received_at,
+        "detail": {"duplicate_of": original} if original is not None else None,
+        "correlation_id": arrival.correlation_id,
+    }
+
+
 def retry_delay(attempts: int) -> timedelta:
     """Backoff before the next try: 5 s, 10 s, 20 s ... capped at one hour."""
     return timedelta(seconds=min(3600, 5 * 2 ** max(0, attempts - 1)))
 
 
-# Built once: the receiver runs these for every event, so their compiled form is reused.
+@dataclass(frozen=True)
+class Arrival:
+    """One event as it reached TaskBridge, ready to be journaled."""
+
+    event: PortalEvent
+    portal_id: int | None
+    payload: dict[str, Any]
+    dedupe_key: str
+    received_at: datetime
+    source: str = "online"
+    correlation_id: str | None = None
+    due_in: timedelta = timedelta(0)
+
+
+# Built once: the receiver runs these for every batch of events, so their compiled form
+# is reused.
 _FIND_WAITING = (
-    select(journal.c.id)
+    select(journal.c.portal_id, journal.c.dedupe_key, journal.c.received_at, journal.c.id)
     .where(
-        journal.c.portal_id == bindparam("portal_id"),
-        journal.c.dedupe_key == bindparam("dedupe_key"),
+        journal.c.portal_id.in_(bindparam("portal_ids", expanding=True)),
+        journal.c.dedupe_key.in_(bindparam("dedupe_keys", expanding=True)),
         journal.c.received_at >= bindparam("since"),
         journal.c.state == PENDING,
     )
-    .limit(1)
+    # No ORDER BY: it would steer the planner off the dedupe index onto a scan of the
+    # portal's rows. The few matches are sorted in Python.
 )
-_RECORD = journal.insert().returning(journal.c.id)
+_INSERTED = ("portal_id", "member_id", "received_at", "source", "event", "object_type",
+             "object_id", "object_key", "payload", "dedupe_key", "state", "attempts",
+             "next_attempt_at", "finished_at", "detail", "correlation_id")
+
+
+class _DriverInsert:
+    """The journal INSERT as the driver's own SQL: the receiver runs it for every event,
+    and SQLAlchemy's per-statement work cost as much as the insert itself. Values go
+    through the columns' own types, so rows are stored exactly as SQLAlchemy stores them."""
+
+    def __init__(self, dialect: Any) -> None:
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self.sql = (f"INSERT INTO journal ({', '.join(_INSERTED)}) "
+                    f"VALUES ({', '.join([mark] * len(_INSERTED))}) RETURNING id")
+        self.convert = [journal.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+                        for name in _INSERTED]
+
+    def run(self, conn: Any, rows: Sequence[dict[str, Any]]) -> list[int]:
+        cursor = conn.connection.cursor()
+        try:
+            ids = []
+            for row in rows:
+                cursor.execute(self.sql, tuple(
+                    value if convert is None or value is None else convert(value)
+                    for value, convert in zip((row[name] for name in _INSERTED),
+                                              self.convert, strict=True)))
+                ids.append(cursor.fetchone()[0])
+            return ids
+        finally:
+            cursor.close()
 
 
 class Journal:
@@ -83,6 +151,12 @@ class Journal:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._insert: _DriverInsert | None = None
+
+    def _inserter(self, dialect: Any) -> _DriverInsert:
+        if self._insert is None:
+            self._insert = _DriverInsert(dialect)
+        return self._insert
 
     def record(
         self,
@@ -96,44 +170,74 @@ class Journal:
         now: datetime | None = None,
         due_in: timedelta = timedelta(0),
     ) -> Recorded:
-        """Store one event; a repeat of an event still waiting is stored as a duplicate.
+        """Store one event; a repeat of an event still waiting is stored as a duplicate."""
+        arrival = Arrival(event=event, portal_id=portal_id, payload=payload,
+                          dedupe_key=dedupe_key, received_at=now or datetime.now(UTC),
+                          source=source, correlation_id=correlation_id, due_in=due_in)
+        return self.record_many([arrival])[0]
+
+    def record_many(self, arrivals: Sequence[Arrival]) -> list[Recorded]:
+        """Store events in one transaction, in order; each repeat of an event still waiting
+        (already journaled, or earlier in `arrivals`) is stored as its duplicate.
 
         Only a row that has not been picked up yet counts as the original: once the
         worker has fetched state for it, a later identical delivery may describe a newer
         change and is queued again.
         """
-        now = now or datetime.now(UTC)
-        with self._engine.begin() as conn:
-            original = None
-            if portal_id is not None and event.known:
-                original = conn.execute(
-                    _FIND_WAITING,
-                    {"portal_id": portal_id, "dedupe_key": dedupe_key,
-                     "since": now - DEDUPE_WINDOW},
-                ).scalar()
-            state = DUPLICATE if original is not None else PENDING if event.known else IGNORED
-            row_id = conn.execute(
-                _RECORD,
-                {
-                    "portal_id": portal_id,
-                    "member_id": event.auth.member_id,
-                    "received_at": now,
-                    "source": source,
-                    "event": event.name,
-                    "object_type": event.object_type,
-                    "object_id": event.object_id,
-                    "object_key": event.object_key,
-                    "payload": payload,
-                    "dedupe_key": dedupe_key,
-                    "state": state,
-                    "attempts": 0,
-                    "next_attempt_at": now + due_in if state == PENDING else None,
-                    "finished_at": None if state == PENDING else now,
-                    "detail": {"duplicate_of": original} if original is not None else None,
-                    "correlation_id": correlation_id,
-                },
-            ).scalar_one()
-        return Recorded(id=row_id, state=state, duplicate_of=original)
+        if not arrivals:
+            return []
+        with write_lock(self._engine), self._engine.begin() as conn:
+            waiting = self._waiting(conn, arrivals)
+            states: list[str] = []
+            originals: list[int | None] = []
+            first_in_batch: dict[tuple[int, str], int] = {}  # key -> index in arrivals
+            for index, arrival in enumerate(arrivals):
+                key = (arrival.portal_id or 0, arrival.dedupe_key)
+                original = None
+                if arrival.portal_id is not None and arrival.event.known:
+                    original = next((row_id for received, row_id in waiting.get(key, ())
+                                     if received >= arrival.received_at - DEDUPE_WINDOW), None)
+                    if original is None and key in first_in_batch:
+                        original = -1 - first_in_batch[key]  # resolved once it has an id
+                    elif original is None:
+                        first_in_batch[key] = index
+                states.append(DUPLICATE if original is not None
+                              else PENDING if arrival.event.known else IGNORED)
+                originals.append(original)
+            # Originals first, so a duplicate of an event in this same batch can name it.
+            ids: dict[int, int] = {}
+            later = [i for i, original in enumerate(originals) if (original or 0) < 0]
+            first = [i for i in range(len(arrivals)) if i not in later]
+            for group in (first, later):
+                for i in group:
+                    if (originals[i] or 0) < 0:
+                        originals[i] = ids[-1 - originals[i]]  # type: ignore[operator]
+                if group:
+                    rows = [_row(arrivals[i], states[i], originals[i]) for i in group]
+                    inserted = self._inserter(conn.dialect).run(conn, rows)
+                    ids.update(zip(group, inserted, strict=True))
+        return [Recorded(id=ids[i], state=states[i], duplicate_of=originals[i])
+                for i in range(len(arrivals))]
+
+    @staticmethod
+    def _waiting(conn: Any, arrivals: Sequence[Arrival]) -> dict[tuple[int, str], list]:
+        """Rows still waiting with the same portal and dedupe key, oldest first."""
+        lookups = [a for a in arrivals if a.portal_id is not None and a.event.known]
+        if not lookups:
+            return {}
+        found: dict[tuple[int, str], list] = {}
+        for row in conn.execute(_FIND_WAITING, {
+            "portal_ids": sorted({a.portal_id for a in lookups}),
+            "dedupe_keys": sorted({a.dedupe_key for a in lookups}),
+            "since": min(a.received_at for a in lookups) - DEDUPE_WINDOW,
+        }):
+            received = row.received_at
+            if received.tzinfo is None:
+                received = received.replace(tzinfo=UTC)
+            found.setdefault((row.portal_id, row.dedupe_key), []).append((received, row.id))
+        for matches in found.values():
+            matches.sort(key=lambda match: match[1])
+        return found
 
     def count(self, **where: Any) -> int:
         """Rows matching column == value filters (used by health and tests)."""
