@@ -69,6 +69,16 @@ def pg_url(pg_server_url: str) -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def any_storage(request: pytest.FixtureRequest, make_settings: Callable[..., Settings]) -> Any:
+    """A fresh Storage, once on SQLite and once on PostgreSQL."""
+    from connector.storage import open_storage
+
+    if request.param == "postgresql":
+        return open_storage(make_settings(database_url=request.getfixturevalue("pg_url")))
+    return open_storage(make_settings())
+
+
 @pytest.fixture
 def portal() -> Iterator[Any]:
     """An emulated Bitrix24 portal on loopback, limits off."""

@@ -4,7 +4,7 @@ only once its own event is committed, and one refused event costs the others not
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,20 +13,15 @@ from sqlalchemy.exc import OperationalError
 from connector.group_commit import GroupCommit, _Slot
 from connector.journal import DUPLICATE, PENDING, Arrival, Journal, Recorded
 from connector.portal_store import Installation
-from connector.settings import Settings
-from connector.storage import Storage, open_storage
+from connector.storage import Storage
 from mappers.portal_events import dedupe_key, parse_event
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def storage(request: pytest.FixtureRequest, make_settings: Callable[..., Settings]) -> Storage:
-    if request.param == "postgresql":
-        settings = make_settings(database_url=request.getfixturevalue("pg_url"))
-    else:
-        settings = make_settings()
-    storage = open_storage(settings)
+@pytest.fixture
+def storage(any_storage: Storage) -> Storage:
+    storage = any_storage
     storage.portals.save(Installation(member_id="m-1", domain="m-1.example",
                                       client_endpoint="https://m-1.example/rest/",
                                       application_token="app-token"))

@@ -3,26 +3,20 @@ dead after the last try, stale rows released; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from connector.journal import DEAD, DONE, FAILED, PENDING, Journal
 from connector.portal_store import Installation
-from connector.settings import Settings
-from connector.storage import Storage, open_storage
+from connector.storage import Storage
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def storage(request: pytest.FixtureRequest, make_settings: Callable[..., Settings]) -> Storage:
-    if request.param == "postgresql":
-        settings = make_settings(database_url=request.getfixturevalue("pg_url"))
-    else:
-        settings = make_settings()
-    storage = open_storage(settings)
+@pytest.fixture
+def storage(any_storage: Storage) -> Storage:
+    storage = any_storage
     for member in ("m-1", "m-2"):
         storage.portals.save(Installation(member_id=member, domain=f"{member}.example",
                                           client_endpoint=f"https://{member}.example/rest/"))
