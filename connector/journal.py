@@ -131,19 +131,13 @@ class _DriverInsert:
         self.convert = [journal.c[name].type.dialect_impl(dialect).bind_processor(dialect)
                         for name in _INSERTED]
 
-    def run(self, conn: Any, rows: Sequence[dict[str, Any]]) -> list[int]:
-        cursor = conn.connection.cursor()
-        try:
-            ids = []
-            for row in rows:
-                cursor.execute(self.sql, tuple(
-                    value if convert is None or value is None else convert(value)
-                    for value, convert in zip((row[name] for name in _INSERTED),
-                                              self.convert, strict=True)))
-                ids.append(cursor.fetchone()[0])
-            return ids
-        finally:
-            cursor.close()
+    def one(self, cursor: Any, row: dict[str, Any]) -> int:
+        """Insert one row on the connection's own cursor; its new id."""
+        cursor.execute(self.sql, tuple(
+            value if convert is None or value is None else convert(value)
+            for value, convert in zip((row[name] for name in _INSERTED), self.convert,
+                                      strict=True)))
+        return int(cursor.fetchone()[0])
 
 
 class Journal:
@@ -186,38 +180,29 @@ class Journal:
         """
         if not arrivals:
             return []
+        recorded: list[Recorded] = []
         with write_lock(self._engine), self._engine.begin() as conn:
             waiting = self._waiting(conn, arrivals)
-            states: list[str] = []
-            originals: list[int | None] = []
-            first_in_batch: dict[tuple[int, str], int] = {}  # key -> index in arrivals
-            for index, arrival in enumerate(arrivals):
-                key = (arrival.portal_id or 0, arrival.dedupe_key)
-                original = None
-                if arrival.portal_id is not None and arrival.event.known:
-                    original = next((row_id for received, row_id in waiting.get(key, ())
-                                     if received >= arrival.received_at - DEDUPE_WINDOW), None)
-                    if original is None and key in first_in_batch:
-                        original = -1 - first_in_batch[key]  # resolved once it has an id
-                    elif original is None:
-                        first_in_batch[key] = index
-                states.append(DUPLICATE if original is not None
-                              else PENDING if arrival.event.known else IGNORED)
-                originals.append(original)
-            # Originals first, so a duplicate of an event in this same batch can name it.
-            ids: dict[int, int] = {}
-            later = [i for i, original in enumerate(originals) if (original or 0) < 0]
-            first = [i for i in range(len(arrivals)) if i not in later]
-            for group in (first, later):
-                for i in group:
-                    if (originals[i] or 0) < 0:
-                        originals[i] = ids[-1 - originals[i]]  # type: ignore[operator]
-                if group:
-                    rows = [_row(arrivals[i], states[i], originals[i]) for i in group]
-                    inserted = self._inserter(conn.dialect).run(conn, rows)
-                    ids.update(zip(group, inserted, strict=True))
-        return [Recorded(id=ids[i], state=states[i], duplicate_of=originals[i])
-                for i in range(len(arrivals))]
+            first_here: dict[tuple[int, str], int] = {}  # pending rows of this batch
+            insert = self._inserter(conn.dialect)
+            cursor = conn.connection.cursor()
+            try:
+                for arrival in arrivals:
+                    key = (arrival.portal_id or 0, arrival.dedupe_key)
+                    original = None
+                    if arrival.portal_id is not None and arrival.event.known:
+                        since = arrival.received_at - DEDUPE_WINDOW
+                        original = next((row_id for received, row_id in waiting.get(key, ())
+                                         if received >= since), first_here.get(key))
+                    state = (DUPLICATE if original is not None
+                             else PENDING if arrival.event.known else IGNORED)
+                    row_id = insert.one(cursor, _row(arrival, state, original))
+                    if state == PENDING:
+                        first_here[key] = row_id
+                    recorded.append(Recorded(id=row_id, state=state, duplicate_of=original))
+            finally:
+                cursor.close()
+        return recorded
 
     @staticmethod
     def _waiting(conn: Any, arrivals: Sequence[Arrival]) -> dict[tuple[int, str], list]:
