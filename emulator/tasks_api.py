@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from functools import partial
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from emulator import filters, task_fields, task_rules
-from emulator.params import as_int, page, pick, require, sort_by_order, start_of
+from emulator.params import PAGE_SIZE, as_int, page, pick, require, sort_by_order, start_of
 from emulator.registry import MethodRegistry, Paged
 from emulator.state import Task
 
@@ -68,11 +69,19 @@ def list_(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> Paged:
     plain = [c for c in conditions if c.field != "STATUS"]
     now = portal.clock.now()
     order = pick(params, "order")
+    start = start_of(params)
     with portal.state.lock:
         window = _in_id_window(portal.state.tasks, plain)
-        if not meta and _only_id_bounds(plain) and _by_id_ascending(order):
-            # Like an index scan: the window is the answer, already in ID order.
-            ordered = [t for t in window if portal.tasks.can_read(t, ctx.user_id)]
+        direction = _by_id(order)
+        if not meta and _only_id_bounds(plain) and direction is not None:
+            # Like an index scan: the window is the answer, already in ID order either
+            # way; without counting (start=-1) the scan stops at the page's last row.
+            scan = reversed(window) if direction == "DESC" else window
+            if start < 0:
+                ordered = list(islice(
+                    (t for t in scan if portal.tasks.can_read(t, ctx.user_id)), PAGE_SIZE))
+            else:
+                ordered = [t for t in scan if portal.tasks.can_read(t, ctx.user_id)]
         else:
             visible = [
                 t for t in window
@@ -81,7 +90,7 @@ def list_(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> Paged:
                 and all(_meta_ok(t, c, ctx.user_id, now) for c in meta)
             ]
             ordered = sort_by_order(visible, order, _GETTERS)
-        chunk, total, following = page(ordered, start_of(params))
+        chunk, total, following = page(ordered, start)
         select = pick(params, "select")
         rendered = [task_fields.render(portal, t, ctx.user_id, select) for t in chunk]
     return Paged({"tasks": rendered}, total, following)
@@ -102,11 +111,15 @@ def _only_id_bounds(conditions: list[filters.Condition]) -> bool:
     return all(c.field == "ID" and c.op in (">", ">=", "<", "<=") for c in conditions)
 
 
-def _by_id_ascending(order: Any) -> bool:
+def _by_id(order: Any) -> str | None:
+    """`ASC` or `DESC` when the list is ordered by ID alone (the default order is ID ASC)."""
     if order in (None, "", []):
-        return True
-    return isinstance(order, dict) and len(order) == 1 and str(
-        next(iter(order))).upper() == "ID" and str(next(iter(order.values()))).upper() == "ASC"
+        return "ASC"
+    if not (isinstance(order, dict) and len(order) == 1):
+        return None
+    field, direction = next(iter(order.items()))
+    direction = str(direction).upper()
+    return direction if str(field).upper() == "ID" and direction in ("ASC", "DESC") else None
 
 
 def _meta_ok(task: Task, condition: filters.Condition, viewer: int, now: float) -> bool:
