@@ -68,6 +68,10 @@ class GroupCommit:
             for slot in batch:
                 self._write([slot])
             return
+        except BaseException as exc:  # the leader is interrupted: its followers must not wait
+            for slot in batch:
+                slot.error, slot.finished = exc, True
+            raise
         for slot, outcome in zip(batch, recorded, strict=True):
             slot.recorded, slot.finished = outcome, True
 

@@ -127,3 +127,19 @@ def test_a_database_that_is_down_fails_every_waiting_event_at_once(storage: Stor
         with pytest.raises(OperationalError):
             slot.outcome()
 
+
+
+def test_an_interrupted_write_fails_its_batch_instead_of_leaving_it_waiting(
+    storage: Storage,
+) -> None:
+    class Interrupted(Journal):
+        def record_many(self, arrivals: Sequence[Arrival]) -> list[Recorded]:
+            raise KeyboardInterrupt
+
+    writer = GroupCommit(Interrupted(storage.engine))
+    slots = [_Slot(arrival(storage, n)) for n in (1, 2)]
+    with pytest.raises(KeyboardInterrupt):
+        writer._write(slots)
+    assert all(slot.finished for slot in slots)
+    with pytest.raises(KeyboardInterrupt):
+        slots[1].outcome()
