@@ -152,24 +152,6 @@ class Journal:
             self._insert = _DriverInsert(dialect)
         return self._insert
 
-    def record(
-        self,
-        event: PortalEvent,
-        *,
-        portal_id: int | None,
-        payload: dict[str, Any],
-        dedupe_key: str,
-        source: str = "online",
-        correlation_id: str | None = None,
-        now: datetime | None = None,
-        due_in: timedelta = timedelta(0),
-    ) -> Recorded:
-        """Store one event; a repeat of an event still waiting is stored as a duplicate."""
-        arrival = Arrival(event=event, portal_id=portal_id, payload=payload,
-                          dedupe_key=dedupe_key, received_at=now or datetime.now(UTC),
-                          source=source, correlation_id=correlation_id, due_in=due_in)
-        return self.record_many([arrival])[0]
-
     def record_many(self, arrivals: Sequence[Arrival]) -> list[Recorded]:
         """Store events in one transaction, in order; each repeat of an event still waiting
         (already journaled, or earlier in `arrivals`) is stored as its duplicate.
