@@ -203,3 +203,15 @@ user_tokens = Table(
     Column("refresh_token_enc", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+# Monotonic metric counters (migration 0005): one row per series, bumped by the
+# transactions that change what they count; `labels` is the series' label text.
+metric_counters = Table(
+    "metric_counters",
+    metadata,
+    Column("name", String(96), primary_key=True),
+    Column("labels", String(512), primary_key=True),
+    Column("value", Float, nullable=False),
+)
+
+Index("ix_portals_state", portals.c.state)
