@@ -15,6 +15,7 @@ from connector.call_log import CallRecord
 from connector.portal_store import Installation
 from connector.rest_call_store import RestCallStore
 from connector.schema import journal
+from tests.conftest import REQUIRED_ENV, required
 from tests.support.stack import CLIENT_ID, taskbridge_for
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -22,6 +23,9 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "artifacts" / "browser
 ADMIN = "browser-admin-token"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+if required("chromium") and not CHROMIUM.exists():
+    raise RuntimeError(f"{REQUIRED_ENV} says this run needs Chromium, and {CHROMIUM} is missing")
 
 pytestmark = [
     pytest.mark.browser,
