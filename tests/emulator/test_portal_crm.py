@@ -117,3 +117,52 @@ def test_timeline_log_messages_page_by_ten(rest, portal):
     body = rest.raw("crm.timeline.logmessage.list", {"entityTypeId": 2,
                                                      "entityId": deal_id}).json()
     assert len(body["result"]["logMessages"]) == 10 and body["total"] == 11
+
+
+@pytest.mark.parametrize("kind", ["deal", "lead"])
+def test_relabelling_an_enumeration_field_keeps_option_ids(rest, kind):
+    field_id = rest.call(f"crm.{kind}.userfield.add", {"fields": {
+        "FIELD_NAME": "TASKBRIDGE_STATUS", "USER_TYPE_ID": "enumeration",
+        "EDIT_FORM_LABEL": "Task status",
+        "LIST": [{"VALUE": "Created", "XML_ID": "CREATED"},
+                 {"VALUE": "Viewed", "XML_ID": "VIEWED"},
+                 {"VALUE": "Obsolete", "XML_ID": "OLD"}]}})
+    before = {v["XML_ID"]: v["ID"] for v in rest.call(f"crm.{kind}.userfield.list", {
+        "filter": {"ID": field_id}})[0]["LIST"]}
+    item_id = rest.call(f"crm.{kind}.add", {"fields": {
+        "TITLE": "x", "UF_CRM_TASKBRIDGE_STATUS": before["VIEWED"]}})
+    assert rest.call(f"crm.{kind}.userfield.update", {"id": field_id, "fields": {
+        "EDIT_FORM_LABEL": {"en": "Statut de la tâche"},
+        "LIST": [{"ID": before["CREATED"], "VALUE": "Créée"},
+                 {"ID": before["VIEWED"], "VALUE": "Vue"},
+                 {"ID": before["OLD"], "DEL": "Y"},
+                 {"VALUE": "Terminée", "XML_ID": "DONE"},
+                 {"VALUE": ""}]}}, form=True) is True
+    after = rest.call(f"crm.{kind}.userfield.list", {"filter": {"ID": field_id}})[0]["LIST"]
+    assert [(v["ID"], v["VALUE"], v["XML_ID"]) for v in after] == [
+        (before["CREATED"], "Créée", "CREATED"), (before["VIEWED"], "Vue", "VIEWED"),
+        (after[2]["ID"], "Terminée", "DONE")]
+    assert after[2]["ID"] not in before.values()
+    assert rest.call(f"crm.{kind}.get", {"id": item_id})[
+        "UF_CRM_TASKBRIDGE_STATUS"] == before["VIEWED"]
+
+
+@pytest.mark.parametrize("kind", ["deal", "lead"])
+def test_updating_a_user_field_is_refused_when_it_cannot_be(rest, kind):
+    other = "lead" if kind == "deal" else "deal"
+    field_id = rest.call(f"crm.{kind}.userfield.add", {"fields": {
+        "FIELD_NAME": "TASKBRIDGE_STATUS", "USER_TYPE_ID": "enumeration",
+        "LIST": [{"VALUE": "Created", "XML_ID": "CREATED"},
+                 {"VALUE": "Viewed", "XML_ID": "VIEWED"}]}})
+    missing = rest.raw(f"crm.{kind}.userfield.update", {"id": field_id + 100,
+                                                        "fields": {"SORT": 5}})
+    assert (missing.status_code, missing.json()["error"]) == (400, "ERROR_NOT_FOUND")
+    foreign = rest.raw(f"crm.{other}.userfield.update", {"id": field_id,
+                                                         "fields": {"SORT": 5}})
+    assert (foreign.status_code, foreign.json()["error"]) == (403, "ACCESS_DENIED")
+    duplicate = rest.raw(f"crm.{kind}.userfield.update", {"id": field_id, "fields": {
+        "LIST": [{"VALUE": "Again", "XML_ID": "VIEWED"}]}})
+    assert (duplicate.status_code, duplicate.json()["error"]) == (400, "ERROR_CORE")
+    no_id = rest.raw(f"crm.{kind}.userfield.update", {"fields": {"SORT": 5}})
+    assert no_id.status_code == 400
+    assert len(rest.call(f"crm.{kind}.userfield.list", {})[0]["LIST"]) == 2
