@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import tempfile
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,6 +45,34 @@ class Demo:
     storage: Storage
     worker: Worker
     url: str
+    say: Callable[[str], None] = click.echo
+    _calls_seen: int = 0
+    _timeline_seen: int = 0
+
+    def observe(self) -> tuple[int, list[Any]]:
+        """REST requests and timeline entries since the last observation."""
+        calls = self.portal.call_log.count()
+        entries = sorted(self.portal.state.timeline.values(), key=lambda entry: entry.id)
+        spent, new = calls - self._calls_seen, entries[self._timeline_seen:]
+        self._calls_seen, self._timeline_seen = calls, len(entries)
+        return spent, new
+
+    def step(self, what: str, task_id: int, entity: str, item_id: int, *, note: str = "",
+             settle: bool = True, colon: bool = True) -> None:
+        """Let the step land, then show the task's status, the card, the cost, the timeline."""
+        if settle:
+            self.settle()
+        self.say(f"   {what}{':' if colon else ''} {self.status(task_id)}"
+                 + (f" {note}" if note else ""))
+        self.report(None, entity, item_id)
+
+    def report(self, spent: int | None, entity: str, item_id: int) -> None:
+        requests_spent, entries = self.observe()
+        self.say(f"      card of {entity} {item_id}: {self.card(entity, item_id)} · "
+                 f"{spent if spent is not None else requests_spent} REST requests")
+        for entry in entries:
+            text = re.sub(r"\s*·\s*TaskBridge \[[0-9a-f]+\]$", "", entry.text)
+            self.say(f"      timeline: {text}")
 
     def settle(self) -> int:
         """Let the portal's events land and the worker finish; the REST requests it took."""
@@ -52,6 +82,12 @@ class Demo:
             if self.worker.run(until_idle=True) == 0:
                 break
         return self.portal.call_log.count() - before
+
+    def title(self, task_id: int) -> str:
+        return f"«{self.portal.state.tasks[task_id].title}»"
+
+    def real_status(self, task_id: int) -> int:
+        return int(self.portal.state.tasks[task_id].status)
 
     def status(self, task_id: int) -> str:
         portal_row = self.storage.portals.get(self.portal.member_id)
@@ -109,7 +145,7 @@ class _Quiet(WSGIRequestHandler):
 
 
 @contextmanager
-def _running_demo(workdir: Path) -> Iterator[Demo]:
+def _running_demo(workdir: Path, admin_token: str | None = None) -> Iterator[Demo]:
     from emulator import Portal
     from emulator.server import serve_in_thread
     from webhooks.app import create_app
@@ -125,6 +161,7 @@ def _running_demo(workdir: Path) -> Iterator[Demo]:
         client_secret=CLIENT_SECRET, allow_insecure_portals=True, log_level="WARNING",
         worker_coalesce_seconds=0,
         log_format="text",
+        **({"admin_token": admin_token} if admin_token else {}),
     )
     storage = open_storage(settings)
     web.app = create_app(settings, storage)
@@ -134,7 +171,9 @@ def _running_demo(workdir: Path) -> Iterator[Demo]:
         portal.register_app(CLIENT_ID, CLIENT_SECRET, handler_url=f"{url}/bitrix/install")
         portal.install_app(CLIENT_ID, how="page")
         portal.finish_install(CLIENT_ID)
-        yield Demo(portal, storage, Worker(storage, settings), url)
+        running = Demo(portal, storage, Worker(storage, settings), url)
+        running.observe()  # the install's requests are not the story's
+        yield running
     finally:
         web.shutdown()
         emulator_server.stop()
@@ -149,75 +188,69 @@ def _scenarios(demo: Demo, say: Callable[[str], None]) -> None:
     say("1. A deal manager creates 'Prepare the contract' for a colleague, from the deal card")
     deal = p.as_user(manager).create_deal("ACME supply", assigned_by=manager)
     demo.settle()
+    demo.observe()  # the deal alone: nothing of the story yet
     task = demo.create_from_card(manager, deal, "Prepare the contract", colleague)
     p.as_user(manager).update_task(task, AUDITORS=[auditor])
-    spent = demo.settle()
-    say(f"   created: {demo.status(task)}  (card: {demo.card('deal', deal)}, {spent} requests)")
+    demo.step("created", task, "deal", deal)
     p.as_user(colleague).open_task(task)
     demo.open_task_tab(colleague, task)
-    demo.settle()
-    say(f"   the colleague opens it: {demo.status(task)}")
+    demo.step("the colleague opens it", task, "deal", deal)
     p.as_user(colleague).start_task(task)
-    demo.settle()
-    say(f"   starts it: {demo.status(task)}")
+    demo.step("starts it", task, "deal", deal)
     p.as_user(colleague).pause_task(task)
-    demo.settle()
-    say(f"   pauses it: {demo.status(task)}")
+    demo.step("pauses it", task, "deal", deal)
 
     say("2. An auditor edits the description; the deal's manager does too")
     p.as_user(auditor).update_task(task, DESCRIPTION="Use the 2026 template")
-    demo.settle()
-    say(f"   auditor: {demo.status(task)}")
+    demo.step("auditor", task, "deal", deal)
     second = p.as_user(manager).create_task(f"D_{deal}", title="Check the VAT number",
                                             responsible=colleague)
-    demo.settle()
+    demo.step("a second task", second, "deal", deal)
     p.as_user(manager).update_task(second, DESCRIPTION="The manager's own note")
-    demo.settle()
-    say(f"   manager on another task: {demo.status(second)} (no change)")
+    demo.step("manager on another task", second, "deal", deal, note="(no change)")
 
     say("3. The creator moves the deadline, then the deadline passes")
     deadline = datetime(2031, 1, 15, 18, 0, tzinfo=UTC)
     p.as_user(manager).update_task(second, DEADLINE=deadline.isoformat())
-    demo.settle()
-    say(f"   moved: {demo.status(second)}")
+    demo.step("moved", second, "deal", deal)
     later = deadline + timedelta(hours=1)
     queued = overdue_sweep(demo.storage, now=later)
     demo.worker.run_once(now=later)
-    say(f"   the overdue sweep at {later:%Y-%m-%d %H:%M} re-checks {queued}: "
-        f"{demo.status(second)}")
+    demo.step(f"the overdue sweep at {later:%Y-%m-%d %H:%M} re-checks {queued}", second,
+              "deal", deal, settle=False)
     p.as_user(manager).update_task(second, DEADLINE=(later + timedelta(days=7)).isoformat())
-    demo.settle()
+    demo.step("the deadline moved again, a week later", second, "deal", deal)
 
     say("4. A task with 'result required' gets a result")
     third = p.as_user(manager).create_task(f"D_{deal}", title="Write the summary",
                                            responsible=colleague, result_required=True)
-    demo.settle()
+    demo.step("created", third, "deal", deal)
     p.as_user(colleague).add_result(third, "All documents are in order")
-    demo.settle()
-    say(f"   {demo.status(third)}")
+    demo.step("the result is added", third, "deal", deal)
 
     say("5. 'Check on completion': completed by the responsible, accepted by the creator")
     controlled = p.as_user(manager).create_task(f"D_{deal}", title="Sign the NDA",
                                                 responsible=colleague, task_control=True)
-    demo.settle()
+    demo.step("created", controlled, "deal", deal)
     p.as_user(colleague).complete_task(controlled)
-    demo.settle()
-    say(f"   completed by the responsible: {demo.status(controlled)}")
+    demo.step("completed by the responsible", controlled, "deal", deal)
     p.as_user(manager).approve_task(controlled)
-    demo.settle()
-    say(f"   accepted by the creator: {demo.status(controlled)}")
+    demo.step("accepted by the creator", controlled, "deal", deal)
 
     say(f"6. The deal's card shows the last changed task: {demo.card('deal', deal)}")
+    for task_id in (task, second, third, controlled):
+        say(f"   {demo.title(task_id)}: {demo.status(task_id)}")
 
     say("7. The deal is won with open tasks, one with 'check on completion'")
     review = p.as_user(manager).create_task(f"D_{deal}", title="Countersign",
                                             responsible=colleague, task_control=True)
-    demo.settle()
+    demo.step("'Countersign' created", review, "deal", deal)
     p.as_user(manager).move_deal(deal, "WON")
     spent = demo.settle()
     for task_id in (task, second, third, review):
-        say(f"   task {task_id}: {demo.status(task_id)}")
-    say(f"   ({spent} requests)")
+        say(f"   task {task_id}: {demo.status(task_id)}  "
+            f"(real status {demo.real_status(task_id)}, {demo.title(task_id)})")
+    demo.report(spent, "deal", deal)
 
     say("8. A lead is converted, with the lead setting off and then on")
     for setting in (False, True):
@@ -228,21 +261,44 @@ def _scenarios(demo: Demo, say: Callable[[str], None]) -> None:
                                                    responsible=colleague)
         demo.settle()
         p.as_user(manager).convert_lead(lead)
-        demo.settle()
-        say(f"   setting {'on' if setting else 'off'}: task {lead_task} is "
-            f"{demo.status(lead_task)}")
+        demo.step(f"setting {'on' if setting else 'off'}: task {lead_task} is", lead_task,
+                  "lead", lead, colon=False)
 
 
-def _timeline(demo: Demo, say: Callable[[str], None], limit: int = 8) -> None:
-    entries = sorted(demo.portal.state.timeline.values(), key=lambda entry: entry.id)
-    say(f"Timeline entries TaskBridge wrote ({len(entries)}; the last {min(limit, len(entries))}):")
-    for entry in entries[-limit:]:
-        say(f"  {entry.entity_type} {entry.entity_id}: {entry.text}")
+def _summary(demo: Demo, say: Callable[[str], None]) -> None:
+    """What the whole run cost and did, from the portal's call log and the sync log."""
+    rows = Journal(demo.storage.engine).rows()
+    say("Summary")
+    records = demo.portal.call_log.records()
+    calls = Counter(record.method for record in records if not record.in_batch)
+    inside = Counter(record.method for record in records if record.in_batch)
+    say(f"  REST requests to the portal, the install included: {sum(calls.values())} ("
+        + ", ".join(f"{method} {count}" for method, count in calls.most_common()) + ")")
+    say(f"  commands inside those batches: {sum(inside.values())} ("
+        + ", ".join(f"{method} {count}" for method, count in inside.most_common()) + ")")
+    events = Counter(row["event"] for row in rows)
+    states = Counter(row["state"] for row in rows)
+    say(f"  events in the sync log: {len(rows)} ("
+        + ", ".join(f"{event} {count}" for event, count in events.most_common()) + "); "
+        + ", ".join(f"{state} {count}" for state, count in sorted(states.items())))
+    outcomes: Counter[str] = Counter()
+    own = 0
+    for row in rows:
+        detail = row["detail"] or {}
+        own += str(detail.get("outcome", "")).startswith("TaskBridge's own change")
+        for decision in detail.get("decisions") or ():
+            outcomes[decision.get("outcome", "?")] += 1
+    say("  status decisions: " + ", ".join(f"{outcome} {count}"
+                                           for outcome, count in outcomes.most_common()))
+    say(f"  TaskBridge's own writes coming back as events, recognised without a fetch: {own}")
+    say(f"  timeline entries written: {len(demo.portal.state.timeline)}")
 
 
 def _sync_log(demo: Demo, say: Callable[[str], None], limit: int) -> None:
     rows = Journal(demo.storage.engine).rows()
-    say(f"Sync log ({len(rows)} events; the last {min(limit, len(rows))}):")
+    if not limit:
+        return
+    say(f"Sync log (the last {min(limit, len(rows))} of {len(rows)} events):")
     for row in rows[-limit:]:
         outcome = (row["detail"] or {}).get("outcome") or (row["detail"] or {}).get("status")
         say(f"  #{row['id']:<4} {row['event']:<22} {row['object_key']:<10} "
@@ -250,16 +306,31 @@ def _sync_log(demo: Demo, say: Callable[[str], None], limit: int) -> None:
 
 
 @click.command()
-@click.option("--log-lines", default=25, show_default=True, type=click.IntRange(0, 10_000),
+@click.option("--log-lines", default=10, show_default=True, type=click.IntRange(0, 10_000),
               help="How many sync log rows to print at the end.")
-def demo(log_lines: int) -> None:
+@click.option("--serve", is_flag=True,
+              help="Keep the portal and TaskBridge running afterwards, to open the sync log "
+                   "pages; Ctrl-C stops them.")
+def demo(log_lines: int, serve: bool) -> None:
     """Start the emulator, install TaskBridge into it, play the article's scenarios."""
+    admin_token = secrets.token_urlsafe(16) if serve else None
     with tempfile.TemporaryDirectory(prefix="taskbridge-demo-") as workdir, \
-            _running_demo(Path(workdir)) as running:
+            _running_demo(Path(workdir), admin_token) as running:
         click.echo(f"Portal {running.portal.base_url} · TaskBridge {running.url} · installed")
         _scenarios(running, click.echo)
-        click.echo(f"REST requests to the portal in all: {running.portal.call_log.count()}")
-        _timeline(running, click.echo)
+        _summary(running, click.echo)
         _sync_log(running, click.echo, log_lines)
-        click.echo("On your own portal the same log is at {TASKBRIDGE_PUBLIC_URL}/admin/ "
-                   "(TASKBRIDGE_ADMIN_TOKEN), and `taskbridge logs` reads it from the shell.")
+        if not serve:
+            click.echo("The sync log pages: run `taskbridge demo --serve` and open the address "
+                       "it prints; on your own installation they are at PUBLIC_URL/admin/ "
+                       "(TASKBRIDGE_ADMIN_TOKEN), and `taskbridge logs` reads the same log.")
+            return
+        click.echo(f"Sync log pages: {running.url}/admin/ (sign in with the admin token "
+                   f"{admin_token}, made for this run)")
+        click.echo(f"From a shell: TASKBRIDGE_DATABASE_URL=sqlite:///{workdir}/demo.sqlite3 "
+                   "taskbridge logs")
+        click.echo("Serving until Ctrl-C.")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            click.echo("stopped")

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import requests
+
+SCRIPT = Path(sys.executable).with_name("taskbridge")
+
 
 def test_the_demo_plays_every_scenario() -> None:
-    script = Path(sys.executable).with_name("taskbridge")
-    result = subprocess.run([str(script), "demo", "--log-lines", "5"], capture_output=True,
+    result = subprocess.run([str(SCRIPT), "demo", "--log-lines", "5"], capture_output=True,
                             text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
@@ -21,12 +26,44 @@ def test_the_demo_plays_every_scenario() -> None:
         "auditor: Updated",
         "moved: Deadline updated",
         "re-checks 1: Overdue",
-        "Task summary",
+        "the result is added: Task summary",
         "completed by the responsible: Pending review",
         "accepted by the creator: Completed",
+        "card of deal 1: Pending review",
+        "«Countersign»: Pending review (its CRM item was closed",
         "setting off: task 6 is Created, not viewed",
         "setting on: task 7 is Completed",
-        "Sync log (",
+        "Summary",
+        "Sync log (the last 5 of",
     ):
         assert line in out, out
+    # Every step says what it cost, and the summary's count is the portal's own.
+    assert re.search(r"REST requests to the portal, the install included: \d+ \(batch", out)
+    assert out.count(" REST requests\n") >= 15
     assert "Traceback" not in result.stderr
+
+
+def test_the_demo_can_keep_serving_its_sync_log_pages() -> None:
+    process = subprocess.Popen([str(SCRIPT), "demo", "--serve", "--log-lines", "0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith("Serving until Ctrl-C"):
+                break
+        pages = next(line for line in lines if line.startswith("Sync log pages:"))
+        found = re.search(r"(http://127\.0\.0\.1:\d+/admin/) \(sign in with the admin token "
+                          r"(\S+),", pages)
+        assert found, pages
+        url, token = found.groups()
+        page = requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert page.status_code == 200
+        assert "ONCRMLEADUPDATE" in page.text
+        assert requests.get(url, timeout=10, allow_redirects=False).status_code in (302, 401)
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err[-3000:]
+    assert "stopped" in out
