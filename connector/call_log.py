@@ -41,6 +41,7 @@ class CallRecord:
     retries: int
     params: dict[str, Any] = field(default_factory=dict)
     requests: int = 1  # HTTP requests this call made, retries and refresh repeats included
+    limited: tuple[int, ...] = ()  # every 503/429 answer it got, retried ones included
 
     @property
     def ok(self) -> bool:
@@ -64,10 +65,12 @@ class CallRecorder:
             self._records.append(record)
             if len(self._records) > self._keep:
                 del self._records[: len(self._records) - self._keep]
-        log.debug(
-            "rest call portal=%s method=%s status=%s error=%s retries=%d duration=%.3f",
-            record.portal, record.method, record.http_status, record.error_code,
-            record.retries, record.duration,
+        # One line per call, never its params: the worker's pass (bound by the caller) names
+        # the journal rows and request ids the call was made for.
+        log.info(
+            "rest call %s %.0fms http=%s %s retries=%d portal=%s", record.method,
+            record.duration * 1000, record.http_status or "-",
+            "ok" if record.ok else f"error={record.error_code}", record.retries, record.portal,
         )
         if self.on_call is not None:
             self.on_call(record)

@@ -1,11 +1,13 @@
 """Logging: one JSON object per line, each carrying the correlation id of its request or
 journal row, with secrets scrubbed from the message text.
 
-The web app binds the id per request (`webhooks.app` sets `g.correlation_id`); the worker
-binds a row's stored `correlation_id` while it processes it, so the HTTP request, its
-journal row and every REST call it caused share one id:
+The web app binds the id per request (`webhooks.app` sets `g.correlation_id`). A worker
+pass serves many journal rows at once, each with the id of the request that journaled it,
+so the worker binds the pass: every line it logs meanwhile (every REST call among them)
+names the pass and the correlation ids and journal ids it serves, and a request's id
+leads to its journal row and to the REST calls made for it:
 
-    with correlation(row.correlation_id):
+    with serving(ServedPass.of(pass_id, rows)):
         ...
 """
 
@@ -15,11 +17,12 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from connector.settings import Settings
 
@@ -34,6 +37,35 @@ _SECRET_TEXT = re.compile(
 )
 _WEBHOOK_PATH = re.compile(r"(/rest/\d+/)([A-Za-z0-9]{6,})(/)")
 _HANDLER_MARK = "_taskbridge_handler"
+
+
+class _Served(Protocol):
+    id: int
+    correlation_id: str | None
+
+
+@dataclass(frozen=True)
+class ServedPass:
+    """One worker pass: its id, and the journal rows and request ids it works for."""
+
+    id: str
+    correlation_ids: tuple[str, ...]
+    journal_ids: tuple[int, ...]
+
+    @classmethod
+    def of(cls, pass_id: str, rows: Iterable[_Served]) -> ServedPass:
+        rows = list(rows)
+        # A row the scheduler made has no request behind it: its journal id stands in.
+        ids = dict.fromkeys(row.correlation_id or f"journal-{row.id}" for row in rows)
+        return cls(pass_id, tuple(ids), tuple(row.id for row in rows))
+
+    @property
+    def correlation_id(self) -> str:
+        """The one request id the pass serves, or the pass's own id when it serves several."""
+        return self.correlation_ids[0] if len(self.correlation_ids) == 1 else self.id
+
+
+current_pass: ContextVar[ServedPass | None] = ContextVar("taskbridge_pass", default=None)
 
 
 def bind_correlation(value: str | None) -> Token:
@@ -53,6 +85,17 @@ def correlation(value: str | None) -> Iterator[None]:
         unbind_correlation(token)
 
 
+@contextmanager
+def serving(served: ServedPass) -> Iterator[None]:
+    """Bind a worker pass (and its correlation id) for the lines logged inside."""
+    token = current_pass.set(served)
+    try:
+        with correlation(served.correlation_id):
+            yield
+    finally:
+        current_pass.reset(token)
+
+
 def scrub_text(text: str) -> str:
     text = _SECRET_TEXT.sub(r"\1[redacted]", text)
     return _WEBHOOK_PATH.sub(r"\1[redacted]\3", text)
@@ -61,7 +104,12 @@ def scrub_text(text: str) -> str:
 class CorrelationFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.correlation_id = current_correlation_id.get()
+        record.served_pass = current_pass.get()
         return True
+
+
+def _served(record: logging.LogRecord) -> ServedPass | None:
+    return getattr(record, "served_pass", None) or current_pass.get()
 
 
 class JsonFormatter(logging.Formatter):
@@ -74,6 +122,11 @@ class JsonFormatter(logging.Formatter):
             "correlation_id": getattr(record, "correlation_id", None)
             or current_correlation_id.get(),
         }
+        served = _served(record)
+        if served is not None:
+            body["pass_id"] = served.id
+            body["correlation_ids"] = list(served.correlation_ids)
+            body["journal_ids"] = list(served.journal_ids)
         if record.exc_info:
             body["exception"] = scrub_text(self.formatException(record.exc_info))
         return json.dumps(body, ensure_ascii=False)
@@ -86,7 +139,12 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         if not hasattr(record, "correlation_id"):
             record.correlation_id = current_correlation_id.get()
-        return scrub_text(super().format(record))
+        text = super().format(record)
+        served = _served(record)
+        if served is not None:
+            text += (f" (pass {served.id} serves journal {','.join(map(str, served.journal_ids))}"
+                     f" for {','.join(served.correlation_ids)})")
+        return scrub_text(text)
 
 
 class _StderrHandler(logging.StreamHandler):

@@ -11,7 +11,8 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -67,6 +68,58 @@ class Pass:
     items: dict[CrmRef, StoredItem] = field(default_factory=dict)
     deleted_tasks: set[int] = field(default_factory=set)
     details: dict[str, dict[str, Any]] = field(default_factory=dict)  # by object key
+    # Which object's events planned each write, and which objects' decisions each stored
+    # entry holds: a write that fails fails those objects, and only those.
+    planned_by: dict[str, str] = field(default_factory=dict)
+    touched: dict[tuple[str, Any], set[str]] = field(default_factory=dict)
+
+    @contextmanager
+    def deciding(self, origin: str) -> Iterator[None]:
+        """Attribute what is planned and kept inside the block to the object `origin`."""
+        writes = len(self.writes)
+        before = {**_entries(self)}
+        yield
+        for write in self.writes[writes:]:
+            self.planned_by.setdefault(write.key, origin)
+        for entry, value in _entries(self).items():
+            if before.get(entry) is not value:
+                self.touched.setdefault(entry, set()).add(origin)
+
+    def settle(self, failed_writes: Iterable[str]) -> set[str]:
+        """The objects that fail with `failed_writes`, their stored entries dropped.
+
+        An object fails when a write its events planned failed, or when it shares a
+        stored entry with such an object (a closing that decided a task another event
+        also decided). What a failed object would have stored is dropped, so its retry
+        decides it again from the last stored state.
+        """
+        failed = {self.planned_by.get(key, "") for key in failed_writes}
+        if "" in failed:  # a write nobody planned: trust nothing of the pass
+            failed = {origin for origins in self.touched.values() for origin in origins}
+            failed |= set(self.planned_by.values()) | set(self.details)
+        grown = True
+        while grown:
+            grown = False
+            for origins in self.touched.values():
+                if origins & failed and not origins <= failed:
+                    failed |= origins
+                    grown = True
+        for (kind, key), origins in self.touched.items():
+            if origins & failed:
+                if kind == "task":
+                    self.tasks.pop(key, None)
+                elif kind == "item":
+                    self.items.pop(key, None)
+                else:
+                    self.deleted_tasks.discard(key)
+        return failed
+
+
+def _entries(work: Pass) -> dict[tuple[str, Any], Any]:
+    entries: dict[tuple[str, Any], Any] = {("task", k): v for k, v in work.tasks.items()}
+    entries.update({("item", k): v for k, v in work.items.items()})
+    entries.update({("deleted", k): True for k in work.deleted_tasks})
+    return entries
 
 
 def rules_of(portal: Portal) -> PortalRules:
@@ -163,9 +216,11 @@ class SyncFlow:
         context = _Context(self._snapshots, portal, rules_of(portal), fetched, previous,
                            stored_items, work)
         for task_id, task_rows in sorted(by_task.items()):
-            context.task(task_id, task_rows)
+            with work.deciding(task_rows[0].object_key):
+                context.task(task_id, task_rows)
         for ref, item_rows in sorted(by_item.items()):
-            context.item(ref, item_rows)
+            with work.deciding(item_rows[0].object_key):
+                context.item(ref, item_rows)
         outcome = WriteOutcome()
         work.writes = _unchanged_statuses_dropped(
             _last_status_per_item(work.writes), stored_items, work
@@ -176,8 +231,11 @@ class SyncFlow:
             tasks.update({tid: stored.snapshot for tid, stored in work.tasks.items()})
             # A closing acts on the task as it was fetched, before the closing.
             tasks.update(context.closing_snapshots)
+            first_row = {row.object_key: row.id for row in reversed(rows)}
             outcome = WriteBack(self._engine, client, portal.id, facts).send(
-                work.writes, tasks, rows[0].id if rows else None
+                work.writes, tasks, journal_ids={
+                    w.key: first_row[o] for w in work.writes
+                    if (o := work.planned_by.get(w.key)) in first_row},
             )
             self._own_writes.remember(portal, outcome)
         return work, outcome, fetched.requests
@@ -214,6 +272,9 @@ def _unchanged_statuses_dropped(writes: list[Write], stored: dict[CrmRef, Stored
             if known.status == status and ref in stored:
                 continue
             work.items[ref] = replace(known, status=status)
+            origin = work.planned_by.get(write.key)
+            if origin:
+                work.touched.setdefault(("item", ref), set()).add(origin)
         kept.append(write)
     return kept
 
@@ -478,7 +539,8 @@ class _Context:
         decision_rows: list[dict[str, Any]] = []
         announced: list[tuple[str, CrmTaskStatus, Any]] = []
         for closing in plan.tasks:
-            if closing.action is ClosingAction.LEAVE_OPEN or closing.crm_status is None:
+            # A task left open may still take a CRM status (one already in review).
+            if closing.crm_status is None:
                 continue
             task = tasks[closing.task_id]
             self.closing_snapshots[task.id] = task

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,7 +23,7 @@ from connector.call_log import CallRecord
 from connector.errors import TaskBridgeError
 from connector.install_flow import refresh_setup
 from connector.journal import DONE, IGNORED, Claimed, Journal
-from connector.logging_setup import correlation
+from connector.logging_setup import ServedPass, serving
 from connector.portal_store import Portal
 from connector.rest_call_store import RestCallStore
 from connector.rest_client import PortalClient
@@ -31,16 +32,13 @@ from connector.settings import Settings
 from connector.snapshot_store import SnapshotStore
 from connector.storage import Storage
 from connector.sync_fetch import forget_facts
-from connector.sync_flow import ITEM_EVENTS, TASK_EVENTS, SyncFlow
+from connector.sync_flow import ITEM_EVENTS, TASK_EVENTS, Pass, SyncFlow
+from connector.write_back import WriteOutcome
 from mappers.errors import ValidationError
 
 log = logging.getLogger(__name__)
 
 ClientFactory = Callable[[Portal, Callable[[CallRecord], None]], PortalClient]
-
-
-class WriteFailed(TaskBridgeError):
-    """Some portal writes of a pass failed; the pass is tried again."""
 
 
 class Worker:
@@ -143,23 +141,30 @@ class Worker:
         if portal is None:
             self.journal.fail(rows, "the portal is no longer stored", max_attempts=1)
             return
+        served = ServedPass.of(f"pass-{uuid.uuid4().hex[:12]}", rows)
         calls: list[dict[str, Any]] = []
 
         def sink(record: CallRecord) -> None:
-            calls.append({"method": record.method, "duration_ms": round(record.duration * 1000, 1),
+            calls.append({"at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                          "method": record.method,
+                          "duration_ms": round(record.duration * 1000, 1),
                           "http_status": record.http_status, "error": record.error_code,
                           "retries": record.retries})
-            # The pass's calls are filed under its first row, for the log and /metrics.
+            # Stored once, under the pass's first row, for /metrics; every row's detail
+            # keeps the pass's calls for its own page.
             self._calls.record(record, journal_id=rows[0].id, portal_id=portal.id)
             if self._on_call is not None:
                 self._on_call(record, rows[0])
 
         client = self._client_factory(portal, sink)
-        with correlation(rows[0].correlation_id or f"journal-{rows[0].id}"):
-            self._guarded_pass(portal, client, rows, now, calls)
+        with serving(served):
+            log.info("pass %s for portal %s: %d events, journal ids %s, correlation ids %s",
+                     served.id, member_id, len(rows), list(served.journal_ids),
+                     list(served.correlation_ids))
+            self._guarded_pass(portal, client, rows, now, _PassRecord(served, calls))
 
     def _guarded_pass(self, portal: Portal, client: PortalClient, rows: list[Claimed],
-                      now: datetime, calls: list[dict[str, Any]]) -> None:
+                      now: datetime, record: _PassRecord) -> None:
         member_id = portal.member_id
         try:
             self._app_rows(portal, client, [r for r in rows if r.object_type == "app"])
@@ -169,42 +174,44 @@ class Worker:
                 self.journal.finish([r.id for r in other], state=IGNORED,
                                     detail={"outcome": "no rule acts on this event"})
             if sync_rows:
-                self._sync(portal, client, sync_rows, now, calls)
+                self._sync(portal, client, sync_rows, now, record)
         except ReinstallRequired as exc:
             forget_facts(member_id)
             self.journal.release([r.id for r in rows],
                                  f"waiting: portal needs reinstall ({exc.code or exc})")
             log.warning("portal %s needs reinstall; %d events wait", member_id, len(rows))
         except (TaskBridgeError, ValidationError) as exc:
-            self._failed(rows, exc, calls)
+            self._failed(rows, f"{type(exc).__name__}: {exc}", record.detail())
         except Exception as exc:  # the event must end failed, never vanish with the worker
             log.exception("unexpected error processing %d events of portal %s",
                           len(rows), member_id)
-            self._failed(rows, exc, calls)
+            self._failed(rows, f"{type(exc).__name__}: {exc}", record.detail())
         finally:
             client.close()
 
     def _sync(self, portal: Portal, client: PortalClient, rows: Sequence[Claimed],
-              now: datetime, calls: list[dict[str, Any]]) -> None:
+              now: datetime, record: _PassRecord) -> None:
+        """Each object's rows end by its own writes: done, or failed with the reason."""
         work, outcome, _requests = self.flow.run(portal, client, rows, now)
-        if outcome.failed:
-            raise WriteFailed(
-                f"{len(outcome.failed)} portal writes failed: "
-                + "; ".join(f"{err}" for err in list(outcome.failed.values())[:3])
-            )
+        failed = work.settle(outcome.failed)
         self.flow.store(portal, work)
-        by_key: dict[str, list[int]] = defaultdict(list)
+        by_key: dict[str, list[Claimed]] = defaultdict(list)
         for row in rows:
-            by_key[row.object_key].append(row.id)
-        for key, ids in by_key.items():
-            detail = dict(work.details.get(key, {"outcome": "nothing to do"}))
-            detail["writes"] = outcome.summary(key)
-            detail["rest_calls"] = calls
-            detail["coalesced"] = len(ids)
-            for row in rows:
-                if row.object_key == key and row.replays:
+            by_key[row.object_key].append(row)
+        for key, key_rows in by_key.items():
+            detail = {**work.details.get(key, {"outcome": "nothing to do"}),
+                      **record.detail(),
+                      "writes": [w for w in outcome.summary()
+                                 if work.planned_by.get(w["key"]) == key
+                                 or outcome.owners.get(w["key"]) == key],
+                      "coalesced": len(key_rows)}
+            if key in failed:
+                self._failed(key_rows, _write_error(key, work, outcome), detail)
+                continue
+            for row in key_rows:
+                if row.replays:
                     self.journal.finish([row.id], detail={**detail, "replays": list(row.replays)})
-            self.journal.finish(ids, detail=detail, state=DONE)
+            self.journal.finish([row.id for row in key_rows], detail=detail, state=DONE)
 
     def _app_rows(self, portal: Portal, client: PortalClient, rows: list[Claimed]) -> None:
         if not rows:
@@ -219,10 +226,29 @@ class Worker:
             detail = {"outcome": "handled when received"}
         self.journal.finish([row.id for row in rows], detail=detail)
 
-    def _failed(self, rows: Sequence[Claimed], exc: BaseException,
-                calls: list[dict[str, Any]]) -> None:
-        error = f"{type(exc).__name__}: {exc}"
+    def _failed(self, rows: Sequence[Claimed], error: str, detail: dict[str, Any]) -> None:
         state = self.journal.fail(rows, error, max_attempts=self.settings.worker_max_attempts,
-                                  detail={"outcome": "failed", "error": error,
-                                          "rest_calls": calls})
+                                  detail={**detail, "outcome": "failed", "error": error})
         log.warning("%d events of portal %s %s: %s", len(rows), rows[0].member_id, state, error)
+
+
+@dataclass(frozen=True)
+class _PassRecord:
+    """What every row of a pass keeps of it: the pass, and the REST calls it made."""
+
+    served: ServedPass
+    calls: list[dict[str, Any]]
+
+    def detail(self) -> dict[str, Any]:
+        return {"rest_calls": list(self.calls),
+                "pass": {"id": self.served.id, "events": len(self.served.journal_ids),
+                         "first_journal_id": self.served.journal_ids[0]}}
+
+
+def _write_error(key: str, work: Pass, outcome: WriteOutcome) -> str:
+    own = [f"{write}: {error}" for write, error in outcome.failed.items()
+           if work.planned_by.get(write) == key]
+    if own:
+        return f"WriteFailed: {len(own)} portal writes failed: " + "; ".join(own[:3])
+    return ("WriteFailed: it shares a decision with an object whose write failed: "
+            + "; ".join(f"{write}: {error}" for write, error in list(outcome.failed.items())[:3]))

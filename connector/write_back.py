@@ -9,7 +9,7 @@ the item's timeline; the other writes set a value and are safe to repeat.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -85,7 +85,10 @@ class WriteBack:
         self._facts = facts
 
     def send(self, writes: Iterable[Write], tasks: Mapping[int, TaskSnapshot],
-             journal_id: int | None) -> WriteOutcome:
+             journal_id: int | None = None, *,
+             journal_ids: Mapping[str, int] | None = None) -> WriteOutcome:
+        """Send what is not written yet; each write is logged under the journal row whose
+        event caused it (`journal_ids` by write key, else `journal_id`)."""
         pending = sorted(writes, key=lambda w: ORDER[w.kind])
         outcome = WriteOutcome(owners={w.key: owner_key(w) for w in pending})
         states = self._states([w.key for w in pending])
@@ -106,7 +109,8 @@ class WriteBack:
         if not commands:
             return outcome
         to_send = {w.key: w for w in owners.values()}
-        self._log_planned(to_send.values(), commands, owners, journal_id)
+        self._log_planned(to_send.values(), commands, owners,
+                          lambda key: (journal_ids or {}).get(key, journal_id))
         try:
             result = self._client.batch(commands)
         except OutcomeUnknown as exc:
@@ -200,7 +204,8 @@ class WriteBack:
         return {row.idempotency_key: row.state for row in rows}
 
     def _log_planned(self, writes: Iterable[Write], commands: Mapping[str, Any],
-                     owners: Mapping[str, Write], journal_id: int | None) -> None:
+                     owners: Mapping[str, Write],
+                     journal_of: Callable[[str], int | None]) -> None:
         now = datetime.now(UTC)
         with self._engine.begin() as conn:
             insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
@@ -210,7 +215,7 @@ class WriteBack:
                     for key, owner in owners.items() if owner.key == write.key
                 ]
                 values = {
-                    "journal_id": journal_id, "method": calls[0]["method"],
+                    "journal_id": journal_of(write.key), "method": calls[0]["method"],
                     "params": {"kind": write.kind.value, "calls": calls},
                     "state": "planned", "created_at": now, "sent_at": now, "error": None,
                 }

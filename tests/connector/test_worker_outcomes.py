@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from connector.call_log import CallRecord
 from connector.journal import DEAD, DONE, FAILED, PENDING
 from connector.replay import replay_one
 from connector.rest_call_store import RestCallStore
@@ -132,3 +133,50 @@ def test_a_replayed_event_keeps_who_replayed_it(taskbridge: TaskBridge) -> None:
     assert row["state"] == DONE
     assert [entry["by"] for entry in row["detail"]["replays"]] == ["support@example"]
     assert row["detail"]["status"] == "CREATED"  # nothing new was decided
+
+
+def _fetches_tasks(record: CallRecord) -> bool:
+    commands = record.params.get("cmd") or {}
+    return record.method == "tasks.task.list" or "tasks.task.list" in commands.values()
+
+
+def test_a_write_the_portal_refuses_fails_only_the_events_of_its_object(
+    taskbridge: TaskBridge,
+) -> None:
+    taskbridge.install()
+    taskbridge.drain()
+    portal = taskbridge.portal
+    manager = portal.add_user("Maria", "Rossi")
+    colleague = portal.add_user("Luca", "Bianchi")
+    deal_a = portal.as_user(manager).create_deal("ACME", assigned_by=manager)
+    deal_b = portal.as_user(manager).create_deal("Globex", assigned_by=manager)
+    kept = portal.as_user(manager).create_task(f"D_{deal_a}", title="Contract",
+                                               responsible=colleague)
+    doomed = portal.as_user(manager).create_task(f"D_{deal_b}", title="Offer",
+                                                 responsible=colleague)
+    portal.emulator.sender.wait_idle(timeout=10)
+
+    def delete_after_the_fetch(record: CallRecord, _row: object) -> None:
+        # The manager deletes one task between TaskBridge's fetch and its writes: the
+        # portal refuses that task's tag in the batch, and runs the other commands.
+        if _fetches_tasks(record) and doomed in portal.emulator.state.tasks:
+            portal.as_user(manager).delete_task(doomed)
+
+    worker = Worker(taskbridge.storage, taskbridge.settings, on_call=delete_after_the_fetch)
+    worker.run_once()
+
+    [kept_row] = taskbridge.journal.rows(event="ONTASKADD", object_key=f"task:{kept}")
+    [doomed_row] = taskbridge.journal.rows(event="ONTASKADD", object_key=f"task:{doomed}")
+    assert kept_row["state"] == DONE
+    assert taskbridge.task_status(kept) == "CREATED"
+    assert [tag["title"] for tag in portal.task(kept)["tags"].values()] == ["CRM"]
+    assert portal.deal(deal_a)["UF_CRM_TASKBRIDGE_STATUS"]
+    assert doomed_row["state"] == FAILED
+    assert "not found" in doomed_row["error"]
+    assert doomed_row["detail"]["decisions"]  # what it decided stays readable
+    assert taskbridge.task_status(doomed) is None  # decided again on its next try
+
+    # Its next try finds the task gone and the deletion's own event: nothing is left failed.
+    taskbridge.drain(now=datetime.now(UTC) + timedelta(hours=1))
+    assert taskbridge.journal.rows(id=doomed_row["id"])[0]["state"] == DONE
+    assert taskbridge.journal.count(state=FAILED) == 0
