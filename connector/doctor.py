@@ -110,25 +110,37 @@ def _setup(client: PortalClient, settings: Settings) -> list[Check]:
     offline = {str(r.get("event", "")).upper() for r in rows if _offline(r)}
     missing = [e for e in BOUND_EVENTS if e not in online]
     missing += [f"{e} (offline)" for e in OFFLINE_EVENTS if e not in offline]
+    stale = sorted(f"{str(r.get('event', '')).upper()} → {r.get('handler')}" for r in rows
+                   if not _offline(r) and r.get("handler") != events_url)
     checks.append(_listed("event bindings", seen.errors.get("events"), missing,
-                          f"{len(BOUND_EVENTS)} online, {len(OFFLINE_EVENTS)} offline"))
+                          f"{len(BOUND_EVENTS)} online, {len(OFFLINE_EVENTS)} offline", stale))
     absent = [e for e in ("deal", "lead") if not found.get(f"{e}_field")]
     errors = seen.errors.get("deal_field") or seen.errors.get("lead_field")
     checks.append(_listed("status field", errors, [f"{e}.{STATUS_FIELD}" for e in absent],
                           STATUS_FIELD))
     placement_url = f"{settings.public_url}/bitrix/placement"
-    placed = {str(r.get("placement", "")).upper() for r in found.get("placements") or []
+    placements = found.get("placements") or []
+    placed = {str(r.get("placement", "")).upper() for r in placements
               if r.get("handler") == placement_url}
+    elsewhere = sorted(f"{str(r.get('placement', '')).upper()} → {r.get('handler')}"
+                       for r in placements if r.get("handler") != placement_url)
     checks.append(_listed("placements", seen.errors.get("placements"),
-                          [p for p in PLACEMENTS if p not in placed], ", ".join(PLACEMENTS)))
+                          [p for p in PLACEMENTS if p not in placed], ", ".join(PLACEMENTS),
+                          elsewhere))
     return checks
 
 
-def _listed(name: str, error: BitrixError | None, missing: list[str], good: str) -> Check:
+def _listed(name: str, error: BitrixError | None, missing: list[str], good: str,
+            stale: list[str] | None = None) -> Check:
+    """Missing entries and entries pointing at another handler (an old PUBLIC_URL)."""
     if error is not None:
         return Check(name, False, str(error), REINSTALL)
-    if missing:
-        return Check(name, False, f"missing: {', '.join(missing)}", REINSTALL)
+    problems = ([f"missing: {', '.join(missing)}"] if missing else []) + \
+        ([f"bound to another handler: {', '.join(stale)}"] if stale else [])
+    if problems:
+        return Check(name, False, "; ".join(problems), REINSTALL +
+                     (" (setup also unbinds handlers that are not this PUBLIC_URL)"
+                      if stale else ""))
     return Check(name, True, good)
 
 

@@ -53,12 +53,15 @@ class SetupReport:
     bound_offline: list[str] = field(default_factory=list)
     created_fields: list[str] = field(default_factory=list)
     bound_placements: list[str] = field(default_factory=list)
+    unbound_events: list[str] = field(default_factory=list)
+    unbound_placements: list[str] = field(default_factory=list)
     requests: int = 0
 
     @property
     def changed(self) -> bool:
         return bool(
             self.bound_events or self.bound_offline or self.created_fields or self.bound_placements
+            or self.unbound_events or self.unbound_placements
         )
 
 
@@ -133,6 +136,13 @@ def _missing(
         if (name, events_url, False) not in bound:
             commands[f"on_{name}"] = ("event.bind", {"event": name, "handler": events_url})
             report.bound_events.append(name)
+    # Bindings to another handler of this app are stale (PUBLIC_URL moved): the portal
+    # would keep posting every event there too.
+    for event, handler, offline in sorted(bound):
+        if not offline and handler != events_url:
+            commands[f"unbind_{event}_{len(commands)}"] = (
+                "event.unbind", {"event": event, "handler": handler})
+            report.unbound_events.append(f"{event} → {handler}")
     offline_bound = {event for event, _handler, offline in bound if offline}
     for name in OFFLINE_EVENTS:
         if name not in offline_bound:
@@ -149,6 +159,11 @@ def _missing(
         (str(item.get("placement", "")).upper(), item.get("handler", ""))
         for item in seen.get("placements") or []
     }
+    for code, handler in sorted(placed):
+        if code in PLACEMENTS and handler != placement_url:
+            commands[f"unplace_{code}_{len(commands)}"] = (
+                "placement.unbind", {"PLACEMENT": code, "HANDLER": handler})
+            report.unbound_placements.append(f"{code} → {handler}")
     for code in PLACEMENTS:
         if (code, placement_url) not in placed:
             commands[f"place_{code}"] = (

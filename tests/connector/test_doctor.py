@@ -80,3 +80,41 @@ def test_an_unreachable_portal_stops_at_reachability(taskbridge: Any) -> None:
     assert not found["reachability"].ok
     assert "answers from this host" in found["reachability"].hint
     assert "scopes" not in found
+
+
+def test_a_binding_left_at_an_old_address_is_named_and_setup_removes_it(
+        taskbridge: Any) -> None:
+    """After PUBLIC_URL moved, the portal would keep posting every event to the old one."""
+    import requests
+
+    from connector.install_flow import ensure_setup
+    from connector.rest_client import PortalClient
+
+    taskbridge.install()
+    old = "http://127.0.0.1:9"
+    token = taskbridge.stored().access_token
+    endpoint = taskbridge.portal.emulator.client_endpoint
+    for method, params in (
+        ("event.bind", {"event": "ONTASKADD", "handler": f"{old}/bitrix/events"}),
+        ("placement.bind", {"PLACEMENT": "TASK_VIEW_TAB", "HANDLER": f"{old}/bitrix/placement",
+                            "TITLE": "TaskBridge"}),
+    ):
+        requests.post(f"{endpoint}{method}", timeout=10,
+                      json={"auth": token, **params}).raise_for_status()
+    found = checks(taskbridge)
+    assert not found["event bindings"].ok
+    assert found["event bindings"].detail == \
+        f"bound to another handler: ONTASKADD → {old}/bitrix/events"
+    assert "unbinds" in found["event bindings"].hint
+    assert found["placements"].detail == \
+        f"bound to another handler: TASK_VIEW_TAB → {old}/bitrix/placement"
+
+    client = PortalClient.for_portal(taskbridge.storage, taskbridge.settings,
+                                     taskbridge.portal.member_id)
+    try:
+        report = ensure_setup(client, taskbridge.settings, language="en")
+    finally:
+        client.close()
+    assert report.unbound_events == [f"ONTASKADD → {old}/bitrix/events"]
+    assert report.unbound_placements == [f"TASK_VIEW_TAB → {old}/bitrix/placement"]
+    assert all(check.ok for check in checks(taskbridge).values())
