@@ -29,6 +29,8 @@ from connector.sync_log import STATES, LogFilter, LogRow, SyncLog, parse_item
 
 BACKLOG = (*WAITING, PROCESSING)
 
+FOLLOW_LOOKBACK_IDS = 1000
+
 
 class SupportError(click.ClickException):
     """A support command's input or target is wrong; one line, exit 1."""
@@ -161,14 +163,23 @@ def logs(limit: int, before: int | None, as_json: bool, follow: bool, interval: 
     if not follow:
         return
     last = max((row.id for row in rows), default=0)
+    # What the window already holds counts as shown: the first page printed only its newest.
+    shown = {row.id for row in rows} | {
+        r.id for r in log.iterate(where, after=max(0, last - FOLLOW_LOOKBACK_IDS))}
     done = 0
     while polls == 0 or done < polls:
         time.sleep(interval)
         done += 1
-        fresh = sorted(log.iterate(where, after=last), key=lambda r: r.id)
+        # Ids are handed out before commit: with several writers (PostgreSQL) a row can
+        # become visible after a higher id did, so each poll looks back a window of ids.
+        floor = max(0, last - FOLLOW_LOOKBACK_IDS)
+        fresh = sorted((r for r in log.iterate(where, after=floor) if r.id not in shown),
+                       key=lambda r: r.id)
         for row in fresh:
             click.echo(show(row))
-            last = row.id
+            shown.add(row.id)
+            last = max(last, row.id)
+        shown = {i for i in shown if i > last - FOLLOW_LOOKBACK_IDS}
 
 
 def _json_line(row: LogRow) -> str:

@@ -85,6 +85,30 @@ def test_logs_follow_prints_rows_as_they_arrive(storage: Storage,
     assert [json.loads(line)["id"] for line in out.splitlines()] == [3, 4]
 
 
+def test_logs_follow_shows_a_row_that_commits_after_a_higher_id(
+        storage: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With several writers an id is taken before its commit: row 8 can appear after 10."""
+    from connector.cli import support
+
+    late = iter((10, 8, None))
+
+    def arrive(_seconds: float) -> None:
+        row_id = next(late)
+        if row_id is None:
+            return
+        with storage.engine.begin() as conn:
+            conn.execute(insert(journal).values(
+                id=row_id, portal_id=1, member_id="m-one", received_at=T0, source="online",
+                event="ONTASKUPDATE", object_type="task", object_id=str(row_id),
+                object_key=f"task:{row_id}", payload={}, dedupe_key=f"late-{row_id}",
+                state="pending", attempts=0))
+
+    monkeypatch.setattr(support.time, "sleep", arrive)
+    code, out = run("logs", "--json", "--follow", "--polls", "3", "--limit", "1")
+    assert code == 0
+    assert [json.loads(line)["id"] for line in out.splitlines()] == [3, 10, 8]
+
+
 def test_a_bad_filter_is_one_line(storage: Storage) -> None:
     code, out = run("logs", "--item", "X_1")
     assert code == 1
