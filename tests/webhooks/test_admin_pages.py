@@ -178,3 +178,35 @@ def test_no_output_holds_a_secret_the_portal_issued(site: Any) -> None:
     outputs.append(requests.get(f"{site.url}/metrics", timeout=10).text)
     for secret in secrets:
         assert secret and all(secret not in text for text in outputs)
+
+
+def _cells(page: str, section: str) -> list[list[str]]:
+    body = page.split(f'<section id="{section}">', 1)[1].split("</section>", 1)[0]
+    return [[html.unescape(cell) for cell in re.findall(r"<td>(.*?)</td>", row)]
+            for row in re.findall(r"<tr>(.*?)</tr>", body) if "<td>" in row]
+
+
+def _tasks_on_three_deals(site: Any) -> list[int]:
+    """Three deals, a task on each, all handled by the worker in one pass."""
+    user = site.portal.as_user(1)
+    tasks = [user.create_task(f"D_{user.create_deal(f'Deal {n}')}", title=f"Task {n}",
+                              responsible=1) for n in range(3)]
+    site.drain()
+    return tasks
+
+
+def test_every_event_of_a_pass_shows_the_rest_calls_it_shared(site: Any) -> None:
+    tasks = _tasks_on_three_deals(site)
+    added = [Journal(site.storage.engine).rows(event="ONTASKADD", object_key=f"task:{t}")[0]
+             for t in tasks]
+    handled = added[-1]["detail"]["pass"]
+    assert handled["events"] > 1 and handled["first_journal_id"] != added[-1]["id"]
+    assert RestCallStore(site.storage.engine).for_journal(added[-1]["id"]) == []
+    session = signed_in(site)
+    page = session.get(f"{site.url}/admin/events/{added[-1]['id']}", timeout=10).text
+    first = session.get(f"{site.url}/admin/events/{handled['first_journal_id']}",
+                        timeout=10).text
+    calls = [row[1:] for row in _cells(page, "rest-calls")]
+    assert calls and calls == [row[1:] for row in _cells(first, "rest-calls")]
+    assert [calls[-1][0], calls[-1][3], calls[-1][4]] == ["batch", "ok", "0"]
+    assert f"served {handled['events'] - 1} other events too" in html.unescape(page)

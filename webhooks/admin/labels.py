@@ -62,6 +62,8 @@ EN = {
     "retries": "Retries",
     "http": "HTTP",
     "nothing_yet": "Nothing recorded yet.",
+    "shared_calls": "The pass {pass_id} that handled this event served {n} other events too: "
+                    "these calls were made for all of them, once.",
     "replays": "Replays",
     "by": "By",
     "at": "At",
@@ -146,6 +148,8 @@ IT = {
     "retries": "Ripetizioni",
     "http": "HTTP",
     "nothing_yet": "Ancora niente di registrato.",
+    "shared_calls": "Il passaggio {pass_id} che ha gestito questo evento ne ha serviti "
+                    "altri {n}: queste chiamate sono state fatte una volta per tutti.",
     "replays": "Riesecuzioni",
     "by": "Da",
     "at": "Il",

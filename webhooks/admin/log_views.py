@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Blueprint, Response, redirect, request, stream_with_context, url_for
 
 from connector.item_timeline import item_timeline
 from connector.replay import ReplayRefused, replay_matching, replay_one
-from connector.rest_call_store import RestCallStore
+from connector.rest_call_store import RestCallStore, StoredCall
 from connector.schema import write_log
-from connector.sync_log import STATES, FilterError, LogFilter, SyncLog, parse_item, scrub
+from connector.sync_log import (
+    STATES,
+    Entry,
+    FilterError,
+    LogFilter,
+    SyncLog,
+    parse_item,
+    scrub,
+)
 from connector.sync_log_export import MAX_EXPORT_ROWS, csv_lines, json_array
 from webhooks.admin import query
 from webhooks.admin.pages import message, render, storage, viewer
@@ -55,15 +66,58 @@ def entry(entry_id: int):  # type: ignore[no-untyped-def]
     found = SyncLog(storage().engine).entry(entry_id, portal_id=viewer().portal_id)
     if found is None:
         return message("not_found", 404)
-    calls = RestCallStore(storage().engine).for_journal(entry_id)
+    calls, shared_with = pass_calls(found, RestCallStore(storage().engine).for_journal(entry_id))
     with storage().engine.connect() as conn:
         writes = [dict(r._mapping) for r in conn.execute(
             write_log.select().where(write_log.c.journal_id == entry_id).order_by(write_log.c.id))]
     for write in writes:
         write["params"] = scrub(write.get("params") or {})
         write["result"] = scrub(write.get("result"))
-    return render("entry.html", entry=found, calls=calls, write_rows=writes,
+    return render("entry.html", entry=found, calls=calls, shared_with=shared_with,
+                  handled_by=found.detail.get("pass") or {}, write_rows=writes,
                   notice=request.args.get("notice"))
+
+
+@dataclass(frozen=True)
+class ShownCall:
+    """One REST call as the event page lists it."""
+
+    at: datetime | None
+    method: str
+    duration_ms: float | None
+    http_status: int | None
+    error_code: str | None
+    retries: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.error_code
+
+
+def pass_calls(found: Entry, stored: list[StoredCall]) -> tuple[list[Any], int]:
+    """The REST calls of the pass that last handled the event, and how many other events
+    that pass served (they share its calls: one fetch and one batch serve them all).
+
+    Each row's detail keeps its pass's calls; the calls stored under the row itself are
+    what older rows, handled before passes were recorded, have.
+    """
+    handled = found.detail.get("pass")
+    recorded = found.detail.get("rest_calls")
+    if not isinstance(recorded, list) or (handled is None and stored):
+        return list(stored), 0
+    events = handled.get("events", 1) if isinstance(handled, Mapping) else 1
+    shown = [_shown_call(call) for call in recorded if isinstance(call, Mapping)]
+    return shown, max(0, int(events) - 1)
+
+
+def _shown_call(call: Mapping[str, Any]) -> ShownCall:
+    try:
+        at = datetime.fromisoformat(str(call["at"])) if call.get("at") else None
+    except ValueError:
+        at = None
+    return ShownCall(at=at, method=str(call.get("method", "")),
+                     duration_ms=call.get("duration_ms"), http_status=call.get("http_status"),
+                     error_code=call.get("error"), retries=int(call.get("retries") or 0))
 
 
 def replay_entry(entry_id: int):  # type: ignore[no-untyped-def]
