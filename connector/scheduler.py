@@ -46,6 +46,12 @@ FINISHED_STATES = ("done", "ignored", "duplicate")
 LEADER_LOCK = 727274002
 OFFLINE_PAGE = 50
 OFFLINE_ROUNDS = 20
+# A single bigint advisory key shows in pg_locks as classid 0, objid the key, objsubid 1.
+_HOLDS_LEADER_LOCK = (
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    f" AND classid = 0 AND objid = {LEADER_LOCK} AND objsubid = 1"
+    " AND pid = pg_backend_pid()"
+)
 
 
 def _installed(storage: Storage) -> list[Portal]:
@@ -215,7 +221,13 @@ def _journal_offline(journal: Journal, portal: Portal, record: dict[str, Any]) -
 
 
 class Leadership:
-    """Who runs the jobs: on PostgreSQL the holder of an advisory lock; SQLite has one."""
+    """Who runs the jobs: on PostgreSQL the holder of an advisory lock; SQLite has one.
+
+    The lock is a session lock held on a connection of its own, in autocommit: the
+    liveness probe then opens no transaction, so a server's
+    `idle_in_transaction_session_timeout` never ends the session (and the leadership).
+    When the session dies, the lock goes with it and another worker takes over.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -226,13 +238,17 @@ class Leadership:
             return True
         if self._connection is not None:
             try:
-                self._connection.exec_driver_sql("SELECT 1")
-                return True
+                return bool(self._connection.exec_driver_sql(_HOLDS_LEADER_LOCK).scalar())
             except Exception:  # the session died, and the lock with it
+                self._connection.invalidate()
                 self._connection = None
-        connection = self._engine.connect()
-        got = connection.exec_driver_sql(f"SELECT pg_try_advisory_lock({LEADER_LOCK})").scalar()
-        connection.commit()
+        connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            got = connection.exec_driver_sql(
+                f"SELECT pg_try_advisory_lock({LEADER_LOCK})").scalar()
+        except Exception:
+            connection.invalidate()
+            raise
         if got:
             self._connection = connection
             return True
