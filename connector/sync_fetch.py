@@ -2,9 +2,13 @@
 
 One batch carries everything a group needs: the tasks (by ID, 50 to a list call), their
 results and checklists where a comment or an edit hints at them, the deals and leads
-(theirs and those the tasks are bound to), every task of an item that may close, and,
-once per process, the status field's enumeration and the acting user. A second batch
+(theirs and those the tasks are bound to), the open tasks of an item that may close,
+and, once per process, the status field's enumeration and the acting user. A second batch
 is needed only when a task newly bound to an item names one not fetched yet.
+
+An item's open tasks are one page of 50 in that batch (completed ones are filtered out
+by the portal, so they never take a row); only an item with a full page is read on with
+`list_all`, from the page's last ID.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ CHECKLIST_KEYS = {"ID": "id", "PARENT_ID": "parentId", "TITLE": "title",
                   "IS_COMPLETE": "isComplete", "SORT_INDEX": "sortIndex",
                   "IS_IMPORTANT": "isImportant"}
 PAGE = 50
+COMPLETED = 5  # real status of a completed task: closing leaves these alone
 
 
 @dataclass
@@ -111,6 +116,7 @@ def fetch(
     second.items |= missing
     if second.items or second.checklists or second.item_tasks:
         _absorb(_run(client, _commands(second, with_facts=False), fetched), fetched)
+    _read_on(client, fetched)
     return fetched, facts
 
 
@@ -164,7 +170,8 @@ def _commands(needs: Needs, *, with_facts: bool) -> dict[str, tuple[str, dict[st
     for ref in sorted(needs.item_tasks):
         commands[f"itemtasks_{ref.entity_type_id}_{ref.id}"] = (
             "tasks.task.list",
-            {"filter": {"UF_CRM_TASK": ref.code}, "select": TASK_SELECT, "start": -1},
+            {"filter": _open_tasks_of(ref), "select": TASK_SELECT,
+             "order": {"ID": "ASC"}, "start": -1},
         )
     if with_facts:
         commands["me"] = ("user.current", {})
@@ -173,6 +180,24 @@ def _commands(needs: Needs, *, with_facts: bool) -> dict[str, tuple[str, dict[st
                 f"{method}.userfield.list", {"filter": {"FIELD_NAME": STATUS_FIELD}}
             )
     return commands
+
+
+def _open_tasks_of(ref: CrmRef) -> dict[str, Any]:
+    return {"UF_CRM_TASK": ref.code, "!REAL_STATUS": COMPLETED}
+
+
+def _read_on(client: PortalClient, fetched: Fetched) -> None:
+    """An item whose first page of open tasks was full has more: read on past its last ID."""
+    for ref, tasks in fetched.item_tasks.items():
+        if len(tasks) < PAGE:
+            continue
+        before = len(client.calls)
+        tasks.extend(client.list_all(
+            "tasks.task.list",
+            {"filter": {**_open_tasks_of(ref), ">ID": tasks[-1]["id"]}, "select": TASK_SELECT},
+            page_key="tasks",
+        ))
+        fetched.requests += len(client.calls) - before
 
 
 def _absorb(answers: Mapping[str, Any], fetched: Fetched) -> None:
