@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from connector import metric_counters
 from connector.errors import InvalidApplicationToken, PortalUninstalled
 from connector.group_commit import GroupCommit
 from connector.journal import Arrival, Journal, Recorded
@@ -46,6 +47,8 @@ class EventIntake:
         self._cache: dict[str, tuple[float, Portal]] = {}
         self._touched: dict[str, float] = {}
         self._lock = threading.Lock()
+        # Anyone can send a refused event: counted in memory, written every few seconds.
+        self._refused = metric_counters.DeferredCounts(storage.engine)
 
     def accept(
         self, body: Mapping[str, Any], *, source: str = "online", correlation_id: str | None = None
@@ -79,8 +82,10 @@ class EventIntake:
             portal = self._reload(member_id)
         if portal is None:
             log.warning("event %s refused: unknown portal %s", event.name, member_id)
+            self._refuse("unknown_portal")
             raise InvalidApplicationToken(member_id, "unknown member_id")
         if portal.state == UNINSTALLED:
+            self._refuse("uninstalled")
             raise PortalUninstalled(member_id)
         if portal.application_token_matches(event.auth.application_token):
             return portal
@@ -88,7 +93,17 @@ class EventIntake:
             return self._reload(member_id) or portal
         log.warning("event %s refused for portal %s: application token mismatch",
                     event.name, member_id)
+        self._refuse("token_mismatch")
         raise InvalidApplicationToken(member_id, "application token mismatch")
+
+    def _refuse(self, reason: str) -> None:
+        # Only the reason as a label: member ids and event names of forged requests are
+        # the sender's choice and would grow the series without bound.
+        self._refused.add(metric_counters.EVENTS_REFUSED, metric_counters.labels(reason=reason))
+
+    def flush_counts(self) -> None:
+        """Write the refused-event counts kept in memory now (tests, shutdown)."""
+        self._refused.flush()
 
     def _vouched_update(self, event: PortalEvent, portal: Portal) -> bool:
         """An app update brings a new application token; accept it only with OAuth's word."""

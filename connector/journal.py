@@ -10,6 +10,7 @@ does not act on) are recorded and never processed.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine, bindparam, func, select, update
 
+from connector import metric_counters as metrics
 from connector.journal_queries import FOLLOWERS, HEADS
 from connector.schema import journal
 from connector.sqlite_write_lock import write_lock
@@ -182,6 +184,11 @@ class Journal:
                     if state == PENDING:
                         first_here[key] = row_id
                     recorded.append(Recorded(id=row_id, state=state, duplicate_of=original))
+                # One upsert per batch, last, so the counter rows are held only until the
+                # commit.
+                metrics.bump_on_cursor(cursor, conn.dialect.paramstyle, Counter(
+                    (metrics.EVENTS_RECEIVED, metrics.labels(event=a.event.name, state=r.state))
+                    for a, r in zip(arrivals, recorded, strict=True)))
             finally:
                 cursor.close()
         return recorded
@@ -263,12 +270,18 @@ class Journal:
         """Mark rows done (or ignored), with what was decided and written."""
         now = now or datetime.now(UTC)
         with self._engine.begin() as conn:
-            conn.execute(
+            finished = conn.execute(
                 update(journal)
                 .where(journal.c.id.in_(list(ids)), journal.c.state == PROCESSING)
                 .values(state=state, finished_at=now, locked_by=None, locked_at=None,
                         error=None, detail=detail)
-            )
+                .returning(journal.c.event, journal.c.received_at)
+            ).all()
+            counts = _finished(finished, state)
+            if state == DONE:
+                counts.update(metrics.latency([(now - _aware(row.received_at)).total_seconds()
+                                               for row in finished]))
+            metrics.bump(conn, counts)
 
     def fail(self, claimed: Sequence[Claimed], error: str, *, max_attempts: int,
              detail: dict[str, Any] | None = None, now: datetime | None = None) -> str:
@@ -286,12 +299,15 @@ class Journal:
                    for row in claimed if row.replays]
         updates.append(([row.id for row in claimed if not row.replays], detail))
         with self._engine.begin() as conn:
+            counts: Counter[metrics.Key] = Counter()
             for ids, row_detail in updates:
-                conn.execute(
+                counts.update(_finished(conn.execute(
                     update(journal)
                     .where(journal.c.id.in_(ids), journal.c.state == PROCESSING)
                     .values(detail=row_detail, **values)
-                )
+                    .returning(journal.c.event)
+                ).all(), values["state"]))
+            metrics.bump(conn, counts)
         return DEAD if dead else FAILED
 
     def release(self, ids: Iterable[int], reason: str) -> None:
@@ -382,10 +398,18 @@ class Journal:
             )
 
 
+def _finished(rows: Sequence[Any], outcome: str) -> Counter[metrics.Key]:
+    """Counter increments for rows that just ended a try as `outcome`."""
+    return Counter((metrics.EVENTS_FINISHED, metrics.labels(event=row.event, outcome=outcome))
+                   for row in rows)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
 def _claimed(row: Any) -> Claimed:
-    received = row["received_at"]
-    if received.tzinfo is None:
-        received = received.replace(tzinfo=UTC)
+    received = _aware(row["received_at"])
     return Claimed(
         id=row["id"], portal_id=row["portal_id"], member_id=row["member_id"],
         event=row["event"], object_type=row["object_type"], object_id=row["object_id"],

@@ -1,9 +1,9 @@
 """What `/metrics` reports, read from the database so every web worker agrees.
 
-Counters are counts of rows (the journal, `rest_calls`, `scheduler_runs`), so they only
-grow while rows are kept. Token refreshes: each rotation bumps `portals.token_version`
-(a re-install does too), so `token_version - 1` per portal counts them; the time of the
-last one is `token_refreshed_at`.
+Counters come from `metric_counters` (see `connector.metric_counters`): bumped by the
+transactions that change what they count, so they only grow, retention or not. Gauges
+come from indexed lookups: a scrape costs the same at a thousand journal rows or a
+million (no query here reads the journal, `rest_calls` or `scheduler_runs` in full).
 """
 
 from __future__ import annotations
@@ -12,19 +12,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, case, func, select
+from sqlalchemy import Engine, func, select
 
+from connector import metric_counters as metrics
 from connector.journal import FAILED, PENDING, PROCESSING
-from connector.schema import journal, portals, rest_calls, scheduler_runs
+from connector.metric_counters import LATENCY_BUCKETS, number
+from connector.schema import journal, metric_counters, portals, scheduler_runs
 
-LATENCY_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
 QUEUED = (PENDING, FAILED, PROCESSING)
 
 
 @dataclass
 class Sample:
     name: str
-    labels: dict[str, str]
+    labels: str  # label text, as printed between the braces
     value: float
 
 
@@ -36,16 +37,43 @@ class Family:
     samples: list[Sample] = field(default_factory=list)
 
     def add(self, value: float, suffix: str = "", **labels: str) -> None:
-        self.samples.append(Sample(self.name + suffix, labels, value))
+        self.samples.append(Sample(self.name + suffix, metrics.labels(**labels), value))
+
+
+# The stored counters, in the order they are printed.
+COUNTERS = (
+    (metrics.EVENTS_RECEIVED, "Events journaled, by event type and the state they were "
+                              "journaled in (pending, duplicate, ignored)."),
+    (metrics.EVENTS_REFUSED, "Events refused at /bitrix/events, by reason (unknown_portal, "
+                             "token_mismatch, uninstalled); flushed every few seconds."),
+    (metrics.EVENTS_FINISHED, "Processing tries that ended, by event type and outcome (done, "
+                              "ignored, failed, dead); a replayed event counts again."),
+    (metrics.REST_REQUESTS, "REST calls made, by method and result (ok or the error code)."),
+    (metrics.REST_LIMITED, "HTTP 503 (query limit) and 429 (operating time) answers, "
+                           "retried ones included."),
+    (metrics.REST_RETRIES, "Retries of REST calls."),
+    (metrics.TOKEN_REFRESHES, "OAuth token pairs rotated, per portal."),
+    (metrics.SCHEDULER_RUNS, "Scheduler job runs, by job and outcome."),
+)
 
 
 def collect(engine: Engine, now: datetime | None = None) -> list[Family]:
     now = now or datetime.now(UTC)
     with engine.connect() as conn:
-        return [
-            _events(conn), *_queue(conn, now), _latency(conn), *_rest(conn),
-            *_tokens(conn), _scheduler(conn),
-        ]
+        stored: dict[str, list[Sample]] = {}
+        for name, label_text, value in conn.execute(
+            select(metric_counters.c.name, metric_counters.c.labels, metric_counters.c.value)
+            .order_by(metric_counters.c.name, metric_counters.c.labels)
+        ):
+            stored.setdefault(name, []).append(Sample(name, label_text, value))
+        families = [Family(name, "counter", text, stored.get(name, []))
+                    for name, text in COUNTERS]
+        by_name = {family.name: family for family in families}
+        _zero_fill(by_name[metrics.REST_LIMITED], "http_status", ("503", "429"))
+        if not by_name[metrics.REST_RETRIES].samples:
+            by_name[metrics.REST_RETRIES].add(0)
+        portal_families = _portals(conn, by_name[metrics.TOKEN_REFRESHES])
+        return [*families, _latency(stored), *_queue(conn, now), *portal_families]
 
 
 def render(families: list[Family]) -> str:
@@ -57,129 +85,75 @@ def _lines(families: list[Family]) -> Iterator[str]:
     for family in families:
         yield f"# HELP {family.name} {family.help}\n# TYPE {family.name} {family.kind}\n"
         for sample in family.samples:
-            labels = ",".join(f'{k}="{_escape(v)}"' for k, v in sample.labels.items())
-            yield f"{sample.name}{{{labels}}} {_number(sample.value)}\n" if labels else \
-                f"{sample.name} {_number(sample.value)}\n"
+            yield (f"{sample.name}{{{sample.labels}}} {number(sample.value)}\n" if sample.labels
+                   else f"{sample.name} {number(sample.value)}\n")
 
 
-def _events(conn) -> Family:  # type: ignore[no-untyped-def]
-    family = Family("taskbridge_events_total", "counter",
-                    "Events journaled, by event type and state (outcome).")
-    rows = conn.execute(
-        select(journal.c.event, journal.c.state, func.count())
-        .group_by(journal.c.event, journal.c.state)
-    )
-    for event, state, count in rows:
-        family.add(count, event=event, state=state)
+def _zero_fill(family: Family, label: str, values: tuple[str, ...]) -> None:
+    present = {sample.labels for sample in family.samples}
+    for value in values:
+        if metrics.labels(**{label: value}) not in present:
+            family.add(0, **{label: value})
+    family.samples.sort(key=lambda sample: sample.labels)
+
+
+def _latency(stored: dict[str, list[Sample]]) -> Family:
+    family = Family(metrics.LATENCY, "histogram",
+                    "Time from receiving an event to finishing it done (seconds).")
+    buckets = {sample.labels: sample.value
+               for sample in stored.get(metrics.LATENCY + "_bucket", [])}
+    for bound in (*(number(bound) for bound in LATENCY_BUCKETS), "+Inf"):
+        family.add(buckets.get(metrics.labels(le=bound), 0), "_bucket", le=bound)
+    for suffix in ("_sum", "_count"):
+        family.add(sum(sample.value for sample in stored.get(metrics.LATENCY + suffix, [])),
+                   suffix)
     return family
 
 
 def _queue(conn, now: datetime) -> list[Family]:  # type: ignore[no-untyped-def]
+    """Depth by state and the oldest row's age, each from the (state, id) index."""
     depth = Family("taskbridge_journal_depth", "gauge",
                    "Journal rows waiting or running, by state.")
+    oldest_ids = []
     for state in QUEUED:
-        count = conn.execute(
-            select(func.count()).select_from(journal).where(journal.c.state == state)
-        ).scalar_one()
+        count, oldest = conn.execute(
+            select(func.count(), func.min(journal.c.id)).where(journal.c.state == state)
+        ).one()
         depth.add(count, state=state)
-    oldest = conn.execute(
-        select(func.min(journal.c.received_at)).where(journal.c.state.in_(QUEUED))
-    ).scalar()
+        if oldest is not None:
+            oldest_ids.append(oldest)
     age = Family("taskbridge_journal_oldest_age_seconds", "gauge",
                  "Age of the oldest row waiting or running (0 when none).")
-    if oldest is not None and oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=UTC)
-    age.add(max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
+    received = conn.execute(
+        select(journal.c.received_at).where(journal.c.id == min(oldest_ids))
+    ).scalar() if oldest_ids else None
+    if received is not None and received.tzinfo is None:
+        received = received.replace(tzinfo=UTC)
+    age.add(max(0.0, (now - received).total_seconds()) if received else 0.0)
     return [depth, age]
 
 
-def _latency(conn) -> Family:  # type: ignore[no-untyped-def]
-    """received_at → finished_at of done rows, in Python-free SQL buckets."""
-    family = Family("taskbridge_processing_latency_seconds", "histogram",
-                    "Time from receiving an event to finishing it (done rows).")
-    seconds = _seconds_between(conn, journal.c.received_at, journal.c.finished_at)
-    columns = [func.sum(case((seconds <= bound, 1), else_=0)) for bound in LATENCY_BUCKETS]
-    row = conn.execute(
-        select(func.count(), func.coalesce(func.sum(seconds), 0.0), *columns)
-        .where(journal.c.state == "done", journal.c.finished_at.is_not(None))
-    ).one()
-    count, total, buckets = row[0], row[1], row[2:]
-    for bound, value in zip(LATENCY_BUCKETS, buckets, strict=True):
-        family.add(value or 0, "_bucket", le=_number(bound))
-    family.add(count, "_bucket", le="+Inf")
-    family.add(float(total or 0.0), "_sum")
-    family.add(count, "_count")
-    return family
-
-
-def _seconds_between(conn, start, end):  # type: ignore[no-untyped-def]
-    if conn.dialect.name == "postgresql":
-        return func.extract("epoch", end - start)
-    return (func.julianday(end) - func.julianday(start)) * 86400.0
-
-
-def _rest(conn) -> list[Family]:  # type: ignore[no-untyped-def]
-    calls = Family("taskbridge_rest_requests_total", "counter",
-                   "REST calls made, by method and result (ok or the error code).")
-    result = func.coalesce(rest_calls.c.error_code, "ok")
-    for method, outcome, count in conn.execute(
-        select(rest_calls.c.method, result, func.count()).group_by(rest_calls.c.method, result)
-    ):
-        calls.add(count, method=method, result=outcome)
-    limited = Family("taskbridge_rest_limited_total", "counter",
-                     "REST calls that ended on HTTP 503 (query limit) or 429 (operating time).")
-    for status in (503, 429):
-        count = conn.execute(
-            select(func.count()).select_from(rest_calls).where(rest_calls.c.http_status == status)
-        ).scalar_one()
-        limited.add(count, http_status=str(status))
-    retries = Family("taskbridge_rest_retries_total", "counter", "Retries of REST calls.")
-    retries.add(conn.execute(select(func.coalesce(func.sum(rest_calls.c.retries), 0)))
-                .scalar_one())
-    return [calls, limited, retries]
-
-
-def _tokens(conn) -> list[Family]:  # type: ignore[no-untyped-def]
-    refreshes = Family("taskbridge_token_refreshes_total", "counter",
-                       "Token pairs stored after the first, per portal (token_version - 1).")
+def _portals(conn, refreshes: Family) -> list[Family]:  # type: ignore[no-untyped-def]
+    """Per-portal series read from `portals` (one row per portal, as many as the series)."""
     last = Family("taskbridge_token_refreshed_timestamp_seconds", "gauge",
                   "When each portal's tokens were last stored (Unix time).")
     states = Family("taskbridge_portals", "gauge", "Portals by state.")
     by_state: dict[str, int] = {}
-    for member_id, version, refreshed, state in conn.execute(
-        select(portals.c.member_id, portals.c.token_version, portals.c.token_refreshed_at,
-               portals.c.state)
+    counted = {sample.labels for sample in refreshes.samples}
+    for member_id, refreshed, state in conn.execute(
+        select(portals.c.member_id, portals.c.token_refreshed_at, portals.c.state)
+        .order_by(portals.c.member_id)
     ):
-        refreshes.add(max(0, (version or 0) - 1), member_id=member_id)
+        if metrics.labels(member_id=member_id) not in counted:
+            refreshes.add(0, member_id=member_id)
         if refreshed is not None:
             stamp = refreshed if refreshed.tzinfo else refreshed.replace(tzinfo=UTC)
             last.add(stamp.timestamp(), member_id=member_id)
         by_state[state] = by_state.get(state, 0) + 1
+    refreshes.samples.sort(key=lambda sample: sample.labels)
     for state, count in sorted(by_state.items()):
         states.add(count, state=state)
-    return [refreshes, last, states]
-
-
-def _scheduler(conn) -> Family:  # type: ignore[no-untyped-def]
-    family = Family("taskbridge_scheduler_runs_total", "counter",
-                    "Scheduler job runs, by job and outcome.")
-    outcome = func.coalesce(scheduler_runs.c.outcome, "running")
-    for job, result, count in conn.execute(
-        select(scheduler_runs.c.job, outcome, func.count())
-        .group_by(scheduler_runs.c.job, outcome)
-    ):
-        family.add(count, job=job, outcome=result)
-    return family
-
-
-def _escape(value: str) -> str:
-    return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _number(value: float) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value)) if abs(value) < 1e15 else repr(value)
-    return repr(value) if isinstance(value, float) else str(int(value))
+    return [last, states]
 
 
 def record_scheduler_run(
@@ -188,9 +162,12 @@ def record_scheduler_run(
 ) -> int:
     """One scheduler job run (the worker calls this after each run; `outcome` ok/error)."""
     with engine.begin() as conn:
-        return conn.execute(
+        run_id = conn.execute(
             scheduler_runs.insert().values(
                 job=job[:64], started_at=started_at, finished_at=finished_at,
                 outcome=outcome[:32], detail=detail,
             ).returning(scheduler_runs.c.id)
         ).scalar_one()
+        metrics.bump(conn, {(metrics.SCHEDULER_RUNS,
+                             metrics.labels(job=job[:64], outcome=outcome[:32])): 1})
+    return run_id

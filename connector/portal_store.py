@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, RowMapping, delete, select, update
 
+from connector import metric_counters
 from connector.errors import PortalNotFound
 from connector.schema import crm_item_statuses, journal, portals, task_snapshots, write_log
 from connector.token_cipher import TokenCipher
@@ -203,6 +204,9 @@ class PortalStore:
                     updated_at=now,
                 )
             )
+            if result.rowcount == 1:
+                metric_counters.bump(conn, {(metric_counters.TOKEN_REFRESHES,
+                                             metric_counters.labels(member_id=member_id)): 1})
         return result.rowcount == 1
 
     def delete(self, member_id: str) -> None:

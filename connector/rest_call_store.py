@@ -7,6 +7,7 @@ client; they are redacted again here so nothing secret is stored even by mistake
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from connector import metric_counters as metrics
 from connector.call_log import CallRecord, redact
 from connector.schema import rest_calls
 
@@ -47,7 +49,7 @@ class RestCallStore:
         at: datetime | None = None,
     ) -> int:
         with self._engine.begin() as conn:
-            return conn.execute(
+            stored = conn.execute(
                 rest_calls.insert()
                 .values(
                     portal_id=portal_id,
@@ -63,6 +65,8 @@ class RestCallStore:
                 )
                 .returning(rest_calls.c.id)
             ).scalar_one()
+            metrics.bump(conn, _counts(record))
+        return stored
 
     def hook(self, *, journal_id: int | None, portal_id: int | None) -> Callable[
         [CallRecord], None
@@ -89,6 +93,18 @@ class RestCallStore:
             query = query.where(rest_calls.c.portal_id == portal_id)
         with self._engine.connect() as conn:
             return [_stored(row._mapping) for row in conn.execute(query)]
+
+
+def _counts(record: CallRecord) -> Counter[metrics.Key]:
+    """The REST counters one call adds to: its result, its retries, each 503/429 it got."""
+    result = (record.error_code or "ok")[:96]
+    counts: Counter[metrics.Key] = Counter({
+        (metrics.REST_REQUESTS, metrics.labels(method=record.method[:128], result=result)): 1,
+        (metrics.REST_RETRIES, ""): record.retries,
+    })
+    counts.update((metrics.REST_LIMITED, metrics.labels(http_status=status))
+                  for status in record.limited)
+    return counts
 
 
 def _stored(row: Any) -> StoredCall:

@@ -74,6 +74,7 @@ class _Tally:
     requests: int = 0
     attempts: int = 0
     http_status: int | None = None
+    limited: list[int] = field(default_factory=list)  # 503/429 answers, retried or not
 
 
 class PortalClient:
@@ -209,7 +210,7 @@ class PortalClient:
                 http_status=error.http_status if error else tally.http_status,
                 error_code=(error.code or type(error).__name__) if error else None,
                 retries=max(0, tally.attempts - 1), params=redact(dict(shown)),
-                requests=tally.requests,
+                requests=tally.requests, limited=tuple(tally.limited),
             ))
 
     def _attempt(self, method: str, payload: dict[str, Any], tally: _Tally) -> dict[str, Any]:
@@ -247,14 +248,18 @@ class PortalClient:
             answer = self.transport.post(url, body, method=method)
         except QueryLimitExceeded as exc:
             tally.http_status = exc.http_status
+            tally.limited.append(exc.http_status or 503)
             self.budget.saturate()
             raise
         except OperationTimeLimit as exc:
             tally.http_status = exc.http_status
+            tally.limited.append(exc.http_status or 429)
             self.pauses.pause(method, exc.reset_at)
             raise
         except BitrixError as exc:
             tally.http_status = exc.http_status
+            if exc.http_status in (503, 429):
+                tally.limited.append(exc.http_status)
             raise
         tally.http_status = answer.status
         return answer
