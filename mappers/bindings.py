@@ -2,8 +2,10 @@
 
 The prefix names the CRM type: ``L`` lead (entityTypeId 1), ``D`` deal (2), ``C``
 contact (3), ``CO`` company (4), ``SI`` smart invoice (31), ``T{hex}`` a smart
-process whose entityTypeId is written in lowercase hexadecimal (``Tb1_4`` is item 4
-of type 177). Codes come back canonical: ``T1f_5`` reads as ``SI_5``.
+process whose entityTypeId is written in hexadecimal (``Tb1_4`` is item 4 of type
+177). These are the short codes ``crm.enum.ownertype`` lists (``SYMBOL_CODE_SHORT``):
+``T`` and hexadecimal is how a *dynamic* type is written, so a T-code of a type that
+has its own abbreviation (``T2_5`` for ``D_5``, ``T1f_5`` for ``SI_5``) is refused.
 """
 
 from __future__ import annotations
@@ -23,6 +25,11 @@ CrmKind = Literal["lead", "deal", "contact", "company", "dynamic"]
 _PREFIX_TO_TYPE = {"L": LEAD, "D": DEAL, "C": CONTACT, "CO": COMPANY, "SI": SMART_INVOICE}
 _TYPE_TO_PREFIX = {value: key for key, value in _PREFIX_TO_TYPE.items()}
 _KINDS: dict[int, CrmKind] = {LEAD: "lead", DEAL: "deal", CONTACT: "contact", COMPANY: "company"}
+# Every type crm.enum.ownertype gives an abbreviation of its own; none of them is a T-code.
+# (Old invoices, quotes, requisites and documents cannot be bound to a task here.)
+OWN_ABBREVIATIONS: dict[int, str] = {
+    **_TYPE_TO_PREFIX, 5: "I", 7: "Q", 8: "RQ", 36: "DO", 39: "SBD",
+}
 
 _CODE = re.compile(r"(?:(?P<prefix>CO|SI|L|D|C)|T(?P<hex>[0-9A-Fa-f]{1,8}))_(?P<id>[0-9]{1,18})")
 
@@ -76,6 +83,13 @@ def parse_binding(code: str) -> CrmRef:
         entity_type_id = _PREFIX_TO_TYPE[match["prefix"]]
     else:
         entity_type_id = int(match["hex"], 16)
+        own = OWN_ABBREVIATIONS.get(entity_type_id)
+        if own is not None:
+            raise BindingCodeError(
+                code,
+                f"entityTypeId {entity_type_id} is written {own}_, not as a T-code "
+                "(T and hexadecimal are for smart processes only)",
+            )
     if not _is_known_type(entity_type_id):
         raise BindingCodeError(code, f"entityTypeId {entity_type_id} is not a smart process")
     if item_id < 1:

@@ -23,6 +23,12 @@ A closed or deferred task seen again in a status no single action leads to (comp
 then in progress) was renewed in between: a ``REAL_STATUS`` change to 2 is reported
 before the observed one.
 
+A delegation (the real status goes to 2 and the responsible changes with it; the old
+responsible becomes an auditor) is that status change, not a field edit: its
+responsible and auditor changes are left out of ``FIELDS``. Any other field edited in
+the same observation still counts. A task delegated while already pending shows no
+status change, so there the new responsible is an edit (``UPDATED``).
+
 A task first seen is reported as ``FIRST_SEEN`` only, plus ``REAL_STATUS`` when it is
 already in progress, awaiting review or completed (3, 4, 5: never the state of a task
 just created), plus ``VIEWED`` and ``OVERDUE`` when their signs are there.
@@ -176,8 +182,33 @@ def _round_trip(previous: TaskSnapshot | None, current: TaskSnapshot) -> bool:
     )
 
 
+def _delegation_fields(
+    previous: TaskSnapshot, current: TaskSnapshot, status: Change | None
+) -> frozenset[str]:
+    """The fields a delegation changes by itself, when this observation shows one.
+
+    A delegation sends the task back to pending (2) with a new responsible; the old
+    responsible is added to the auditors, and the new one leaves them if they were one.
+    """
+    if (
+        status is None
+        or status.real_status != PENDING
+        or previous.responsible_id == current.responsible_id
+    ):
+        return frozenset()
+    added = set(current.auditors) - set(previous.auditors)
+    removed = set(previous.auditors) - set(current.auditors)
+    if added <= {previous.responsible_id} and removed <= {current.responsible_id}:
+        return frozenset({"responsible_id", "auditors"})
+    return frozenset({"responsible_id"})
+
+
 def _edits(
-    previous: TaskSnapshot, current: TaskSnapshot, actor_id: int | None, own: frozenset[str]
+    previous: TaskSnapshot,
+    current: TaskSnapshot,
+    actor_id: int | None,
+    own: frozenset[str],
+    delegated: frozenset[str],
 ) -> list[Change]:
     edits = []
     when = _stamp(current.changed_date)
@@ -187,7 +218,11 @@ def _edits(
     before, after = previous.result_count, current.result_count
     if before is not None and after is not None and after > before:
         edits.append(Change(ChangeKind.RESULT_ADDED, actor_id, f"result:{after}"))
-    fields = tuple(name for name in changed_fields(previous, current) if name not in own)
+    fields = tuple(
+        name
+        for name in changed_fields(previous, current)
+        if name not in own and name not in delegated
+    )
     if fields:
         identity = f"fields:{','.join(fields)}@{when}"
         edits.append(Change(ChangeKind.FIELDS, actor_id, identity, fields=fields))
@@ -230,7 +265,17 @@ def what_changed(
     status = (
         None if "real_status" in own_write_fields else (_status_change(previous, current, actor_id))
     )
-    later = [] if previous is None else _edits(previous, current, actor_id, own_write_fields)
+    later = (
+        []
+        if previous is None
+        else _edits(
+            previous,
+            current,
+            actor_id,
+            own_write_fields,
+            _delegation_fields(previous, current, status),
+        )
+    )
     acted = previous is not None and (status is not None or bool(later))
     if _seen_by_responsible(previous, current, actor_id, viewed_by_responsible, acted):
         changes.append(Change(ChangeKind.VIEWED, current.responsible_id, "viewed"))

@@ -5,8 +5,10 @@
 
 - a task already completed (real status 5) is not in the plan;
 - a task under control (``TASK_CONTROL=Y``) whose responsible is not its creator goes
-  ``REVIEW``: real status 4, CRM status ``CONTROL_WAITING``; if it is in 4 already it
-  is left as it is;
+  ``REVIEW``: real status 4, CRM status ``CONTROL_WAITING``; if it is in 4 already the
+  task is left as it is (``LEAVE_OPEN``, no call to the portal) but still takes CRM
+  status ``CONTROL_WAITING``, which ``decide_closing`` applies unless it holds it
+  already. Closing is TaskBridge's own act, so no actor rule applies to it;
 - every other open task goes ``COMPLETE``: real status 5, CRM status ``FINISHED``;
 - a lead's tasks stay open when the portal turned "close tasks automatically when a
   lead is converted" off, for converted (``S``) and junk (``F``) leads alike: the
@@ -64,7 +66,11 @@ class ClosingReason(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class TaskClosing:
-    """What to do to one task: target real status and CRM status (``None``: leave it)."""
+    """What to do to one task: target real status and CRM status (``None``: leave it).
+
+    ``LEAVE_OPEN`` never calls the portal; with a ``crm_status`` (a task already in
+    review) that status is still set.
+    """
 
     task_id: int
     action: ClosingAction
@@ -116,7 +122,14 @@ class ClosingPlan:
 def _close(task: TaskSnapshot) -> TaskClosing:
     if task.task_control and task.responsible_id != task.created_by:
         if task.real_status == SUPPOSEDLY_COMPLETED:
-            return TaskClosing(task.id, ClosingAction.LEAVE_OPEN, ClosingReason.ALREADY_IN_REVIEW)
+            # Already where §5 wants it: nothing to call, but its CRM status must follow.
+            return TaskClosing(
+                task.id,
+                ClosingAction.LEAVE_OPEN,
+                ClosingReason.ALREADY_IN_REVIEW,
+                SUPPOSEDLY_COMPLETED,
+                CrmTaskStatus.CONTROL_WAITING,
+            )
         return TaskClosing(
             task.id,
             ClosingAction.REVIEW,

@@ -8,6 +8,12 @@ actor rule: a deal manager creating a task for themselves still gets ``VIEWED``.
 
 ``decide_observation`` applies the changes of one observation in their fixed order
 (see ``changes``), each against the status the previous one produced.
+
+A completed task leaves ``FINISHED`` only when renewed or returned (§3), and the table
+lets it go to ``WAITING`` alone. So real status 2 seen from ``FINISHED`` asks for
+``WAITING`` (``Rule.REOPENED``) even when the deadline has passed; the overdue check of
+the same observation (``OVERDUE``, reported when ``what_changed`` is given ``now``) then
+takes it on to ``EXPIRED``, which ``WAITING`` allows.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ class Rule(StrEnum):
     STARTED = "real status became 3 (in progress)"
     PENDING = "real status became 2 (pending)"
     PENDING_OVERDUE = "real status became 2 (pending) and the deadline has passed"
+    REOPENED = "a completed task was renewed or returned (real status 2)"
     SUPPOSEDLY_COMPLETED = "real status became 4 (waiting for the creator)"
     COMPLETED = "real status became 5 (completed)"
     OTHER_REAL_STATUS = "real status became 6 (deferred) or another"
@@ -140,6 +147,8 @@ def decide(
     unless ``actor_id`` is given.
     """
     desired, rule = desired_status(change, deadline, now)
+    if current is S.FINISHED and rule in (Rule.PENDING, Rule.PENDING_OVERDUE):
+        desired, rule = S.WAITING, Rule.REOPENED
     actor = change.actor_id if actor_id is None else actor_id
     actor_ruled = (
         change.kind is not ChangeKind.FIRST_SEEN

@@ -18,6 +18,7 @@ _ITALIAN: Mapping[StrEnum, str] = MappingProxyType(
         Rule.STARTED: "il responsabile ha avviato l'incarico",
         Rule.PENDING: "l'incarico è tornato in attesa",
         Rule.PENDING_OVERDUE: "l'incarico è tornato in attesa dopo la scadenza",
+        Rule.REOPENED: "l'incarico completato è stato riaperto o restituito",
         Rule.SUPPOSEDLY_COMPLETED: "il responsabile ha completato l'incarico; "
         "il creatore deve accettarlo",
         Rule.COMPLETED: "l'incarico è stato completato",

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from enum import StrEnum
 
 from mappers.bindings import CrmRef
@@ -146,13 +147,19 @@ def item_status_write(
 
 
 def tag_write(task: TaskSnapshot) -> Write | None:
-    """Add the ``CRM`` tag to a bound task that lacks it, keeping its other tags."""
+    """Add the ``CRM`` tag to a bound task that lacks it, keeping its other tags.
+
+    The key names the task as observed (its ``changedDate``): replaying that observation
+    writes nothing twice, while a later one that finds the tag removed again writes it
+    again, since removing it changed the task.
+    """
     if not task.crm_bindings or TASKBRIDGE_TAG in task.tags:
         return None
     tags = (*task.tags, TASKBRIDGE_TAG)
+    changed = "-" if task.changed_date is None else task.changed_date.astimezone(UTC).isoformat()
     return Write(
         WriteKind.TASK_TAG,
-        idempotency_key(WriteKind.TASK_TAG, task.id, *task.tags),
+        idempotency_key(WriteKind.TASK_TAG, task.id, changed, *task.tags),
         task_id=task.id,
         fields=(("tags", tags), ("add", TASKBRIDGE_TAG)),
     )

@@ -17,7 +17,6 @@ CODES = [
     ("TB1_4", 177, 4, "dynamic", "Tb1_4"),
     ("T88_3", 136, 3, "dynamic", "T88_3"),
     ("SI_9", 31, 9, "dynamic", "SI_9"),
-    ("T1f_9", 31, 9, "dynamic", "SI_9"),
     (" D_1723 ", 2, 1723, "deal", "D_1723"),
 ]
 
@@ -40,7 +39,8 @@ def test_parse_binding(code, entity_type_id, item_id, kind, canonical):
         ("D_0", "positive"),
         ("T_4", "expected"),
         ("Tzz_4", "expected"),
-        ("T7_4", "not a smart process"),
+        ("Ta_4", "not a smart process"),
+        ("T7f_4", "not a smart process"),
         ("d_1", "expected"),
         (12, "must be a string"),
         (None, "must be a string"),
@@ -51,6 +51,22 @@ def test_bad_codes_are_named_in_the_error(code, why):
         parse_binding(code)
     assert caught.value.code == code
     assert repr(code) in str(caught.value)
+
+
+# crm.enum.ownertype: these types have an abbreviation of their own (SYMBOL_CODE_SHORT);
+# T and hexadecimal is how only dynamic types (smart processes) are written.
+OWN_ABBREVIATIONS = [
+    ("T1_5", "L_"), ("T2_5", "D_"), ("T3_5", "C_"), ("T4_5", "CO_"), ("T5_5", "I_"),
+    ("T7_5", "Q_"), ("T8_5", "RQ_"), ("T1f_5", "SI_"), ("T1F_5", "SI_"), ("T24_5", "DO_"),
+    ("T27_5", "SBD_"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("code", "own"), OWN_ABBREVIATIONS)
+def test_uf_crm_task_t_codes_are_for_smart_processes_only(code, own):
+    with pytest.raises(BindingCodeError, match=f"written {own}, not as a T-code") as caught:
+        parse_binding(code)
+    assert caught.value.code == code and repr(code) in str(caught.value)
 
 
 @pytest.mark.parametrize("value", [False, None, "", [], ()])

@@ -225,3 +225,55 @@ def test_the_status_change_is_the_status_changers_whoever_sent_the_event() -> No
     [change] = [c for c in what_changed(BEFORE, unknown, actor_id=CREATOR)
                 if c.kind is ChangeKind.REAL_STATUS]
     assert change.actor_id == CREATOR
+
+
+# Spec §1 WAITING "back to pending after ... delegate"; §2 "real status became 2 (... delegate)".
+IN_PROGRESS_TASK = task(real_status=3)
+NEW_RESPONSIBLE = 9
+
+
+def delegated(**fields) -> TaskSnapshot:
+    """The task after tasks.task.delegate: pending, a new responsible, the old one an auditor."""
+    base = {"real_status": 2, "responsible_id": NEW_RESPONSIBLE, "auditors": (RESPONSIBLE,),
+            "changed_date": NOW, "status_changed_date": NOW}  # fmt: skip
+    return task(**{**base, **fields})
+
+
+def test_section_2_delegating_a_task_in_progress_is_a_status_change_to_pending_only():
+    changes = what_changed(IN_PROGRESS_TASK, delegated(), actor_id=RESPONSIBLE)
+    assert [(c.kind, c.real_status) for c in changes] == [(K.REAL_STATUS, 2)]
+
+
+def test_section_2_delegation_with_another_edit_still_reports_that_edit():
+    changes = what_changed(IN_PROGRESS_TASK, delegated(description="new terms"),
+                           actor_id=RESPONSIBLE)  # fmt: skip
+    assert [(c.kind, c.fields) for c in changes] == [
+        (K.REAL_STATUS, ()),
+        (K.FIELDS, ("description",)),
+    ]
+
+
+def test_section_2_delegation_with_other_auditors_changed_reports_the_auditors():
+    changes = what_changed(IN_PROGRESS_TASK, delegated(auditors=(RESPONSIBLE, AUDITOR)),
+                           actor_id=RESPONSIBLE)  # fmt: skip
+    assert [(c.kind, c.fields) for c in changes] == [(K.REAL_STATUS, ()), (K.FIELDS, ("auditors",))]
+
+
+def test_section_2_delegation_to_an_auditor_takes_them_off_the_auditors():
+    previous = task(real_status=3, auditors=(NEW_RESPONSIBLE,))
+    assert kinds(what_changed(previous, delegated(), actor_id=RESPONSIBLE)) == [K.REAL_STATUS]
+
+
+def test_section_2_delegating_a_task_already_pending_is_an_edit_of_its_responsible():
+    changes = what_changed(BEFORE, delegated(status_changed_date=BEFORE.status_changed_date),
+                           actor_id=RESPONSIBLE)  # fmt: skip
+    assert [(c.kind, c.fields) for c in changes] == [(K.FIELDS, ("responsible_id", "auditors"))]
+
+
+def test_a_new_responsible_with_a_status_change_other_than_pending_is_an_edit():
+    changes = what_changed(BEFORE, task(real_status=3, responsible_id=NEW_RESPONSIBLE,
+                                        status_changed_date=NOW), actor_id=CREATOR)  # fmt: skip
+    assert [(c.kind, c.fields) for c in changes] == [
+        (K.REAL_STATUS, ()),
+        (K.FIELDS, ("responsible_id",)),
+    ]

@@ -14,8 +14,10 @@ from mappers.closing import (
     plan_closing,
     plan_release,
 )
+from mappers.decisions import decide_closing
 from mappers.snapshots import CrmItemSnapshot, TaskSnapshot
 from mappers.statuses import CrmTaskStatus
+from mappers.write_plan import WritePlan, plan_closing_writes
 
 S = CrmTaskStatus
 A = ClosingAction
@@ -50,7 +52,7 @@ PER_TASK = [
     ("under control, responsible is someone else", task(control=True), REVIEW),
     ("under control, creator is responsible", task(control=True, responsible=CREATOR), COMPLETE),
     ("under control, already in 4", task(real_status=4, control=True),
-     (A.LEAVE_OPEN, R.ALREADY_IN_REVIEW, None, None)),
+     (A.LEAVE_OPEN, R.ALREADY_IN_REVIEW, 4, S.CONTROL_WAITING)),
     ("waiting for control but control now off", task(real_status=4), COMPLETE),
 ]  # fmt: skip
 
@@ -131,3 +133,20 @@ def test_release_once_the_last_open_task_is_completed():
 
 def test_no_release_when_someone_moved_the_deal_meanwhile():
     assert plan_release(HOLD, [], current_stage_id="C1:NEGOTIATION") is None
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [(S.IN_PROGRESS, S.CONTROL_WAITING), (S.EXPIRED, S.CONTROL_WAITING),
+     (S.CONTROL_WAITING, None)],
+)  # fmt: skip
+def test_section_5_a_controlled_task_already_in_4_is_not_touched_but_shows_control_waiting(
+    before, after
+):
+    """§5: such a task "goes to real status 4 and CRM status CONTROL_WAITING"; it is in 4
+    already, so nothing is called, and its CRM status follows unless it holds it."""
+    plan = plan_closing(deal(), [task(real_status=4, control=True)], PortalRules())
+    [closing] = plan.tasks
+    assert plan_closing_writes(plan) == WritePlan()  # no call to the portal for the task
+    decision = decide_closing(before, closing.crm_status, change_id=plan.identity)
+    assert decision.status is after

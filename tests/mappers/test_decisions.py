@@ -191,6 +191,23 @@ def test_an_overdue_task_started_stays_expired_until_its_deadline_moves():
     assert final_status(S.EXPIRED, decisions) is S.DEADLINE_CHANGED
 
 
+@pytest.mark.parametrize("deadline", [None, FUTURE, PAST], ids=["no deadline", "before", "after"])
+def test_section_3_a_completed_task_leaves_finished_only_when_renewed_or_returned(deadline):
+    decision = decide(S.FINISHED, real(2), item_responsibles=RESPONSIBLES, deadline=deadline,
+                      now=NOW)  # fmt: skip
+    assert (decision.status, decision.rule) == (S.WAITING, Rule.REOPENED)
+
+
+def test_section_2_renewed_after_its_deadline_a_completed_task_ends_expired():
+    decisions = decide_observation(
+        S.FINISHED, [real(2), change(K.OVERDUE, None)], item_responsibles=RESPONSIBLES,
+        deadline=PAST, now=NOW,
+    )  # fmt: skip
+    assert [(d.status, d.rule) for d in decisions] == [(S.WAITING, Rule.REOPENED),
+                                                       (S.EXPIRED, Rule.OVERDUE)]  # fmt: skip
+    assert final_status(S.FINISHED, decisions) is S.EXPIRED
+
+
 def test_closing_decisions_skip_the_actor_rule_but_keep_the_table():
     assert decide_closing(S.EXPIRED, S.CONTROL_WAITING, change_id="c").status is S.CONTROL_WAITING
     assert decide_closing(S.FINISHED, S.FINISHED, change_id="c").outcome is Outcome.SAME_STATUS

@@ -184,3 +184,43 @@ def test_scenario_8_lead_converted_setting_off_tasks_stay_open_on_closed_as_in_7
         (ClosingAction.COMPLETE, S.FINISHED),
         (ClosingAction.REVIEW, S.CONTROL_WAITING),
     ]
+
+
+# Cases the spec's tables name besides §7 ----------------------------------------------
+
+NEW_RESPONSIBLE = 40
+
+
+def test_section_1_waiting_back_to_pending_after_delegate():
+    task = Task()
+    task.observe(MANAGER)
+    task.observe(COLLEAGUE, real_status=3)
+    # The colleague delegates: pending again, a new responsible, the colleague an auditor.
+    task.observe(COLLEAGUE, real_status=2, responsible_id=NEW_RESPONSIBLE, auditors=(COLLEAGUE,))
+    assert task.status is S.WAITING
+
+
+def test_section_1_delegating_a_pending_task_is_an_update_of_its_people():
+    task = Task()
+    task.observe(MANAGER)
+    task.observe(COLLEAGUE, viewed=True)
+    task.observe(COLLEAGUE, responsible_id=NEW_RESPONSIBLE, auditors=(COLLEAGUE,))
+    assert task.status is S.UPDATED
+
+
+def test_section_3_a_completed_task_leaves_finished_only_when_renewed_or_returned():
+    task = Task(deadline=T0 + timedelta(minutes=30))
+    task.observe(MANAGER)
+    task.observe(COLLEAGUE, real_status=3)
+    task.observe(COLLEAGUE, real_status=5)
+    assert task.status is S.FINISHED
+    late = T0 + timedelta(hours=1)
+    returned = task.fork()
+    task.observe(MANAGER, real_status=2, now=late)  # renewed after its deadline
+    assert task.status is S.EXPIRED  # FINISHED → WAITING → EXPIRED in one observation
+    task.observe(COLLEAGUE, real_status=3, now=late)  # started: still overdue
+    assert task.status is S.EXPIRED
+    task.observe(MANAGER, deadline=late + timedelta(days=1), now=late)
+    assert task.status is S.DEADLINE_CHANGED
+    returned.observe(MANAGER, real_status=2)  # renewed before its deadline
+    assert returned.status is S.WAITING

@@ -7,9 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mappers.bindings import CrmRef
-from mappers.changes import what_changed
+from mappers.changes import ChangeKind, what_changed
 from mappers.closing import Hold, PortalRules, StageMove, plan_closing, plan_release
-from mappers.decisions import decide_closing, decide_observation
+from mappers.decisions import decide_closing, decide_observation, final_status
 from mappers.snapshots import CrmItemSnapshot, TaskSnapshot
 from mappers.statuses import CrmTaskStatus
 from mappers.write_plan import (
@@ -135,6 +135,18 @@ def test_releasing_a_held_deal():
     )
 
 
+def test_section_6_the_crm_tag_is_added_again_after_someone_removes_it():
+    untagged = task()
+    first = plan_writes(untagged, [])
+    [tag] = first.of_kind(W.TASK_TAG)
+    assert plan_writes(untagged, [], already_written=first.keys) == WritePlan()  # a replay
+    # TaskBridge tagged it; later a user removes the tag, which changes the task.
+    removed = task(changed_date=NOW + timedelta(hours=1))
+    [again] = plan_writes(removed, [], already_written=first.keys).of_kind(W.TASK_TAG)
+    assert again.field("tags") == ("legal", "CRM") and again.key != tag.key
+    assert tag_write(task(changed_date=None)) is not None
+
+
 def test_plans_add_up_without_repeating_a_key():
     created = task()
     plan = plan_writes(created, observe(None, created))
@@ -173,6 +185,40 @@ def test_replaying_an_observation_yields_no_new_writes(previous, current, status
     assert plan() == first  # the same observation plans the same writes
     assert len(first.keys) == len(first)
     assert plan(first.keys) == WritePlan()
+
+
+@settings(settings.get_profile("mappers"))
+@given(
+    previous=st.none() | snapshots,
+    current=snapshots,
+    status=st.none() | st.sampled_from(CrmTaskStatus),
+    actor=st.sampled_from([None, 1, 2, 10]),
+    now=st.sampled_from([None, NOW]),
+)
+def test_an_applied_observation_observed_again_yields_no_changes_and_no_writes(
+    previous, current, status, actor, now
+):
+    """Once the worker has stored the snapshot and status an observation produced, fetching
+    the same task again (a redelivered event, a reconcile pass) changes nothing."""
+
+    def observation(before, after, status, written=frozenset()):
+        changes = what_changed(before, after, actor_id=actor, now=now)
+        decisions = decide_observation(status, changes, item_responsibles=frozenset({10}),
+                                       deadline=after.deadline, now=NOW)  # fmt: skip
+        status = final_status(status, decisions)
+        shown = {ref: status for ref in after.crm_bindings}
+        plan = plan_writes(after, decisions, item_statuses=shown, already_written=written)
+        return changes, decisions, status, plan
+
+    _, _, applied_status, first = observation(previous, current, status)
+    changes, decisions, again_status, second = observation(
+        current, current, applied_status, first.keys
+    )
+    # Only the overdue check, which looks at the task rather than at a change, comes back.
+    assert {change.kind for change in changes} <= {ChangeKind.OVERDUE}
+    assert not any(decision.applied for decision in decisions)
+    assert again_status is applied_status
+    assert second == WritePlan()
 
 
 def test_a_closing_announces_all_its_tasks_in_one_entry() -> None:
