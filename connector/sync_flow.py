@@ -35,7 +35,14 @@ from connector.write_back import WriteBack, WriteOutcome
 from mappers.bindings import CrmRef
 from mappers.changes import unexplained_edit, what_changed
 from mappers.closing import ClosingAction, Hold, PortalRules, plan_closing, plan_release
-from mappers.decisions import Decision, decide_closing, decide_observation, final_status
+from mappers.decision_reasons import explain
+from mappers.decisions import (
+    Decision,
+    Outcome,
+    decide_closing,
+    decide_observation,
+    final_status,
+)
 from mappers.item_status import item_status
 from mappers.snapshots import CrmItemSnapshot, TaskSnapshot
 from mappers.statuses import CrmTaskStatus
@@ -353,13 +360,18 @@ def _actor(rows: Sequence[Claimed]) -> int | None:
     return None
 
 
-def _decision_rows(task_id: int, decisions: Iterable[Decision]) -> list[dict[str, Any]]:
+def _decision_rows(task_id: int, decisions: Iterable[Decision],
+                   actor_of: str | None = None) -> list[dict[str, Any]]:
+    """The decisions as the sync log keeps them, each with its reason in words (English;
+    the pages say it again in their own language from `rule` and `outcome`)."""
     return [
         {"task_id": task_id, "change": d.change_id,
          "previous": d.previous.value if d.previous else None,
          "desired": d.desired.value if d.desired else None,
          "status": d.status.value if d.status else None,
-         "outcome": d.outcome.value, "rule": d.rule.value}
+         "outcome": d.outcome.value, "rule": d.rule.value,
+         "reason": explain(d, "en", actor_of=actor_of),
+         **({"actor_of": actor_of} if actor_of and d.outcome is Outcome.ACTOR_RULE else {})}
         for d in decisions
     ]
 
@@ -400,10 +412,12 @@ class _Context:
         )
         changes = what_changed(known.snapshot if known else None, current, actor_id=actor,
                                viewed_by_responsible=viewed, now=self.work.now)
-        responsibles = frozenset(
-            item.assigned_by_id for ref in current.crm_bindings
+        held_by = sorted(
+            (ref.kind, item.assigned_by_id) for ref in current.crm_bindings
             if (item := self.fetched.items.get(ref)) is not None and item.assigned_by_id
         )
+        responsibles = frozenset(user for _kind, user in held_by)
+        actor_of = next((kind for kind, user in held_by if user == actor), None)
         before = known.crm_status if known else None
         decisions = decide_observation(before, changes, item_responsibles=responsibles,
                                        deadline=current.deadline, now=self.work.now)
@@ -423,7 +437,7 @@ class _Context:
                         "responsible": current.responsible_id, "actor": actor,
                         "bindings": [ref.code for ref in current.crm_bindings]},
             "changes": [change.kind.value for change in changes],
-            "decisions": _decision_rows(task_id, decisions),
+            "decisions": _decision_rows(task_id, decisions, actor_of),
             "status": status.value if status else None,
         }
 

@@ -210,3 +210,49 @@ def test_every_event_of_a_pass_shows_the_rest_calls_it_shared(site: Any) -> None
     assert calls and calls == [row[1:] for row in _cells(first, "rest-calls")]
     assert [calls[-1][0], calls[-1][3], calls[-1][4]] == ["batch", "ok", "0"]
     assert f"served {handled['events'] - 1} other events too" in html.unescape(page)
+
+
+def _decided(site: Any, task: int, desired: str) -> int:
+    """The journal row of `task` whose processing decided on `desired`."""
+    rows = Journal(site.storage.engine).rows(object_key=f"task:{task}")
+    return next(row["id"] for row in rows if any(
+        d["desired"] == desired for d in (row["detail"] or {}).get("decisions") or []))
+
+
+def test_the_event_page_says_why_each_status_was_decided_in_the_page_language(
+    site: Any,
+) -> None:
+    portal = site.portal
+    manager = portal.add_user("Maria", "Rossi")
+    colleague = portal.add_user("Luca", "Bianchi")
+    deal = portal.as_user(manager).create_deal("ACME", assigned_by=manager)
+    task = portal.as_user(manager).create_task(f"D_{deal}", title="Contract",
+                                               responsible=colleague)
+    site.drain()
+    portal.as_user(colleague).start_task(task)
+    site.drain()
+    portal.as_user(colleague).pause_task(task)
+    site.drain()
+    portal.as_user(manager).update_task(task, DESCRIPTION="Also the annex")
+    site.drain()
+    session = signed_in(site)
+
+    def reasons(row_id: int, lang: str) -> list[str]:
+        page = session.get(f"{site.url}/admin/events/{row_id}?lang={lang}", timeout=10).text
+        return [row[-1] for row in _cells(page, "decisions")]
+
+    paused = _decided(site, task, "WAITING")
+    # The responsible's own action is a sign they saw it, too late to matter.
+    assert reasons(paused, "en") == [
+        "ignored: IN_PROGRESS → VIEWED is not allowed (transition rule); "
+        "the responsible viewed it",
+        "IN_PROGRESS → WAITING: real status became 2 (pending)"]
+    assert reasons(paused, "it")[-1] == "IN_PROGRESS → WAITING: l'incarico è tornato in attesa"
+    edited = _decided(site, task, "UPDATED")
+    assert reasons(edited, "en") == [
+        "ignored: the actor is the deal's responsible (actor rule); "
+        "description, people, checklist, group or other fields changed"]
+    assert reasons(edited, "it")[0].startswith(
+        "ignorata: chi ha agito è il responsabile della trattativa (regola dell'autore)")
+    stored = Journal(site.storage.engine).rows(id=paused)[0]["detail"]["decisions"]
+    assert stored[-1]["reason"] == "IN_PROGRESS → WAITING: real status became 2 (pending)"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from mappers.decision_reasons import explain_row
 
 LANGUAGES = ("en", "it")
 
@@ -192,3 +195,18 @@ def pick_language(*candidates: str | None) -> str:
 def translator(language: str) -> Callable[[str], str]:
     table = _TABLES.get(language, EN)
     return lambda key: table.get(key, EN.get(key, key))
+
+
+_DECISION_FIELDS = ("rule", "outcome", "previous", "desired", "change", "actor_of", "reason")
+
+
+def decision_reason(language: str) -> Callable[[Any], str]:
+    """A status decision's reason in the page's language, from its rule and outcome (the
+    stored English reason when the row names neither)."""
+
+    def reason(decision: Any) -> str:
+        row = decision if isinstance(decision, Mapping) else {
+            name: getattr(decision, name, None) for name in _DECISION_FIELDS}
+        return explain_row(row, language) or str(row.get("reason") or "")
+
+    return reason

@@ -7,7 +7,7 @@ from typing import Any
 from flask import current_app, g, redirect, render_template, request, url_for
 
 from connector.storage import Storage
-from webhooks.admin.labels import LANGUAGES, pick_language, translator
+from webhooks.admin.labels import LANGUAGES, decision_reason, pick_language, translator
 from webhooks.admin_auth import AdminAuthError, Viewer, current_viewer
 
 PUBLIC_ENDPOINTS = {"admin.login", "admin.login_submit"}
@@ -42,7 +42,8 @@ def language() -> str:
 def render(template: str, status: int = 200, **context: Any):  # type: ignore[no-untyped-def]
     lang = language()
     body = render_template(
-        f"admin/{template}", t=translator(lang), lang=lang, languages=LANGUAGES,
+        f"admin/{template}", t=translator(lang), reason=decision_reason(lang), lang=lang,
+        languages=LANGUAGES,
         viewer=g.get("admin_viewer"), **context,
     )
     response = current_app.make_response((body, status))
