@@ -16,6 +16,12 @@ _GETTERS = {
     "MESSAGE_ID": lambda e: e.message_id,
 }
 _DATES = frozenset({"TIMESTAMP_X"})
+# event.offline.list also filters by the reservation and the error mark.
+_LIST_GETTERS = {
+    **_GETTERS,
+    "PROCESS_ID": lambda e: e.process_id or "",
+    "ERROR": lambda e: int(e.error),
+}
 
 
 class OfflineQueue:
@@ -98,7 +104,7 @@ class OfflineQueue:
             return [
                 {**self.render(r), "PROCESS_ID": r.process_id or "", "ERROR": int(r.error)}
                 for r in self._ordered(client_id, order)
-                if filters.matches(r, conditions, _GETTERS, _DATES)
+                if filters.matches(r, conditions, _LIST_GETTERS, _DATES)
             ]
 
     def drop_client(self, client_id: str) -> None:
