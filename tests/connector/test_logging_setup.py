@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import pytest
 import requests
@@ -12,9 +13,11 @@ import requests
 from connector.logging_setup import (
     CorrelationFilter,
     JsonFormatter,
+    ServedPass,
     configure_logging,
     correlation,
     scrub_text,
+    serving,
 )
 from connector.settings import Settings
 from connector.storage import open_storage
@@ -96,3 +99,22 @@ def test_every_line_of_a_request_carries_its_request_id(
     assert answer.status_code == 401
     refused = [json.loads(line) for line in lines.lines if "refused" in line]
     assert refused and all(r["correlation_id"] == "corr-abcdef12" for r in refused)
+
+
+@dataclass
+class _Row:
+    id: int
+    correlation_id: str | None
+
+
+def test_a_pass_names_every_request_and_row_it_serves(lines: Lines) -> None:
+    rows = [_Row(7, "req-a"), _Row(8, "req-b"), _Row(9, "req-a"), _Row(10, None)]
+    with serving(ServedPass.of("pass-1", rows)):
+        logging.getLogger("connector.rest").info("rest call batch 12ms http=200 ok")
+    with serving(ServedPass.of("pass-2", rows[:1])):
+        logging.getLogger("connector.rest").info("rest call tasks.task.list")
+    shared, alone = (json.loads(line) for line in lines.lines)
+    assert shared["pass_id"] == "pass-1" and shared["correlation_id"] == "pass-1"
+    assert shared["correlation_ids"] == ["req-a", "req-b", "journal-10"]
+    assert shared["journal_ids"] == [7, 8, 9, 10]
+    assert alone["correlation_id"] == "req-a" and alone["journal_ids"] == [7]
