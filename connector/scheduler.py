@@ -34,7 +34,6 @@ from connector.storage import Storage
 from connector.user_tokens import poll_views
 from mappers.overdue import is_overdue
 from mappers.portal_events import OFFLINE_EVENTS, PortalEvent
-from mappers.statuses import CrmTaskStatus
 
 log = logging.getLogger(__name__)
 
@@ -71,16 +70,15 @@ def _queue_rechecks(journal: Journal, portal: Portal, task_ids: list[int], sourc
 
 
 def overdue_sweep(storage: Storage, *, now: datetime | None = None) -> int:
-    """Queue a re-check for every open bound task whose deadline has passed."""
+    """Queue a re-check for every open bound task whose deadline has passed (found in
+    the database alone: no REST call)."""
     now = now or datetime.now(UTC)
     journal, snapshots = Journal(storage.engine), SnapshotStore(storage.engine)
     queued = 0
     for portal in _installed(storage):
-        due = [
-            task.snapshot.id for task in snapshots.open_tasks(portal.id)
-            if task.snapshot.crm_bindings and task.crm_status is not CrmTaskStatus.EXPIRED
-            and is_overdue(task.snapshot, now)
-        ]
+        # The index narrows to the candidates; the rule itself still decides.
+        due = [task.snapshot.id for task in snapshots.overdue_candidates(portal.id, now)
+               if is_overdue(task.snapshot, now)]
         queued += _queue_rechecks(journal, portal, due, "sweep", "deadline passed", now)
     return queued
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -95,6 +96,11 @@ task_snapshots = Table(
     Column("bindings", JSON, nullable=False, default=list),
     Column("deleted", Boolean, nullable=False, default=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # The deadline (UTC) while the task can still become overdue (migration 0006).
+    Column("overdue_after", DateTime(timezone=True)),
+    Index("ix_task_snapshots_overdue", "portal_id", "overdue_after",
+          postgresql_where=text("overdue_after IS NOT NULL"),
+          sqlite_where=text("overdue_after IS NOT NULL")),
 )
 
 crm_item_statuses = Table(
@@ -124,6 +130,7 @@ write_log = Table(
     Column("result", JSON),
     Column("error", Text),
     UniqueConstraint("portal_id", "idempotency_key", name="uq_write_log_key"),
+    Index("ix_write_log_journal", "journal_id", "created_at"),
 )
 
 # REST client state shared by every process that calls a portal (migration 0002).

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 from connector.schema import crm_item_statuses, task_snapshots
 from mappers.bindings import CrmRef
 from mappers.item_status import TaskStatusRecord
+from mappers.overdue import NOT_OVERDUE_REAL_STATUSES
 from mappers.snapshots import TaskSnapshot
 from mappers.statuses import CrmTaskStatus
 
@@ -80,6 +81,18 @@ class SnapshotStore:
         stored = [_stored_task(row._mapping) for row in rows]
         return [task for task in stored if not task.snapshot.is_completed]
 
+    def overdue_candidates(self, portal_id: int, now: datetime) -> list[StoredTask]:
+        """Bound tasks, open, not deleted and not EXPIRED, whose deadline is before `now`:
+        read from the sweep's index, so tasks that cannot be overdue are never read."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(task_snapshots).where(
+                    task_snapshots.c.portal_id == portal_id,
+                    task_snapshots.c.overdue_after < now.astimezone(UTC),
+                )
+            ).all()
+        return [_stored_task(row._mapping) for row in rows]
+
     def stalest_open_tasks(self, portal_id: int, limit: int) -> list[StoredTask]:
         """Bound tasks not completed, the ones checked longest ago first."""
         with self._engine.connect() as conn:
@@ -104,6 +117,7 @@ class SnapshotStore:
             "bindings": [ref.code for ref in task.snapshot.crm_bindings],
             "deleted": task.deleted,
             "updated_at": datetime.now(UTC),
+            "overdue_after": _overdue_after(task),
         }
         _upsert(conn, task_snapshots, {"portal_id": portal_id, "task_id": task.snapshot.id},
                 values)
@@ -112,7 +126,7 @@ class SnapshotStore:
         conn.execute(
             task_snapshots.update()
             .where(task_snapshots.c.portal_id == portal_id, task_snapshots.c.task_id == task_id)
-            .values(deleted=True, updated_at=datetime.now(UTC))
+            .values(deleted=True, updated_at=datetime.now(UTC), overdue_after=None)
         )
 
     def items(self, portal_id: int, refs: Iterable[CrmRef]) -> dict[CrmRef, StoredItem]:
@@ -167,6 +181,18 @@ def _upsert(conn: Connection, table: Any, key: dict[str, Any], values: dict[str,
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     statement = insert(table).values(**key, **values)
     conn.execute(statement.on_conflict_do_update(index_elements=list(key), set_=values))
+
+
+def _overdue_after(task: StoredTask) -> datetime | None:
+    """The deadline (UTC) the overdue sweep watches, or None while the task cannot become
+    overdue: unbound, deleted, completed by the overdue rule's measure, or EXPIRED already.
+    Kept on every write, so the sweep's index holds only the tasks it may have to queue."""
+    snapshot = task.snapshot
+    if (task.deleted or not snapshot.crm_bindings or snapshot.deadline is None
+            or task.crm_status is CrmTaskStatus.EXPIRED
+            or snapshot.real_status in NOT_OVERDUE_REAL_STATUSES):
+        return None
+    return snapshot.deadline.astimezone(UTC)
 
 
 def _stored_task(row: Any) -> StoredTask:
