@@ -19,15 +19,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, and_, delete, func, or_, select
 
-from connector.journal import PENDING, Journal
+from connector.journal import DEAD, PENDING, Journal
 from connector.metrics_source import record_scheduler_run
 from connector.portal_store import INSTALLED, Portal
 from connector.rest_client import PortalClient
 from connector.rest_errors import BitrixError
 from connector.schema import journal as journal_table
-from connector.schema import rest_calls, scheduler_runs
+from connector.schema import rest_calls, scheduler_runs, write_log
 from connector.settings import Settings
 from connector.snapshot_store import SnapshotStore
 from connector.storage import Storage
@@ -42,6 +42,7 @@ RECHECK_ITEM = "TASKBRIDGE_RECHECK_ITEM"
 RECONCILE_SLACK = timedelta(minutes=5)  # clocks differ; a re-check costs little
 ROLLING_CHECKS = 45
 FINISHED_STATES = ("done", "ignored", "duplicate")
+DEAD_KEPT_TIMES = 3  # dead events stay three times the retention: support looks into them
 LEADER_LOCK = 727274002
 OFFLINE_PAGE = 50
 OFFLINE_ROUNDS = 20
@@ -152,18 +153,30 @@ def _last_ok_run(storage: Storage, job: str) -> datetime | None:
 
 
 def retention(storage: Storage, settings: Settings, *, now: datetime | None = None) -> int:
-    """Forget finished events older than TASKBRIDGE_JOURNAL_RETENTION_DAYS (the write log's
-    idempotency keys stay, so nothing old is ever written again)."""
+    """Forget what the sync log no longer needs; the number of journal rows deleted.
+
+    Finished events go after TASKBRIDGE_JOURNAL_RETENTION_DAYS, and the REST calls
+    recorded with them; dead events, which support comes back to, after three times that.
+    A write-log row goes once its journal row is gone and it is older than the retention:
+    nothing can replay that event any more, and the task snapshots, not the write log,
+    are what keep an old observation from being decided again.
+    """
     now = now or datetime.now(UTC)
     cutoff = now - timedelta(days=settings.journal_retention_days)
+    dead_cutoff = now - timedelta(days=settings.journal_retention_days * DEAD_KEPT_TIMES)
     with storage.engine.begin() as conn:
         conn.execute(delete(rest_calls).where(rest_calls.c.at < cutoff))
-        return conn.execute(
-            delete(journal_table).where(
-                journal_table.c.state.in_(FINISHED_STATES),
-                journal_table.c.received_at < cutoff,
-            )
+        removed = conn.execute(
+            delete(journal_table).where(or_(
+                and_(journal_table.c.state.in_(FINISHED_STATES),
+                     journal_table.c.received_at < cutoff),
+                and_(journal_table.c.state == DEAD, journal_table.c.received_at < dead_cutoff),
+            ))
         ).rowcount
+        # Deleting journal rows set their write-log rows' journal_id to NULL.
+        conn.execute(delete(write_log).where(write_log.c.journal_id.is_(None),
+                                             write_log.c.created_at < cutoff))
+    return removed
 
 
 def offline_catch_up(storage: Storage, settings: Settings, *,

@@ -4,10 +4,17 @@ pass; retention forgets old finished events."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from connector.journal import DONE
+from sqlalchemy import insert, select
+
+from connector.journal import DONE, Journal
+from connector.portal_store import Installation
 from connector.scheduler import offline_catch_up, reconcile, retention
+from connector.schema import write_log
+from connector.settings import Settings
+from connector.storage import Storage
 from tests.support.stack import TaskBridge
 
 
@@ -72,3 +79,48 @@ def test_retention_forgets_old_finished_events(taskbridge: TaskBridge) -> None:
     later = datetime.now(UTC) + timedelta(days=taskbridge.settings.journal_retention_days + 1)
     assert retention(taskbridge.storage, taskbridge.settings, now=later) == done
     assert taskbridge.journal.count(state=DONE) == 0
+
+
+def test_retention_keeps_dead_events_longer_and_prunes_the_write_log_behind_the_journal(
+        any_storage: Storage, make_settings: Callable[..., Settings]) -> None:
+    storage, settings = any_storage, make_settings()
+    storage.portals.save(Installation(member_id="m-1", domain="m-1.example",
+                                      client_endpoint="https://m-1.example/rest/"))
+    storage.portals.mark_installed("m-1")
+    portal_id = storage.portals.get("m-1").id
+    journal = Journal(storage.engine)
+    start = datetime.now(UTC)
+
+    def event(task: int) -> int:
+        return journal.enqueue(portal_id=portal_id, member_id="m-1", event="ONTASKUPDATE",
+                               object_type="task", object_id=str(task), payload={},
+                               source="online", now=start)
+
+    done, dead = event(1), event(2)
+    for row in journal.claim_batch("w1", now=start):
+        if row.id == done:
+            journal.finish([done], now=start)
+        else:
+            journal.fail([row], "portal answered 500", max_attempts=1, now=start)
+    with storage.engine.begin() as conn:
+        for key, journal_id in (("of-done", done), ("of-dead", dead), ("from-a-card", None)):
+            conn.execute(insert(write_log).values(
+                portal_id=portal_id, journal_id=journal_id, idempotency_key=key,
+                method="crm.deal.update", params={}, state="done", created_at=start))
+
+    def kept() -> tuple[list[str], list[str]]:
+        with storage.engine.connect() as conn:
+            keys = conn.execute(select(write_log.c.idempotency_key)
+                                .order_by(write_log.c.idempotency_key)).scalars().all()
+        return [row["state"] for row in journal.rows()], list(keys)
+
+    days = settings.journal_retention_days
+    assert retention(storage, settings, now=start + timedelta(days=days - 1)) == 0
+    assert kept() == (["done", "dead"], ["from-a-card", "of-dead", "of-done"])
+    # Past the retention: the finished event goes, its write-log row with it, and so does
+    # the write made for no event; the dead event stays for support, with its writes.
+    assert retention(storage, settings, now=start + timedelta(days=days + 1)) == 1
+    assert kept() == (["dead"], ["of-dead"])
+    assert retention(storage, settings, now=start + timedelta(days=3 * days - 1)) == 0
+    assert retention(storage, settings, now=start + timedelta(days=3 * days + 1)) == 1
+    assert kept() == ([], [])
