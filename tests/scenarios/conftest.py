@@ -1,12 +1,15 @@
-"""Scenario fixtures: an installed TaskBridge and the people of the article."""
+"""Scenario fixtures: an installed TaskBridge, the people of the article, and the portal
+as its admin sees it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from tests.scenarios.portal_view import AdminView
 from tests.support.stack import TaskBridge
 
 
@@ -31,3 +34,11 @@ def people(portal: Any) -> People:
         colleague=portal.add_user("Luca", "Bianchi"),
         auditor=portal.add_user("Anna", "Verdi"),
     )
+
+
+@pytest.fixture
+def on_portal(portal: Any) -> Iterator[AdminView]:
+    """The portal read through REST by its admin: what assertions look at."""
+    view = AdminView(portal)
+    yield view
+    view.close()

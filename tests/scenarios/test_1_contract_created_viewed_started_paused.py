@@ -2,49 +2,71 @@
 colleague opens it: VIEWED; starts it: IN_PROGRESS; pauses it: WAITING.
 
 Opening a task fires no event: the colleague's view reaches TaskBridge when they open
-its tab in the task card (TASK_VIEW_TAB), or through an action of theirs."""
+its tab in the task card (TASK_VIEW_TAB), or through an action of theirs. Each step is
+checked on the portal: the deal's status field, one timeline entry per change, the
+task's real status and its tags (the CRM tag added beside the user's own)."""
 
 from __future__ import annotations
 
+from mappers.decisions import Rule
 from tests.scenarios.conftest import People
+from tests.scenarios.portal_view import AdminView, TaskCard, says
 from tests.support.stack import TaskBridge
 
+TITLE = "Prepare the contract"
+PENDING, IN_PROGRESS = 2, 3
 
-def test_created_then_started_then_paused(installed: TaskBridge, people: People) -> None:
+
+def test_created_viewed_started_paused(
+    installed: TaskBridge, people: People, on_portal: AdminView
+) -> None:
     portal = installed.portal
     deal = portal.as_user(people.manager).create_deal("ACME contract",
                                                       assigned_by=people.manager)
     task = portal.as_user(people.manager).create_task(
-        f"D_{deal}", title="Prepare the contract", responsible=people.colleague
+        f"D_{deal}", title=TITLE, responsible=people.colleague, tags=["urgent"]
     )
     calls = installed.drain()
-    assert installed.task_status(task) == "CREATED"
-    assert portal.deal(deal)["UF_CRM_TASKBRIDGE_STATUS"]
-    assert "CRM" in str(portal.task(task)["tags"])
+    assert on_portal.status("deal", deal) == "CREATED"
+    [entry] = on_portal.new_entries("deal", deal)
+    assert says(entry, TITLE, "CREATED", Rule.FIRST_SEEN)
+    assert on_portal.task(task).tags == {"urgent", "CRM"}
     assert calls <= 4
 
     portal.as_user(people.colleague).open_task(task)
     page = installed.open_tab(people.colleague, "TASK_VIEW_TAB", {"taskId": str(task)})
     assert page.status_code == 200
     installed.drain()
-    assert installed.task_status(task) == "VIEWED"
+    assert on_portal.status("deal", deal) == "VIEWED"
+    [entry] = on_portal.new_entries("deal", deal)
+    assert says(entry, TITLE, "VIEWED", Rule.VIEWED)
 
     portal.as_user(people.colleague).start_task(task)
     installed.drain()
-    assert installed.task_status(task) == "IN_PROGRESS"
+    assert on_portal.task(task).real_status == IN_PROGRESS
+    assert on_portal.status("deal", deal) == "IN_PROGRESS"
+    [entry] = on_portal.new_entries("deal", deal)
+    assert says(entry, TITLE, "IN_PROGRESS", Rule.STARTED)
 
     portal.as_user(people.colleague).pause_task(task)
     installed.drain()
-    assert installed.task_status(task) == "WAITING"
+    assert on_portal.task(task) == TaskCard(PENDING, frozenset({"urgent", "CRM"}))
+    assert on_portal.status("deal", deal) == "WAITING"
+    [entry] = on_portal.new_entries("deal", deal)
+    assert says(entry, TITLE, "WAITING", Rule.PENDING)
 
 
-def test_the_manager_opening_the_tab_is_not_a_view(installed: TaskBridge, people: People) -> None:
+def test_the_manager_opening_the_tab_is_not_a_view(
+    installed: TaskBridge, people: People, on_portal: AdminView
+) -> None:
     portal = installed.portal
     deal = portal.as_user(people.manager).create_deal("ACME", assigned_by=people.manager)
     task = portal.as_user(people.manager).create_task(
-        f"D_{deal}", title="Prepare the contract", responsible=people.colleague
+        f"D_{deal}", title=TITLE, responsible=people.colleague
     )
     installed.drain()
+    on_portal.new_entries("deal", deal)
     assert installed.open_tab(people.manager, "TASK_VIEW_TAB", {"taskId": str(task)}).ok
     installed.drain()
-    assert installed.task_status(task) == "CREATED"
+    assert on_portal.status("deal", deal) == "CREATED"
+    assert on_portal.new_entries("deal", deal) == []

@@ -1,31 +1,55 @@
 """§7.3: the creator moves the deadline: DEADLINE_CHANGED. The deadline passes with the
-task open: EXPIRED (no event fires for that: the overdue sweep finds it)."""
+task open: EXPIRED.
+
+A deadline passing fires no event: the deadline here is set a moment ahead and passes in
+real time, and the overdue sweep the worker's scheduler runs (on its own clock) finds it."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 from connector.scheduler import overdue_sweep
+from mappers.decisions import Rule
 from tests.scenarios.conftest import People
+from tests.scenarios.portal_view import AdminView, says
 from tests.support.stack import TaskBridge
 
+TITLE = "Prepare the contract"
+PENDING = 2
+# Long enough for TaskBridge to handle the move before the deadline passes.
+DEADLINE_AHEAD = timedelta(seconds=2)
 
-def test_deadline_moved_then_passed(installed: TaskBridge, people: People) -> None:
+
+def test_deadline_moved_then_passed(
+    installed: TaskBridge, people: People, on_portal: AdminView
+) -> None:
     portal = installed.portal
     deal = portal.as_user(people.manager).create_deal("Lease", assigned_by=people.manager)
-    task = portal.as_user(people.auditor).create_task(
-        f"D_{deal}", title="Prepare the contract", responsible=people.colleague
+    creator = people.auditor
+    task = portal.as_user(creator).create_task(
+        f"D_{deal}", title=TITLE, responsible=people.colleague
     )
     installed.drain()
-    deadline = datetime.now(UTC) + timedelta(days=2)
-    portal.as_user(people.auditor).update_task(task, DEADLINE=deadline.isoformat())
-    installed.drain()
-    assert installed.task_status(task) == "DEADLINE_CHANGED"
+    assert on_portal.status("deal", deal) == "CREATED"
+    on_portal.new_entries("deal", deal)
 
-    later = deadline + timedelta(hours=1)
-    queued = overdue_sweep(installed.storage, now=later)
-    assert queued == 1
-    installed.drain(now=later)
-    assert installed.task_status(task) == "EXPIRED"
-    # A second sweep finds nothing new to check.
-    assert overdue_sweep(installed.storage, now=later) == 0
+    deadline = datetime.now(UTC) + DEADLINE_AHEAD
+    portal.as_user(creator).update_task(task, DEADLINE=deadline.isoformat())
+    installed.drain()
+    assert not on_portal.is_overdue(task), "the deadline passed before TaskBridge saw the move"
+    assert on_portal.status("deal", deal) == "DEADLINE_CHANGED"
+    [entry] = on_portal.new_entries("deal", deal)
+    assert says(entry, TITLE, "DEADLINE_CHANGED", Rule.DEADLINE_CHANGED)
+
+    on_portal.wait_until_overdue(task)
+    assert overdue_sweep(installed.storage) == 1
+    installed.drain()
+    assert on_portal.status("deal", deal) == "EXPIRED"
+    [entry] = on_portal.new_entries("deal", deal)
+    assert says(entry, TITLE, "EXPIRED", Rule.OVERDUE)
+    assert on_portal.task(task).real_status == PENDING
+
+    # The next sweep finds nothing new: no second entry.
+    assert overdue_sweep(installed.storage) == 0
+    installed.drain()
+    assert on_portal.new_entries("deal", deal) == []
