@@ -62,6 +62,29 @@ def _insert(conn: sqlite3.Connection, batch: list[tuple]) -> None:
         " detail, correlation_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", batch)
 
 
+def seed_counters(engine) -> int:  # type: ignore[no-untyped-def]
+    """As many counter series as a busy deployment keeps (the fill bypasses the journal's
+    verbs, so it bumps none): every event by state and outcome, the latency histogram,
+    REST methods by result, refreshes per portal. Returns how many series."""
+    from connector import metric_counters as m
+
+    counts = {}
+    for event in (*EVENTS, "ONCRMDEALADD", "ONTASKDELETE", "ONAPPUPDATE"):
+        for state in ("pending", "duplicate", "ignored"):
+            counts[(m.EVENTS_RECEIVED, m.labels(event=event, state=state))] = 1000
+        for outcome in ("done", "ignored", "failed", "dead"):
+            counts[(m.EVENTS_FINISHED, m.labels(event=event, outcome=outcome))] = 1000
+    counts.update(m.latency([0.3, 2.0, 40.0] * 100))
+    for n in range(40):
+        for result in ("ok", "QUERY_LIMIT_EXCEEDED", "OPERATION_TIME_LIMIT", "ERROR_CORE"):
+            counts[(m.REST_REQUESTS, m.labels(method=f"method.{n}", result=result))] = 10
+    for n in range(20):
+        counts[(m.TOKEN_REFRESHES, m.labels(member_id=f"member{n}"))] = 24
+    with engine.begin() as conn:
+        m.bump(conn, counts)
+    return len(counts)
+
+
 def timed(fn, repeat: int = 7) -> float:  # type: ignore[no-untyped-def]
     fn()  # warm the page cache
     samples = []
@@ -133,17 +156,25 @@ def main() -> int:
     raw.close()
     from connector import metrics_source
 
-    metrics_ms = timed(lambda: metrics_source.render(metrics_source.collect(storage.engine)),
-                       repeat=3)
+    series = seed_counters(storage.engine)
+    metrics_ms = timed(lambda: metrics_source.render(metrics_source.collect(storage.engine)))
+
+    def scrape() -> None:
+        answer = client.get("/metrics")
+        assert answer.status_code == 200, answer.status_code
+
+    metrics_http_ms = timed(scrape)
     worst = max(r["page_ms"] for r in results.values())
     summary = {"rows": args.rows, "fill_seconds": round(fill_seconds, 1),
                "baseline_pk_limit50_ms": round(baseline, 3), "cases": results,
                "metrics_scrape_ms": round(metrics_ms, 1),
+               "metrics_http_ms": round(metrics_http_ms, 1), "metrics_counter_series": series,
                "worst_page_ms": worst, "goal_ms": GOAL_MS, "ok": worst < GOAL_MS}
     print(f"{'case':<20} {'query ms':>9} {'page ms':>9}")
     for name, r in results.items():
         print(f"{name:<20} {r['query_ms']:>9} {r['page_ms']:>9}")
-    print(f"/metrics scrape {metrics_ms:.0f} ms (not part of the goal)")
+    print(f"{'/metrics collect':<20} {metrics_ms:>9.2f} {metrics_http_ms:>9.2f}"
+          f"   ({series} counter series; not part of the page goal)")
     print(f"fill {fill_seconds:.1f}s for {args.rows} rows; worst page {worst} ms "
           f"(goal < {GOAL_MS} ms)")
     if args.json:
