@@ -16,10 +16,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, func, or_, select
+from sqlalchemy import Engine, and_, delete, or_, select
 
 from connector.journal import DEAD, PENDING, Journal
 from connector.metrics_source import record_scheduler_run
@@ -84,46 +85,77 @@ def overdue_sweep(storage: Storage, *, now: datetime | None = None) -> int:
     return queued
 
 
+@dataclass(frozen=True)
+class JobResult:
+    """What a run did, as the scheduler records it: `failed` names the portals (by
+    member_id, with the reason) the run could not do; `detail` is kept with the run."""
+
+    queued: int
+    failed: dict[str, str] = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def outcome(self) -> str:
+        return "partial" if self.failed else "ok"
+
+
 def reconcile(storage: Storage, settings: Settings, *, now: datetime | None = None,
               since: datetime | None = None,
-              client_for: Callable[[Portal], PortalClient] | None = None) -> int:
-    """The last safety net: re-check what changed on the portal since the last pass.
+              client_for: Callable[[Portal], PortalClient] | None = None) -> JobResult:
+    """The last safety net: re-check what changed on each portal since its last pass.
 
     Tasks and deals/leads changed since then (`CHANGED_DATE`, `DATE_MODIFY`, read with
     filtered lists) are queued; so are the open bound tasks checked longest ago, a few
-    each pass, which finds what changes no date (a checklist item ticked inline).
+    each pass, which finds what changes no date (a checklist item ticked inline). Each
+    portal keeps its own mark (in the run's detail): a portal the pass could not read
+    keeps the old one, so its window is read again next pass.
     """
     now = now or datetime.now(UTC)
-    since = since or _last_ok_run(storage, "reconcile") or now - timedelta(
-        seconds=2 * settings.reconcile_interval)
-    since -= RECONCILE_SLACK
-    journal, snapshots = Journal(storage.engine), SnapshotStore(storage.engine)
+    marks, default = _reconcile_marks(storage)
+    fallback = default or now - timedelta(seconds=2 * settings.reconcile_interval)
+    known = {portal.member_id for portal in storage.portals.all()}
+    next_marks = {member: mark.isoformat() for member, mark in marks.items() if member in known}
+    failed: dict[str, str] = {}
     queued = 0
     for portal in _installed(storage):
-        client = (client_for or (lambda p: PortalClient.for_portal(
-            storage, settings, p.member_id)))(portal)
+        start = since or marks.get(portal.member_id) or fallback
         try:
-            changed = _changed_since(client, since)
+            queued += _reconcile_portal(storage, settings, portal, start - RECONCILE_SLACK,
+                                        now, client_for)
         except BitrixError as exc:
             log.warning("reconcile for portal %s stopped: %s", portal.member_id, exc)
-            continue
-        finally:
-            client.close()
-        task_ids = changed.pop("task", []) + [
-            task.snapshot.id for task in snapshots.stalest_open_tasks(portal.id, ROLLING_CHECKS)
-        ]
-        queued += _queue_rechecks(journal, portal, sorted(set(task_ids)), "reconcile",
-                                  "changed since the last pass", now)
-        for kind, item_ids in changed.items():
-            keys = {f"{kind}:{item_id}": item_id for item_id in item_ids}
-            waiting = journal.waiting_keys(portal.id, keys)
-            for key, item_id in keys.items():
-                if key not in waiting:
-                    journal.enqueue(portal_id=portal.id, member_id=portal.member_id,
-                                    event=RECHECK_ITEM, object_type=kind,
-                                    object_id=str(item_id), payload={"reason": "modified"},
-                                    source="reconcile", now=now)
-                    queued += 1
+            failed[portal.member_id] = str(exc)[:300]
+            next_marks[portal.member_id] = start.isoformat()
+        else:
+            next_marks[portal.member_id] = now.isoformat()
+    return JobResult(queued=queued, failed=failed, detail={"marks": next_marks})
+
+
+def _reconcile_portal(storage: Storage, settings: Settings, portal: Portal, since: datetime,
+                      now: datetime,
+                      client_for: Callable[[Portal], PortalClient] | None) -> int:
+    client = (client_for or (lambda p: PortalClient.for_portal(
+        storage, settings, p.member_id)))(portal)
+    try:
+        changed = _changed_since(client, since)
+    finally:
+        client.close()
+    journal, snapshots = Journal(storage.engine), SnapshotStore(storage.engine)
+    task_ids = changed.pop("task", []) + [
+        task.snapshot.id for task in snapshots.stalest_open_tasks(portal.id, ROLLING_CHECKS)
+    ]
+    queued = _queue_rechecks(journal, portal, sorted(set(task_ids)), "reconcile",
+                             "changed since the last pass", now)
+    for kind, item_ids in changed.items():
+        keys = {f"{kind}:{item_id}": item_id for item_id in item_ids}
+        waiting = journal.waiting_keys(portal.id, keys)
+        for key, item_id in keys.items():
+            if key not in waiting:
+                journal.enqueue(portal_id=portal.id, member_id=portal.member_id,
+                                event=RECHECK_ITEM, object_type=kind,
+                                object_id=str(item_id), payload={"reason": "modified"},
+                                source="reconcile", now=now)
+                queued += 1
     return queued
 
 
@@ -141,15 +173,27 @@ def _changed_since(client: PortalClient, since: datetime) -> dict[str, list[int]
     return changed
 
 
-def _last_ok_run(storage: Storage, job: str) -> datetime | None:
+def _reconcile_marks(storage: Storage) -> tuple[dict[str, datetime], datetime | None]:
+    """Each portal's mark from the last recorded pass; and, for a pass recorded before
+    marks were kept per portal, its start, which covered every portal."""
     with storage.engine.connect() as conn:
-        started = conn.execute(
-            select(func.max(scheduler_runs.c.started_at)).where(
-                scheduler_runs.c.job == job, scheduler_runs.c.outcome == "ok")
-        ).scalar()
-    if started is not None and started.tzinfo is None:
-        started = started.replace(tzinfo=UTC)
-    return started
+        last = conn.execute(
+            select(scheduler_runs.c.started_at, scheduler_runs.c.detail)
+            .where(scheduler_runs.c.job == "reconcile",
+                   scheduler_runs.c.outcome.in_(("ok", "partial")))
+            .order_by(scheduler_runs.c.started_at.desc())
+            .limit(1)
+        ).first()
+    if last is None:
+        return {}, None
+    marks = (last.detail or {}).get("marks")
+    if marks is None:
+        return {}, _aware(last.started_at)
+    return {member: _aware(datetime.fromisoformat(mark)) for member, mark in marks.items()}, None
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def retention(storage: Storage, settings: Settings, *, now: datetime | None = None) -> int:
@@ -356,6 +400,28 @@ class Leadership:
             self._connection = None
 
 
+def run_job(engine: Engine, name: str, job: Callable[[], int | JobResult]) -> None:
+    """Run one job and record the run: ok, partial (with the portals it could not do),
+    or error. A failed run is only recorded; the next one comes anyway."""
+    started = datetime.now(UTC)
+    try:
+        result = job()
+    except Exception as exc:
+        log.exception("scheduler job %s failed", name)
+        outcome, detail = "error", {"error": f"{type(exc).__name__}: {exc}"}
+    else:
+        if not isinstance(result, JobResult):
+            result = JobResult(queued=result)
+        log.info("scheduler job %s queued %d%s", name, result.queued,
+                 f"; failed for {sorted(result.failed)}" if result.failed else "")
+        outcome = result.outcome
+        detail = {"queued": result.queued, **result.detail}
+        if result.failed:
+            detail["failed"] = result.failed
+    record_scheduler_run(engine, name, started_at=started, finished_at=datetime.now(UTC),
+                         outcome=outcome, detail=detail)
+
+
 class Scheduler:
     """Runs the jobs on an interval in a background thread while this process leads."""
 
@@ -381,23 +447,11 @@ class Scheduler:
                                     id=name, next_run_time=datetime.now(UTC),
                                     max_instances=1, coalesce=True)
 
-    def _guarded(self, name: str, job: Callable[[], int]) -> Callable[[], None]:
+    def _guarded(self, name: str, job: Callable[[], int | JobResult]) -> Callable[[], None]:
         def run() -> None:
             with self._lock:
-                if not self.leadership.is_leader():
-                    return
-                started = datetime.now(UTC)
-                try:
-                    count = job()
-                except Exception as exc:  # a failed run is recorded; the next one comes anyway
-                    log.exception("scheduler job %s failed", name)
-                    outcome, detail = "error", {"error": f"{type(exc).__name__}: {exc}"}
-                else:
-                    log.info("scheduler job %s queued %d", name, count)
-                    outcome, detail = "ok", {"queued": count}
-                record_scheduler_run(self.storage.engine, name, started_at=started,
-                                     finished_at=datetime.now(UTC), outcome=outcome,
-                                     detail=detail)
+                if self.leadership.is_leader():
+                    run_job(self.storage.engine, name, job)
         return run
 
     def start(self) -> None:
