@@ -1,4 +1,7 @@
-"""`GET /metrics`: Prometheus text, read from the database (right under many workers)."""
+"""`GET /metrics`: Prometheus text, read from the database (right under many workers).
+
+Open without auth, so a scrape must stay cheap: it reads the counter table and a few
+index lookups (`connector.metrics_source`), never the journal in full."""
 
 from __future__ import annotations
 
