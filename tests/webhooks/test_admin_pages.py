@@ -256,3 +256,31 @@ def test_the_event_page_says_why_each_status_was_decided_in_the_page_language(
         "ignorata: chi ha agito è il responsabile della trattativa (regola dell'autore)")
     stored = Journal(site.storage.engine).rows(id=paused)[0]["detail"]["decisions"]
     assert stored[-1]["reason"] == "IN_PROGRESS → WAITING: real status became 2 (pending)"
+
+
+def test_refusals_speak_italian_on_italian_pages(site: Any) -> None:
+    [task] = _tasks_on_three_deals(site)[:1]
+    [done] = Journal(site.storage.engine).rows(event="ONTASKADD", object_key=f"task:{task}")
+    session = signed_in(site)
+    listed = session.get(f"{site.url}/admin/?lang=it&outcome=bogus", timeout=10)
+    assert listed.status_code == 400
+    assert "esito: &#39;bogus&#39; non è uno tra" in listed.text
+    page = session.get(f"{site.url}/admin/events/{done['id']}", timeout=10).text
+    refused = session.post(f"{site.url}/admin/events/{done['id']}/replay", timeout=10,
+                           data={"csrf_token": csrf_of(page)})
+    assert refused.status_code == 409
+    assert (f"l&#39;evento {done['id']} è done; si rieseguono solo gli eventi falliti "
+            "o morti") in refused.text
+    forged = session.post(f"{site.url}/admin/events/{done['id']}/replay", timeout=10)
+    assert forged.status_code == 400 and "Il modulo è scaduto" in forged.text
+    member = site.portal.member_id
+    settings = session.get(f"{site.url}/admin/portals/{member}/settings", timeout=10).text
+    wrong = session.post(f"{site.url}/admin/portals/{member}/settings", timeout=10, data={
+        "csrf_token": csrf_of(settings), "review_stage.0": "C9:NOPE"})
+    assert wrong.status_code == 400
+    assert "review_stage.0: 'C9:NOPE' non è una fase di quella pipeline" in \
+        html.unescape(wrong.text)
+    anonymous = requests.get(f"{site.url}/admin/", timeout=10,
+                             headers={"Authorization": "Bearer nope", "Accept-Language": "it"})
+    assert anonymous.status_code == 401
+    assert "Il token di amministrazione non è valido." in anonymous.text

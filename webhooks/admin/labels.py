@@ -93,6 +93,32 @@ EN = {
     "not_found": "Not found.",
     "choose_portal": "Choose a portal",
     "signed_in_as": "Signed in as",
+    "err.not_item": "item: {value} is not a CRM item such as D_12, deal:12 or L_5",
+    "err.not_outcome": "outcome: {value} is not one of {choices}",
+    "err.not_number": "{name}: {value} is not a number",
+    "err.not_time": "{name}: {value} is not a date and time",
+    "err.no_event": "event {id} does not exist",
+    "err.not_replayable": "event {id} is {state}; only failed or dead events replay",
+    "err.filter_not_replayable": "only failed or dead events replay, not {state}",
+    "err.no_funnel": "{name}: the portal has no such funnel",
+    "err.not_a_stage": "{name}: {value} is not a stage of that funnel",
+    "err.final_stage": "{name}: {value} is a final stage (won or lost); the review stage "
+                       "holds a deal before it reaches one",
+    "err.funnel_id": "{name}: the funnel must be a category id, e.g. 0",
+    "err.unknown_setting": "{name}: unknown setting (known: {known})",
+    "err.no_labels": "language: {value} has no labels (known: {known}, or empty for the "
+                     "portal's own language)",
+    "err.language_code": "{name}: must be a language code such as en or it",
+    "err.labels_refused": "language: the portal did not take the status field's {language} "
+                          "labels ({code}); nothing changed",
+    "err.not_boolean": "{name}: Input should be a valid boolean{rest}",
+    "auth.csrf_failed": "The form expired or did not come from this site; reload the page "
+                        "and try again.",
+    "auth.invalid_admin_token": "The admin token is not valid.",
+    "auth.sign_in": "Sign in with the admin token.",
+    "auth.admin_disabled": "The admin pages are disabled: TASKBRIDGE_ADMIN_TOKEN is not set "
+                           "on this server.",
+    "auth.no_secret_key": "Sessions need TASKBRIDGE_SECRET_KEY or TASKBRIDGE_ADMIN_TOKEN.",
 }
 
 IT = {
@@ -179,6 +205,34 @@ IT = {
     "not_found": "Non trovato.",
     "choose_portal": "Scegli un portale",
     "signed_in_as": "Accesso come",
+    "err.not_item": "elemento: {value} non è un elemento CRM come D_12, deal:12 o L_5",
+    "err.not_outcome": "esito: {value} non è uno tra {choices}",
+    "err.not_number": "{name}: {value} non è un numero",
+    "err.not_time": "{name}: {value} non è una data e ora",
+    "err.no_event": "l'evento {id} non esiste",
+    "err.not_replayable": "l'evento {id} è {state}; si rieseguono solo gli eventi falliti "
+                          "o morti",
+    "err.filter_not_replayable": "si rieseguono solo gli eventi falliti o morti, non {state}",
+    "err.no_funnel": "{name}: il portale non ha questa pipeline",
+    "err.not_a_stage": "{name}: {value} non è una fase di quella pipeline",
+    "err.final_stage": "{name}: {value} è una fase finale (vinta o persa); la fase di "
+                       "revisione trattiene una trattativa prima che ne raggiunga una",
+    "err.funnel_id": "{name}: la pipeline deve essere l'id di una categoria, per esempio 0",
+    "err.unknown_setting": "{name}: impostazione sconosciuta (note: {known})",
+    "err.no_labels": "lingua: {value} non ha etichette (disponibili: {known}, o vuoto per la "
+                     "lingua del portale)",
+    "err.language_code": "{name}: deve essere un codice di lingua come en o it",
+    "err.labels_refused": "lingua: il portale non ha accettato le etichette {language} del "
+                          "campo di stato ({code}); nulla è cambiato",
+    "err.not_boolean": "{name}: deve essere attivo o disattivo",
+    "auth.csrf_failed": "Il modulo è scaduto o non proviene da questo sito; ricarica la "
+                        "pagina e riprova.",
+    "auth.invalid_admin_token": "Il token di amministrazione non è valido.",
+    "auth.sign_in": "Accedi con il token di amministrazione.",
+    "auth.admin_disabled": "Le pagine di amministrazione sono disattivate: "
+                           "TASKBRIDGE_ADMIN_TOKEN non è impostato su questo server.",
+    "auth.no_secret_key": "Le sessioni richiedono TASKBRIDGE_SECRET_KEY o "
+                          "TASKBRIDGE_ADMIN_TOKEN.",
 }
 
 _TABLES = {"en": EN, "it": IT}

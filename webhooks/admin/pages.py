@@ -8,6 +8,7 @@ from flask import current_app, g, redirect, render_template, request, url_for
 
 from connector.storage import Storage
 from webhooks.admin.labels import LANGUAGES, decision_reason, pick_language, translator
+from webhooks.admin.messages import auth_key, localized
 from webhooks.admin_auth import AdminAuthError, Viewer, current_viewer
 
 PUBLIC_ENDPOINTS = {"admin.login", "admin.login_submit"}
@@ -42,8 +43,8 @@ def language() -> str:
 def render(template: str, status: int = 200, **context: Any):  # type: ignore[no-untyped-def]
     lang = language()
     body = render_template(
-        f"admin/{template}", t=translator(lang), reason=decision_reason(lang), lang=lang,
-        languages=LANGUAGES,
+        f"admin/{template}", t=translator(lang), say=localized(lang),
+        reason=decision_reason(lang), lang=lang, languages=LANGUAGES,
         viewer=g.get("admin_viewer"), **context,
     )
     response = current_app.make_response((body, status))
@@ -57,6 +58,7 @@ def render(template: str, status: int = 200, **context: Any):  # type: ignore[no
 
 
 def message(text: str, status: int):  # type: ignore[no-untyped-def]
+    """A page that says one thing: a label key, or a message `messages` can translate."""
     return render("message.html", status=status, text=text)
 
 
@@ -66,7 +68,7 @@ def handle_auth_error(exc: AdminAuthError):  # type: ignore[no-untyped-def]
     if not _wants_html():
         return {"status": "error", "error": exc.code, "error_description": exc.message}, \
             exc.status
-    return message(exc.message, exc.status)
+    return message(auth_key(exc.code) or exc.message, exc.status)
 
 
 def _wants_html() -> bool:
