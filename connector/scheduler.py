@@ -1,14 +1,17 @@
-"""Jobs that find what no event reports, run on one elected worker at a time.
+"""Jobs that find what no event reports, run on one elected worker at a time
+(`connector.leadership`).
 
 - the overdue sweep: a deadline passing fires nothing, so open tasks past their deadline
   are queued for a re-check (the rules then make them EXPIRED);
-- the offline catch-up: events the portal kept in its offline queue (deliveries that
-  never reached us) are journaled, then cleared;
-- the reconcile pass: every open task is re-checked now and then, which finds what no
-  event reports (a checklist item ticked inline).
+- the offline catch-up (`connector.offline_catch_up`): events the portal kept in its
+  offline queue (deliveries that never reached us) are journaled, then cleared;
+- the reconcile pass: what changed on each portal since its last pass is re-checked, and
+  a few of the open tasks checked longest ago, which finds what no event reports (a
+  checklist item ticked inline);
+- retention: the sync log forgets old events.
 
 Each job only queues journal rows: the worker does the fetching and deciding, so a job
-costs at most a few REST calls itself.
+costs at most a few REST calls itself. Every run is recorded in `scheduler_runs`.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, delete, or_, select
 
-from connector.journal import DEAD, PENDING, Journal
+from connector.journal import DEAD, Journal
+from connector.leadership import Leadership
 from connector.metrics_source import record_scheduler_run
+from connector.offline_catch_up import offline_catch_up
 from connector.portal_store import INSTALLED, Portal
 from connector.rest_client import PortalClient
 from connector.rest_errors import BitrixError
@@ -34,7 +39,6 @@ from connector.snapshot_store import SnapshotStore
 from connector.storage import Storage
 from connector.user_tokens import poll_views
 from mappers.overdue import is_overdue
-from mappers.portal_events import OFFLINE_EVENTS, PortalEvent
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +48,6 @@ RECONCILE_SLACK = timedelta(minutes=5)  # clocks differ; a re-check costs little
 ROLLING_CHECKS = 45
 FINISHED_STATES = ("done", "ignored", "duplicate")
 DEAD_KEPT_TIMES = 3  # dead events stay three times the retention: support looks into them
-LEADER_LOCK = 727274002
-OFFLINE_PAGE = 50
-OFFLINE_ROUNDS = 20
-# A single bigint advisory key shows in pg_locks as classid 0, objid the key, objsubid 1.
-_HOLDS_LEADER_LOCK = (
-    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
-    f" AND classid = 0 AND objid = {LEADER_LOCK} AND objsubid = 1"
-    " AND pid = pg_backend_pid()"
-)
 
 
 def _installed(storage: Storage) -> list[Portal]:
@@ -221,183 +216,6 @@ def retention(storage: Storage, settings: Settings, *, now: datetime | None = No
         conn.execute(delete(write_log).where(write_log.c.journal_id.is_(None),
                                              write_log.c.created_at < cutoff))
     return removed
-
-
-def offline_catch_up(storage: Storage, settings: Settings, *,
-                     client_for: Callable[[Portal], PortalClient] | None = None) -> int:
-    """Journal what the portals' offline queues hold, then clear what was journaled."""
-    total = 0
-    for portal in _installed(storage):
-        client = (client_for or (lambda p: PortalClient.for_portal(
-            storage, settings, p.member_id)))(portal)
-        try:
-            total += _drain_offline(storage.engine, portal, client)
-        except BitrixError as exc:
-            log.warning("offline catch-up for portal %s stopped: %s", portal.member_id, exc)
-        finally:
-            client.close()
-    return total
-
-
-def _drain_offline(engine: Engine, portal: Portal, client: PortalClient) -> int:
-    """Take back what an interrupted run left reserved, then read the queue page by page:
-    each page is reserved (`clear=0`), journaled, then cleared or marked as errors."""
-    journaled = _recover_reserved(engine, portal, client)
-    for _ in range(OFFLINE_ROUNDS):
-        answer = client.call("event.offline.get", {"clear": 0, "limit": OFFLINE_PAGE},
-                             write=False).result or {}
-        events = answer.get("events") or []
-        if not events:
-            break
-        journaled += _settle_offline(engine, portal, client,
-                                     str(answer.get("process_id") or ""), events)
-        if len(events) < OFFLINE_PAGE:
-            break
-    return journaled
-
-
-def _recover_reserved(engine: Engine, portal: Portal, client: PortalClient) -> int:
-    """Records reserved by a run that died between `event.offline.get` and
-    `event.offline.clear` stay hidden from `get` for good; `event.offline.list` shows
-    them with their PROCESS_ID, under which they can still be cleared. The catch-up runs
-    on the elected worker, one run at a time, so whatever is reserved when a run starts
-    was left by an earlier one. (Should a deposed leader still be mid-run, its records
-    are journaled twice: a second look at an object costs a fetch, nothing more.)"""
-    journaled = 0
-    for _ in range(OFFLINE_ROUNDS):
-        page = client.call("event.offline.list", {
-            "filter": {"!PROCESS_ID": "", "ERROR": 0}, "order": {"ID": "ASC"},
-        }, write=False).result or []
-        reserved = [record for record in page if record.get("PROCESS_ID")]
-        if not reserved:
-            break
-        by_process: dict[str, list[dict[str, Any]]] = {}
-        for record in reserved:
-            by_process.setdefault(str(record["PROCESS_ID"]), []).append(record)
-        for process_id, records in by_process.items():
-            log.info("offline catch-up for portal %s: %d records left reserved by process "
-                     "%s taken back", portal.member_id, len(records), process_id)
-            journaled += _settle_offline(engine, portal, client, process_id, records)
-        if len(page) < OFFLINE_PAGE:
-            break
-    return journaled
-
-
-def _settle_offline(engine: Engine, portal: Portal, client: PortalClient,
-                    process_id: str, records: list[dict[str, Any]]) -> int:
-    """Journal reserved records, mark those that cannot be journaled as errors (the portal
-    keeps them for `event.offline.get` with `error=1`), and clear the rest."""
-    journaled, cleared, broken = 0, [], []
-    for record in records:
-        try:
-            journaled += _journal_offline(engine, portal, record, process_id)
-        except UnusableOfflineRecord as exc:
-            log.warning("offline record %s (%s) of portal %s marked as an error: %s",
-                        record.get("ID"), record.get("EVENT_NAME"), portal.member_id, exc)
-            if record.get("MESSAGE_ID"):
-                broken.append(record["MESSAGE_ID"])
-                continue
-        cleared.append(record.get("ID"))
-    if broken:
-        client.call("event.offline.error", {"process_id": process_id, "message_id": broken},
-                    idempotent=True)
-    if cleared:  # never without ids: that would clear every record of the process
-        client.call("event.offline.clear", {"process_id": process_id, "id": cleared},
-                    idempotent=True)
-    return journaled
-
-
-class UnusableOfflineRecord(ValueError):
-    """An offline record that names no event or object TaskBridge can act on."""
-
-
-def _journal_offline(engine: Engine, portal: Portal, record: dict[str, Any],
-                     process_id: str) -> int:
-    """1 when journaled, 0 when a row of the object still waits unclaimed (its fetch will
-    see this change too); raises `UnusableOfflineRecord`."""
-    name = str(record.get("EVENT_NAME", "")).upper()
-    if name not in OFFLINE_EVENTS:
-        raise UnusableOfflineRecord(f"an event TaskBridge does not handle: {name or '-'}")
-    data = record.get("EVENT_DATA")
-    if not isinstance(data, dict):
-        raise UnusableOfflineRecord("EVENT_DATA is not an object")
-    event = PortalEvent(name=name, data=_as_form_values(data),
-                        auth={"member_id": portal.member_id})
-    if not event.object_id:
-        raise UnusableOfflineRecord("EVENT_DATA names no object ID")
-    # Only a row not yet claimed covers this change: a row being processed may have
-    # fetched the object before it changed (the receiver skips the same way).
-    if _has_unclaimed_row(engine, portal.id, event.object_key):
-        return 0
-    Journal(engine).enqueue(portal_id=portal.id, member_id=portal.member_id, event=name,
-                    object_type=event.object_type, object_id=event.object_id,
-                    payload={"offline_id": str(record.get("ID", "")),
-                             "process_id": process_id, "data": event.data},
-                    source="offline")
-    return 1
-
-
-def _has_unclaimed_row(engine: Engine, portal_id: int, object_key: str) -> bool:
-    with engine.connect() as conn:
-        return conn.execute(
-            select(journal_table.c.id).where(
-                journal_table.c.portal_id == portal_id,
-                journal_table.c.object_key == object_key,
-                journal_table.c.state == PENDING,
-            ).limit(1)
-        ).first() is not None
-
-
-def _as_form_values(value: Any) -> Any:
-    """Numbers as the strings an online event's form carries (the parsers expect those)."""
-    if isinstance(value, dict):
-        return {key: _as_form_values(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_as_form_values(item) for item in value]
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return value
-
-
-class Leadership:
-    """Who runs the jobs: on PostgreSQL the holder of an advisory lock; SQLite has one.
-
-    The lock is a session lock held on a connection of its own, in autocommit: the
-    liveness probe then opens no transaction, so a server's
-    `idle_in_transaction_session_timeout` never ends the session (and the leadership).
-    When the session dies, the lock goes with it and another worker takes over.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._connection: Any = None
-
-    def is_leader(self) -> bool:
-        if self._engine.dialect.name != "postgresql":
-            return True
-        if self._connection is not None:
-            try:
-                return bool(self._connection.exec_driver_sql(_HOLDS_LEADER_LOCK).scalar())
-            except Exception:  # the session died, and the lock with it
-                self._connection.invalidate()
-                self._connection = None
-        connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        try:
-            got = connection.exec_driver_sql(
-                f"SELECT pg_try_advisory_lock({LEADER_LOCK})").scalar()
-        except Exception:
-            connection.invalidate()
-            raise
-        if got:
-            self._connection = connection
-            return True
-        connection.close()
-        return False
-
-    def resign(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
 
 
 def run_job(engine: Engine, name: str, job: Callable[[], int | JobResult]) -> None:

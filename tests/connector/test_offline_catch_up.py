@@ -8,7 +8,7 @@ from typing import Any
 
 from connector.journal import Journal
 from connector.rest_client import PortalClient
-from connector.scheduler import offline_catch_up
+from connector.offline_catch_up import offline_catch_up
 from tests.support.stack import TaskBridge
 
 

@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterator
 import pytest
 from sqlalchemy import Engine, text
 
-from connector.scheduler import LEADER_LOCK, Scheduler
+from connector.leadership import LEADER_LOCK
+from connector.scheduler import Scheduler
 from connector.settings import Settings
 from connector.storage import Storage, open_storage
 
