@@ -70,7 +70,8 @@ class SnapshotStore:
         return [_stored_task(row._mapping) for row in rows]
 
     def open_tasks(self, portal_id: int) -> list[StoredTask]:
-        """Tasks not deleted and not completed, for the overdue sweep and reconcile."""
+        """Tasks not deleted and not completed (every one of them: the sweep reads
+        `overdue_candidates` instead)."""
         with self._engine.connect() as conn:
             rows = conn.execute(
                 select(task_snapshots).where(
