@@ -64,13 +64,43 @@ class LeakyBucket:
             self._level, self._stamp = 0.0, time.monotonic()
 
 
+class _Spent:
+    """One (app, method)'s time in the window, per started second, oldest first, and
+    the running sum: memory stays bounded by the window's seconds, not its calls."""
+
+    __slots__ = ("entries", "total")
+
+    def __init__(self) -> None:
+        self.entries: deque[list[float]] = deque()
+        self.total = 0.0
+
+    def add(self, now: float, cost: float) -> None:
+        second = float(int(now))
+        if self.entries and self.entries[-1][0] == second:
+            self.entries[-1][1] += cost
+        else:
+            self.entries.append([second, cost])
+        self.total += cost
+
+    def prune(self, horizon: float) -> None:
+        entries = self.entries
+        while entries and entries[0][0] < horizon:
+            self.total -= entries.popleft()[1]
+        if not entries:
+            self.total = 0.0  # drop float drift whenever the window empties
+
+
 class OperatingBudget:
-    """Summed execution time per (app, method) over a sliding window."""
+    """Summed execution time per (app, method) over a sliding window.
+
+    Each key keeps a running sum, so a call costs the same with a million calls in the
+    window as with one.
+    """
 
     def __init__(self, settings: LimitSettings, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self.clock = clock
-        self._spent: dict[tuple[str, str], deque[tuple[float, float]]] = {}
+        self._spent: dict[tuple[str, str], _Spent] = {}
         self._lock = threading.Lock()
 
     def check(self, key: tuple[str, str]) -> None:
@@ -81,13 +111,15 @@ class OperatingBudget:
 
     def record(self, key: tuple[str, str], seconds: float) -> tuple[float, float]:
         """Add a call's time; answer (operating, operating_reset_at) for the envelope."""
+        cost = seconds + self.settings.operating_cost
         with self._lock:
             now = self.clock()
-            self._spent.setdefault(key, deque()).append(
-                (now, seconds + self.settings.operating_cost)
-            )
-            spent, oldest = self._window(key)
-            return spent, oldest + self.settings.operating_window
+            spent = self._spent.get(key)
+            if spent is None:
+                spent = self._spent[key] = _Spent()
+            spent.add(now, cost)
+            spent.prune(now - self.settings.operating_window)
+            return max(spent.total, 0.0), spent.entries[0][0] + self.settings.operating_window
 
     def reset(self) -> None:
         with self._lock:
@@ -95,11 +127,10 @@ class OperatingBudget:
 
     def _window(self, key: tuple[str, str]) -> tuple[float, float]:
         now = self.clock()
-        entries = self._spent.get(key)
-        if not entries:
+        spent = self._spent.get(key)
+        if spent is None:
             return 0.0, now
-        while entries and entries[0][0] < now - self.settings.operating_window:
-            entries.popleft()
-        if not entries:
+        spent.prune(now - self.settings.operating_window)
+        if not spent.entries:
             return 0.0, now
-        return sum(s for _, s in entries), entries[0][0]
+        return max(spent.total, 0.0), spent.entries[0][0]

@@ -1,4 +1,4 @@
-"""Serve a ``Portal`` on a threaded werkzeug server, in a background thread."""
+"""Serve a ``Portal`` on the keep-alive HTTP/1.1 server, in a background thread."""
 
 from __future__ import annotations
 
@@ -6,20 +6,11 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from emulator.http_server import PortalHTTPServer
 
 if TYPE_CHECKING:
     from emulator.portal import Portal
     from emulator.tls import LocalTLS
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """HTTP/1.1 keep-alive, no per-request access log lines."""
-
-    protocol_version = "HTTP/1.1"
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
 
 
 @dataclass
@@ -31,7 +22,7 @@ class RunningServer:
     host: str
     portal: Portal
     ca_bundle: str | None
-    _server: BaseWSGIServer
+    _server: PortalHTTPServer
     _thread: threading.Thread
 
     def webhook_url(self, code: str, user_id: int = 1) -> str:
@@ -51,11 +42,11 @@ class RunningServer:
 
 
 def make_portal_server(portal: Portal, host: str = "127.0.0.1", port: int = 0,
-                       tls: LocalTLS | None = None) -> BaseWSGIServer:
-    server = make_server(host, port, portal.wsgi_app, threaded=True,
-                         request_handler=_QuietHandler,
-                         ssl_context=tls.server_context if tls else None)
-    server.daemon_threads = True
+                       tls: LocalTLS | None = None) -> PortalHTTPServer:
+    """Bind (port 0: any free port) without serving yet; the portal learns its URL."""
+    # the app is looked up per request: helpers such as SlowCalls replace portal.wsgi_app
+    server = PortalHTTPServer(host, port, lambda env, start: portal.wsgi_app(env, start),
+                              ssl_context=tls.server_context if tls else None)
     scheme = "https" if tls else "http"
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
     portal.attach_url(f"{scheme}://{shown_host}:{server.server_port}")

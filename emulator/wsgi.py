@@ -16,6 +16,7 @@ from emulator import envelope, php_form
 from emulator.call_log import CallRecord
 from emulator.errors import OAuthError, RestError
 from emulator.faults import Fault
+from emulator.http_server import SOCKET_KEY
 from emulator.limits import QueryLimitExceeded
 
 if TYPE_CHECKING:
@@ -118,7 +119,7 @@ class PortalApp:
             return json_response(envelope.error("OVERLOAD_LIMIT", error.description), 503)
         if fault.kind == "error500":
             return json_response(envelope.error("INTERNAL_SERVER_ERROR", "Internal error"), 500)
-        sock = environ.get("werkzeug.socket")
+        sock = environ.get(SOCKET_KEY)
         if isinstance(sock, socket.socket):
             with contextlib.suppress(OSError):  # already gone: the point was to drop it
                 sock.shutdown(socket.SHUT_RDWR)
