@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from connector.journal import Journal
-from connector.rest_client import PortalClient
 from connector.offline_catch_up import offline_catch_up
+from connector.rest_client import PortalClient
 from tests.support.stack import TaskBridge
 
 
