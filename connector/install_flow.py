@@ -5,6 +5,10 @@ tokens are verified with the OAuth server first: its answer, not the request, sa
 which portal they belong to. Then the portal is set up in two REST requests: one batch
 reads what is bound, one batch binds only what is missing, so a re-install is
 idempotent and an install on a portal whose bindings drifted repairs them.
+
+The status field's options are labelled in the portal's label language. When that
+language changes, `relabel_status_field` renames the options in place: each keeps its
+ID, so the value stored on every deal and lead stays valid and shows the new label.
 """
 
 from __future__ import annotations
@@ -17,16 +21,18 @@ from typing import Any
 from connector.endpoint_policy import check_endpoint
 from connector.errors import TaskBridgeError
 from connector.oauth_server import OAuthError, exchange_refresh_token
+from connector.portal_settings import labels_language
 from connector.portal_store import Installation, Portal
 from connector.rest_client import PortalClient
 from connector.settings import Settings
 from connector.storage import Storage
 from mappers.portal_events import BOUND_EVENTS, OFFLINE_EVENTS
-from mappers.statuses import CrmTaskStatus, label
+from mappers.statuses import CrmTaskStatus, label, labels_for
 
 log = logging.getLogger(__name__)
 
 STATUS_FIELD = "UF_CRM_TASKBRIDGE_STATUS"
+ENTITIES = ("deal", "lead")
 PLACEMENTS = ("CRM_DEAL_DETAIL_TAB", "CRM_LEAD_DETAIL_TAB", "TASK_VIEW_TAB")
 AUTH_CONNECTOR = "taskbridge"
 APP_TITLE = "TaskBridge"
@@ -55,13 +61,14 @@ class SetupReport:
     bound_placements: list[str] = field(default_factory=list)
     unbound_events: list[str] = field(default_factory=list)
     unbound_placements: list[str] = field(default_factory=list)
+    relabelled_fields: list[str] = field(default_factory=list)
     requests: int = 0
 
     @property
     def changed(self) -> bool:
         return bool(
             self.bound_events or self.bound_offline or self.created_fields or self.bound_placements
-            or self.unbound_events or self.unbound_placements
+            or self.unbound_events or self.unbound_placements or self.relabelled_fields
         )
 
 
@@ -91,8 +98,10 @@ def install(storage: Storage, settings: Settings, request: InstallRequest) -> Se
             language=request.language,
         )
     )
+    # A re-install keeps the portal's settings, and with them its chosen label language.
+    language = labels_language(storage.portals.get(grant.member_id))
     report = ensure_setup(PortalClient.for_portal(storage, settings, grant.member_id), settings,
-                          language=request.language)
+                          language=language)
     storage.portals.mark_installed(grant.member_id)
     log.info("portal %s installed (%s)", grant.member_id, _summary(report))
     return report
@@ -113,6 +122,7 @@ def ensure_setup(client: PortalClient, settings: Settings, *, language: str) -> 
     if seen.errors:
         raise next(iter(seen.errors.values()))
     commands = _missing(seen.results, settings, language, report)
+    commands.update(_relabels(seen.results, language, report))
     if commands:
         done = client.batch(commands)
         report.requests += 1
@@ -120,6 +130,52 @@ def ensure_setup(client: PortalClient, settings: Settings, *, language: str) -> 
             if getattr(error, "code", "") != "ERROR_HANDLER_ALREADY_EXIST":
                 raise error
     return report
+
+
+def relabel_status_field(client: PortalClient, language: str) -> SetupReport:
+    """Label the status field's options on deals and leads in `language`, keeping their IDs
+    (one batch reads the fields, one renames the options whose label differs)."""
+    report = SetupReport()
+    seen = client.batch({
+        f"{entity}_field": (f"crm.{entity}.userfield.list",
+                            {"filter": {"FIELD_NAME": STATUS_FIELD}})
+        for entity in ENTITIES
+    })
+    report.requests += 1
+    if seen.errors:
+        raise next(iter(seen.errors.values()))
+    commands = _relabels(seen.results, language, report)
+    if commands:
+        done = client.batch(commands)
+        report.requests += 1
+        if done.errors:
+            raise next(iter(done.errors.values()))
+    return report
+
+
+def _relabels(seen: Mapping[str, Any], language: str,
+              report: SetupReport) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Renames of the existing fields' options whose label is not `language`'s."""
+    wanted = labels_for(language)
+    by_code = {status.value: status for status in CrmTaskStatus}
+    commands: dict[str, tuple[str, dict[str, Any]]] = {}
+    for entity in ENTITIES:
+        fields = seen.get(f"{entity}_field") or []
+        if not fields:
+            continue
+        renames = [
+            {"ID": option["ID"], "VALUE": wanted[by_code[option.get("XML_ID")]]}
+            for option in fields[0].get("LIST") or []
+            if option.get("XML_ID") in by_code
+            and option.get("VALUE") != wanted[by_code[option.get("XML_ID")]]
+        ]
+        if renames:
+            commands[f"relabel_{entity}"] = (
+                f"crm.{entity}.userfield.update",
+                {"id": fields[0]["ID"], "fields": {"LIST": renames}},
+            )
+            report.relabelled_fields.append(f"{entity}.{STATUS_FIELD}")
+    return commands
 
 
 def _missing(
@@ -151,7 +207,7 @@ def _missing(
                 {"event": name, "event_type": "offline", "auth_connector": AUTH_CONNECTOR},
             )
             report.bound_offline.append(name)
-    for entity in ("deal", "lead"):
+    for entity in ENTITIES:
         if not seen.get(f"{entity}_field"):
             commands[f"field_{entity}"] = (f"crm.{entity}.userfield.add", _status_field(language))
             report.created_fields.append(f"{entity}.{STATUS_FIELD}")
@@ -202,7 +258,7 @@ def refresh_setup(storage: Storage, settings: Settings, portal: Portal, *,
                   client: PortalClient | None = None) -> SetupReport:
     """Re-bind after an app update (the portal drops handlers on update)."""
     client = client or PortalClient.for_portal(storage, settings, portal.member_id)
-    return ensure_setup(client, settings, language=portal.language)
+    return ensure_setup(client, settings, language=labels_language(portal))
 
 
 def _summary(report: SetupReport) -> str:
@@ -210,5 +266,6 @@ def _summary(report: SetupReport) -> str:
         return "setup already complete"
     return (
         f"bound {len(report.bound_events)} events, {len(report.bound_offline)} offline, "
-        f"{len(report.created_fields)} fields, {len(report.bound_placements)} placements"
+        f"{len(report.created_fields)} fields, {len(report.bound_placements)} placements, "
+        f"{len(report.relabelled_fields)} relabelled"
     )

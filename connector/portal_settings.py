@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from connector.errors import TaskBridgeError
+from mappers.statuses import language_code, registered_languages
+
+if TYPE_CHECKING:
+    from connector.portal_store import Portal
 
 
 class PortalSettingsError(TaskBridgeError):
@@ -33,9 +37,17 @@ class PortalSettings(BaseModel):
     @field_validator("language")
     @classmethod
     def _language(cls, value: str | None) -> str | None:
+        # The shape only: a language stored before its labels were withdrawn still reads
+        # (its labels fall back to English); a change must name one with labels.
         if value is not None and not (2 <= len(value) <= 8 and value.isalpha()):
             raise ValueError("must be a language code such as en or it")
         return value.lower() if value else None
+
+
+def labels_language(portal: Portal) -> str:
+    """The language of the portal's labels: its setting, else the language it installed in."""
+    chosen = PortalSettings.model_validate(portal.settings).language
+    return language_code(chosen or portal.language)
 
 
 RATE_KEYS = {"rate_drain": float, "rate_burst": int}
@@ -78,6 +90,8 @@ def apply_assignments(
             else:
                 stages.pop(int(category), None)
             data["review_stage"] = stages
+        elif key == "language":
+            data[key] = _language(value)
         elif key in PortalSettings.model_fields and key != "review_stage":
             data[key] = value or None
         else:
@@ -89,6 +103,18 @@ def apply_assignments(
         first = exc.errors()[0]
         name = ".".join(str(p) for p in first["loc"])
         raise PortalSettingsError(f"{name}: {first['msg'].removeprefix('Value error, ')}") from None
+
+
+def _language(value: str) -> str | None:
+    """A language with labels, or None for the portal's own."""
+    if not value:
+        return None
+    known = sorted(registered_languages())
+    if value.lower() not in known:
+        raise PortalSettingsError(
+            f"language: {value!r} has no labels (known: {', '.join(known)}, or empty for "
+            "the portal's own language)")
+    return value.lower()
 
 
 def _rate(key: str, value: str) -> float | int:

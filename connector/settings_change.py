@@ -1,6 +1,8 @@
-"""Changing a portal's settings from the admin page: the portal's funnels and stages to pick
-from, validation against them, and a save that leaves a `SETTINGS_CHANGED` row in the
-journal (source `admin`, state `done`, old and new values in `detail`)."""
+"""Changing a portal's settings (the admin page and `taskbridge portals set`): the portal's
+funnels and stages to pick from, validation against them, the portal-side part of a
+change (a new label language relabels the status field on the portal), and a save that
+leaves a `SETTINGS_CHANGED` row in the journal (source `admin`, state `done`, old and new
+values in `detail`)."""
 
 from __future__ import annotations
 
@@ -11,15 +13,23 @@ from typing import Any
 
 from sqlalchemy import update
 
+from connector.install_flow import relabel_status_field
 from connector.journal import DONE
-from connector.portal_settings import PortalSettings, PortalSettingsError, apply_assignments
+from connector.portal_settings import (
+    PortalSettings,
+    PortalSettingsError,
+    apply_assignments,
+    labels_language,
+)
 from connector.rest_client import PortalClient
-from connector.rest_errors import NotFound
+from connector.rest_errors import BitrixError, NotFound
 from connector.schema import journal, portals
 from connector.storage import Storage
+from mappers.statuses import language_code
 
 SETTINGS_EVENT = "SETTINGS_CHANGED"
 ADMIN_SOURCE = "admin"
+FINAL_SEMANTICS = ("S", "F")  # won / lost: the stages a review stage holds a deal before
 
 
 @dataclass(frozen=True)
@@ -27,6 +37,10 @@ class Stage:
     id: str
     name: str
     semantics: str  # "" in progress, S success, F failure
+
+    @property
+    def is_final(self) -> bool:
+        return self.semantics in FINAL_SEMANTICS
 
 
 @dataclass(frozen=True)
@@ -62,31 +76,73 @@ def load_funnels(client: PortalClient) -> list[Funnel]:
     return funnels
 
 
+def names_review_stage(assignments: list[tuple[str, str]]) -> bool:
+    """Whether the assignments set a review stage, which needs the portal's stages."""
+    return any(key.startswith("review_stage.") and value.strip().lower() not in ("", "none", "-")
+               for key, value in assignments)
+
+
 def validate(current: dict[str, Any], assignments: list[tuple[str, str]],
              funnels: list[Funnel] | None) -> PortalSettings:
-    """Apply form values; with funnels known, each review stage must be one of its funnel's."""
+    """Apply the values; with funnels known, each review stage must be one of its funnel's
+    stages that a deal passes before it is won or lost."""
     settings, _rates = apply_assignments(current, assignments)
     if funnels is None:
         return settings
-    known = {f.id: {s.id for s in f.stages} for f in funnels}
+    known = {f.id: {s.id: s for s in f.stages} for f in funnels}
     for category, stage in settings.review_stage.items():
         if category not in known:
             raise PortalSettingsError(f"review_stage.{category}: the portal has no such funnel")
         if stage not in known[category]:
             raise PortalSettingsError(
                 f"review_stage.{category}: {stage!r} is not a stage of that funnel")
+        if known[category][stage].is_final:
+            raise PortalSettingsError(
+                f"review_stage.{category}: {stage!r} is a final stage (won or lost); the "
+                "review stage holds a deal before it reaches one")
     return settings
 
 
+def reviewable(funnels: list[Funnel]) -> list[Funnel]:
+    """The funnels with only the stages a review stage may be (final ones left out)."""
+    return [Funnel(f.id, f.name, [s for s in f.stages if not s.is_final]) for f in funnels]
+
+
+def change_settings(storage: Storage, client: PortalClient, member_id: str,
+                    new: PortalSettings, *, by: str, correlation_id: str | None = None,
+                    now: datetime | None = None) -> int:
+    """Make validated settings take effect: on the portal first (a new label language
+    relabels the status field), then stored and journaled; returns the journal row's id.
+    If the portal refuses, nothing is stored."""
+    portal = storage.portals.get(member_id)
+    before = labels_language(portal)
+    after = language_code(new.language or portal.language)
+    portal_side: dict[str, Any] = {}
+    if after != before:
+        try:
+            report = relabel_status_field(client, after)
+        except BitrixError as exc:
+            raise PortalSettingsError(
+                f"language: the portal's status field could not be relabelled in "
+                f"{after!r} ({exc.code or type(exc).__name__}); nothing changed") from None
+        portal_side["relabelled"] = report.relabelled_fields
+    return save_settings(storage, member_id, new, by=by, correlation_id=correlation_id,
+                         now=now, portal_side=portal_side)
+
+
 def save_settings(storage: Storage, member_id: str, new: PortalSettings, *, by: str,
-                  correlation_id: str | None = None, now: datetime | None = None) -> int:
-    """Store the settings and journal the change; returns the journal row's id."""
+                  correlation_id: str | None = None, now: datetime | None = None,
+                  portal_side: dict[str, Any] | None = None) -> int:
+    """Store the settings and journal the change (with what it changed on the portal);
+    returns the journal row's id."""
     now = now or datetime.now(UTC)
     portal = storage.portals.get(member_id)
     old = PortalSettings.model_validate(portal.settings).model_dump(mode="json")
     fresh = new.model_dump(mode="json")
     change = {"by": by, "old": old, "new": fresh,
               "changed": sorted(k for k in fresh if fresh[k] != old.get(k))}
+    if portal_side:
+        change["portal"] = portal_side
     with storage.engine.begin() as conn:
         conn.execute(update(portals).where(portals.c.id == portal.id)
                      .values(settings=fresh, updated_at=now))

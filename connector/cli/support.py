@@ -18,12 +18,20 @@ from connector.cli import common
 from connector.endpoint_policy import check_endpoint
 from connector.errors import TaskBridgeError
 from connector.journal import PROCESSING, WAITING
-from connector.portal_settings import apply_assignments, parse_assignment
+from connector.portal_settings import PortalSettingsError, apply_assignments, parse_assignment
 from connector.portal_store import Installation
 from connector.replay import replay_matching, replay_one
+from connector.rest_client import PortalClient
+from connector.rest_errors import BitrixError
 from connector.schema import journal
 from connector.schema import portals as portals_table
-from connector.settings_change import save_settings
+from connector.settings_change import (
+    Funnel,
+    change_settings,
+    load_funnels,
+    names_review_stage,
+    validate,
+)
 from connector.storage import Storage
 from connector.sync_log import STATES, LogFilter, LogRow, SyncLog, parse_item
 
@@ -69,19 +77,36 @@ def portals(ctx: click.Context) -> None:
 def portals_set(member_id: str, assignments: tuple[str, ...]) -> None:
     """Change a portal's settings: KEY=VALUE ... (lead_conversion_closes_tasks=on|off,
     deal_close_closes_tasks=on|off, review_stage.FUNNEL_ID=STAGE|none, language=en|it,
-    rate_drain=N, rate_burst=N). Each change is recorded in the sync log."""
+    rate_drain=N, rate_burst=N). A review stage must be a stage of that funnel on the
+    portal, before won or lost; a new language relabels the status field on the portal.
+    Each change is recorded in the sync log."""
     storage = common.storage()
     portal = storage.portals.get(member_id)
-    new_settings, rates = apply_assignments(
-        portal.settings, [parse_assignment(text) for text in assignments]
-    )
-    save_settings(storage, member_id, new_settings, by="taskbridge portals set")
+    client = PortalClient.for_portal(storage, common.settings(), member_id)
+    try:  # a PortalSettingsError names the key and the problem: one line, exit 2
+        pairs = [parse_assignment(text) for text in assignments]
+        _settings, rates = apply_assignments(portal.settings, pairs)
+        funnels = _funnels(client, pairs) if names_review_stage(pairs) else None
+        new_settings = validate(portal.settings, pairs, funnels)
+        change_settings(storage, client, member_id, new_settings, by="taskbridge portals set")
+    finally:
+        client.close()
     if rates:
         with storage.engine.begin() as conn:
             conn.execute(
                 update(portals_table).where(portals_table.c.member_id == member_id).values(**rates)
             )
     click.echo(f"{member_id}: {new_settings.model_dump_json()} {rates or ''}".rstrip())
+
+
+def _funnels(client: PortalClient, pairs: list[tuple[str, str]]) -> list[Funnel]:
+    """The portal's funnels and stages; a review stage is not set without them."""
+    try:
+        return load_funnels(client)
+    except BitrixError as exc:
+        keys = ", ".join(key for key, _ in pairs if key.startswith("review_stage."))
+        raise PortalSettingsError(f"{keys}: the portal's stages could not be read "
+                                  f"({exc.code or type(exc).__name__}); nothing changed") from None
 
 
 @portals.command("add-webhook")

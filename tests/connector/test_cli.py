@@ -76,13 +76,11 @@ def test_portals_set_validates_keys(make_settings, monkeypatch: pytest.MonkeyPat
     storage.portals.save(Installation(member_id="m1", domain="d", client_endpoint="https://d/rest/"))
     runner = CliRunner()
     ok = runner.invoke(
-        cli, ["portals", "set", "m1", "close_tasks_on_lead_convert=false",
-              "review_stage.0=UNDER_REVIEW", "rate_drain=5"],
+        cli, ["portals", "set", "m1", "close_tasks_on_lead_convert=false", "rate_drain=5"],
     )
     assert ok.exit_code == 0, ok.output
     portal = storage.portals.get("m1")
     assert portal.settings["close_tasks_on_lead_convert"] is False
-    assert portal.settings["review_stage"] == {"0": "UNDER_REVIEW"}
     assert portal.rate_drain == 5.0
     bad = runner.invoke(cli, ["portals", "set", "m1", "colour=blue"])
     assert bad.exit_code != 0
@@ -103,15 +101,17 @@ def test_portals_set_takes_the_documented_names_and_logs_the_change(
     monkeypatch.setenv("TASKBRIDGE_SECRET_KEY", settings.secret_key.get_secret_value())
     storage = open_storage(settings)
     storage.portals.save(Installation(member_id="m1", domain="d", client_endpoint="https://d/rest/"))
+    # Review stages and a new label language are checked against, and applied to, the
+    # portal: tests/connector/test_cli_portals_set.py runs those against the emulator.
     result = CliRunner().invoke(
         cli, ["portals", "set", "m1", "lead_conversion_closes_tasks=off",
-              "deal_close_closes_tasks=on", "review_stage.0=EXECUTING", "language=it"],
+              "deal_close_closes_tasks=on", "language=en"],
     )
     assert result.exit_code == 0, result.output
     portal = storage.portals.get("m1")
     assert portal.settings["close_tasks_on_lead_convert"] is False
     assert portal.settings["close_tasks_on_deal_close"] is True
-    assert portal.settings["language"] == "it"
+    assert portal.settings["language"] == "en"
     [row] = Journal(storage.engine).rows(event="SETTINGS_CHANGED")
     assert "close_tasks_on_lead_convert" in row["detail"]["changed"]
     cleared = CliRunner().invoke(cli, ["portals", "set", "m1", "review_stage.0=none"])

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from connector.errors import PortalNotFound
+from connector.portal_settings import PortalSettingsError, apply_assignments, labels_language
 from connector.portal_store import INSTALLED, NEEDS_REINSTALL, UNINSTALLED, Installation
 from connector.settings import Settings
 from connector.storage import Storage, open_storage
@@ -85,3 +86,26 @@ def test_delete_removes_the_portal(storage: Storage) -> None:
     assert storage.portals.find("m-1") is None
     with pytest.raises(PortalNotFound, match="m-1"):
         storage.portals.mark_installed("m-1")
+
+
+def test_the_labels_language_is_the_setting_else_the_install_language(storage: Storage) -> None:
+    storage.portals.save(INSTALL)
+    assert labels_language(storage.portals.get("m-1")) == "it"
+    settings, _rates = apply_assignments({}, [("language", "EN")])
+    storage.portals.update_settings("m-1", settings.model_dump(mode="json"))
+    assert labels_language(storage.portals.get("m-1")) == "en"
+
+
+@pytest.mark.parametrize("code", ["fr", "xx", "english"])
+def test_only_a_language_with_labels_can_be_chosen(code: str) -> None:
+    with pytest.raises(PortalSettingsError, match=rf"^language: '{code}' has no labels \("
+                                                  r"known: en, it"):
+        apply_assignments({}, [("language", code)])
+
+
+def test_a_language_stored_before_it_lost_its_labels_still_reads(storage: Storage) -> None:
+    storage.portals.save(INSTALL)
+    storage.portals.update_settings("m-1", {"language": "fr"})
+    assert labels_language(storage.portals.get("m-1")) == "fr"  # its labels fall back to English
+    settings, _rates = apply_assignments({"language": "fr"}, [("deal_close_closes_tasks", "off")])
+    assert (settings.language, settings.close_tasks_on_deal_close) == ("fr", False)

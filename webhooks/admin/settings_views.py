@@ -8,9 +8,16 @@ from flask import Blueprint, current_app, g, redirect, request, url_for
 
 from connector.errors import PortalNotFound
 from connector.portal_settings import PortalSettings, PortalSettingsError
+from connector.portal_store import Portal
 from connector.rest_client import PortalClient
 from connector.rest_errors import BitrixError
-from connector.settings_change import Funnel, load_funnels, save_settings, validate
+from connector.settings_change import (
+    Funnel,
+    change_settings,
+    load_funnels,
+    reviewable,
+    validate,
+)
 from mappers.statuses import registered_languages
 from webhooks.admin.pages import message, render, storage, viewer
 from webhooks.admin_auth import check_csrf
@@ -39,40 +46,45 @@ def settings_page(member_id: str):  # type: ignore[no-untyped-def]
         return message("not_found", 404)
     if not viewer().may_see(portal.id):
         return message("forbidden_portal", 403)
-    funnels = _funnels(member_id)
+    settings = current_app.extensions["taskbridge.settings"]
+    client = PortalClient.for_portal(storage(), settings, member_id)
+    try:
+        return _settings_page(portal, client)
+    finally:
+        client.close()
+
+
+def _settings_page(portal: Portal, client: PortalClient):  # type: ignore[no-untyped-def]
+    funnels = _funnels(portal.member_id, client)
     current = PortalSettings.model_validate(portal.settings)
+    # Final stages are not offered: a review stage holds a deal before it is won or lost.
+    shown = reviewable(funnels) if funnels is not None else None
     if request.method == "GET":
-        return render("settings.html", portal=portal, current=current, funnels=funnels,
+        return render("settings.html", portal=portal, current=current, funnels=shown,
                       saved=request.args.get("saved"), **_choices())
     check_csrf(viewer(), request.form.get("csrf_token"))
     try:
         fresh = validate(portal.settings, _assignments(request.form, funnels), funnels)
+        change_settings(storage(), client, portal.member_id, fresh, by=viewer().who,
+                        correlation_id=g.get("correlation_id"))
     except PortalSettingsError as exc:
         return render("settings.html", status=400, portal=portal, current=current,
-                      funnels=funnels, error=str(exc), form=request.form, **_choices())
-    save_settings(storage(), member_id, fresh, by=viewer().who,
-                  correlation_id=g.get("correlation_id"))
-    return redirect(url_for("admin.settings", member_id=member_id, saved=1), code=303)
+                      funnels=shown, error=str(exc), form=request.form, **_choices())
+    return redirect(url_for("admin.settings", member_id=portal.member_id, saved=1), code=303)
 
 
 def _choices() -> dict:
     return {"label_languages": sorted(registered_languages())}
 
 
-def _funnels(member_id: str) -> list[Funnel] | None:
+def _funnels(member_id: str, client: PortalClient) -> list[Funnel] | None:
     """The portal's real funnels and stages, or None when the portal cannot be asked."""
-    settings = current_app.extensions["taskbridge.settings"]
-    client = None
     try:
-        client = PortalClient.for_portal(storage(), settings, member_id)
         return load_funnels(client)
     except BitrixError as exc:
         log.warning("portal %s: stages not readable for the settings page: %s",
                     member_id, exc.code or type(exc).__name__)
         return None
-    finally:
-        if client is not None:
-            client.close()
 
 
 def _assignments(form, funnels: list[Funnel] | None) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
