@@ -30,6 +30,7 @@ from connector.sync_fetch import ITEM_METHOD, portal_facts
 from connector.sync_flow import rules_of
 from connector.write_back import WriteBack, WriteOutcome, entity_type
 from mappers.bindings import CrmRef
+from mappers.card_notes import card_task_note
 from mappers.changes import what_changed
 from mappers.decisions import decide_observation, final_status
 from mappers.errors import SnapshotError
@@ -123,15 +124,15 @@ class Created:
     task: Mapping[str, Any] = field(default_factory=dict)  # as tasks.task.add answered
 
 
-def create_from_card(client: PortalClient, task: NewTask) -> int:
+def create_from_card(client: PortalClient, task: NewTask, *, language: str = "en") -> int:
     """Create the task, its checklist and its timeline note; returns the new task's ID."""
-    return add_task(client, task).task_id
+    return add_task(client, task, language=language).task_id
 
 
 def create_and_show(engine: Engine, client: PortalClient, portal: Portal, task: NewTask,
                     *, now: datetime | None = None) -> int:
     """Create the task, then show it in its item's status at once; returns its ID."""
-    created = add_task(client, task)
+    created = add_task(client, task, language=rules_of(portal).language)
     try:
         show_first_status(engine, client, portal, created, now=now)
     except (BitrixError, SnapshotError) as exc:
@@ -141,10 +142,10 @@ def create_and_show(engine: Engine, client: PortalClient, portal: Portal, task: 
     return created.task_id
 
 
-def add_task(client: PortalClient, task: NewTask) -> Created:
+def add_task(client: PortalClient, task: NewTask, *, language: str = "en") -> Created:
     """The one batch: the item read first (so a missing item stops it), tasks.task.add,
-    task.checklistitem.add per checklist item, the timeline note."""
-    outcome = client.batch(_commands(task), halt=True)
+    task.checklistitem.add per checklist item, the timeline note in `language`."""
+    outcome = client.batch(_commands(task, language), halt=True)
     if "item" in outcome.errors:
         error = outcome.errors["item"]
         raise ItemUnavailable(f"{task.item.code}: {error.description or error}",
@@ -166,7 +167,7 @@ def add_task(client: PortalClient, task: NewTask) -> Created:
     return Created(int(task_id), {"ufCrmTask": [task.item.code], "tags": [TASKBRIDGE_TAG], **raw})
 
 
-def _commands(task: NewTask) -> dict[str, tuple[str, dict[str, Any]]]:
+def _commands(task: NewTask, language: str) -> dict[str, tuple[str, dict[str, Any]]]:
     fields: dict[str, object] = {
         "TITLE": task.title,
         "DESCRIPTION": task.description,
@@ -190,8 +191,7 @@ def _commands(task: NewTask) -> dict[str, tuple[str, dict[str, Any]]]:
             {"TASKID": TASK_ID, "FIELDS": {"TITLE": title, "SORT_INDEX": (index + 1) * 10},
              "auth_connector": AUTH_CONNECTOR},
         )
-    note = (f"Task «{task.title}» created from the card for user {task.responsible_id} "
-            f"(task {TASK_ID}) · TaskBridge")
+    note = card_task_note(task.title, task.responsible_id, TASK_ID, language)
     commands["note"] = (
         "crm.timeline.comment.add",
         {"fields": {"ENTITY_ID": task.item.id, "ENTITY_TYPE": entity_type(task.item),

@@ -86,6 +86,28 @@ def test_the_tab_speaks_the_portals_language(installed: TaskBridge, people: Peop
     assert "New task" not in tab.text
 
 
+def test_the_timeline_note_speaks_the_portals_language(installed: TaskBridge,
+                                                      people: People) -> None:
+    installed.storage.portals.update_settings(installed.portal.member_id, {"language": "it"})
+    deal = installed.portal.as_user(people.manager).create_deal("ACME")
+    installed.drain()
+    tab = installed.open_tab(people.manager, "CRM_DEAL_DETAIL_TAB", {"ID": str(deal)})
+    token = re.search(r'name="token" value="([^"]+)"', tab.text).group(1)
+    created = requests.post(
+        f"{installed.url}/bitrix/placement/tasks",
+        data={"token": token, "title": "Preparare il contratto",
+              "responsible": str(people.colleague)},
+        timeout=10,
+    )
+    assert created.status_code == 200, created.text
+    [task_id] = [t.id for t in installed.portal.emulator.state.tasks.values()
+                 if t.title == "Preparare il contratto"]
+    notes = timeline(installed.portal, "deal", deal)
+    assert (f"Incarico «Preparare il contratto» creato dalla scheda per l'utente "
+            f"{people.colleague} (incarico {task_id}) · TaskBridge") in notes
+    assert not any("created from the card" in note for note in notes)
+
+
 def test_a_forged_form_is_refused(installed: TaskBridge) -> None:
     response = requests.post(f"{installed.url}/bitrix/placement/tasks",
                              data={"token": "forged", "title": "x", "responsible": "1"},
