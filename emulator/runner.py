@@ -10,9 +10,12 @@ def serve(host: str, port: int, webhook_code: str | None, limits: bool, https: b
     """Serve a portal until interrupted; admin user 1 owns ``/rest/1/{webhook_code}/``."""
     tls = None
     if https:
-        from emulator.tls import make_local_tls
+        from emulator.tls import TLSUnavailable, make_local_tls
 
-        tls = make_local_tls()
+        try:
+            tls = make_local_tls()
+        except TLSUnavailable as exc:
+            raise SystemExit(f"emulator --https: {exc}") from None
     portal = Portal(limits=limits, webhook_code=webhook_code)
     server = make_portal_server(portal, host, port, tls)
     print(f"portal: {portal.base_url}/", flush=True)

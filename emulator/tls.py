@@ -7,6 +7,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from emulator.errors import EmulatorError
+
+
+class TLSUnavailable(EmulatorError):
+    """HTTPS was asked for but the local CA cannot be made."""
+
 
 @dataclass
 class LocalTLS:
@@ -19,7 +25,12 @@ class LocalTLS:
 
 def make_local_tls(directory: str | None = None) -> LocalTLS:
     """Create a CA, a leaf for ``127.0.0.1`` and ``localhost``, and write the CA bundle."""
-    import trustme  # only needed when HTTPS is asked for
+    try:
+        import trustme  # only needed when HTTPS is asked for
+    except ImportError as exc:
+        raise TLSUnavailable(
+            "HTTPS needs the trustme package, which is not installed (pip install trustme)"
+        ) from exc
 
     folder = Path(directory or tempfile.mkdtemp(prefix="b24-emulator-tls-"))
     folder.mkdir(parents=True, exist_ok=True)

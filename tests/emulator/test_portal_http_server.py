@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
+
+import pytest
 
 from emulator import Portal
 from emulator.server import serve_in_thread
@@ -73,3 +76,13 @@ def test_stopping_the_server_closes_idle_kept_alive_connections():
         assert _exchange(sock, _post(path, b"{}"))[0] == "HTTP/1.1 200 OK"
         running.stop()
         assert sock.recv(1) == b""
+
+
+def test_https_without_trustme_stops_with_one_clear_line(monkeypatch):
+    from emulator import runner
+
+    monkeypatch.setitem(sys.modules, "trustme", None)  # import now fails as if not installed
+    with pytest.raises(SystemExit) as stopped:
+        runner.serve("127.0.0.1", 0, WEBHOOK_CODE, limits=False, https=True)
+    message = str(stopped.value)
+    assert "\n" not in message and "trustme" in message and "--https" in message
