@@ -145,6 +145,12 @@ class WriteBack:
             return list(closing_calls(task, int(write.field("real_status")),
                                       self._facts.acting_user_id))
         if write.kind is WriteKind.TASK_TAG:
+            # The tasks API has no way to add one tag: TAGS on tasks.task.update replaces
+            # the list (no tag method or TAGS operation in either API version), so this
+            # sends the tags as fetched plus CRM. A tag someone adds between this pass's
+            # fetch and this write is lost. The window is that one pass (its fetch and its
+            # write batch), once in a task's life: only a bound task without CRM gets this
+            # write, and a task created from a card is tagged by tasks.task.add instead.
             return [("tasks.task.update",
                      {"taskId": write.task_id, "fields": {"TAGS": list(write.field("tags"))}})]
         item = write.item
