@@ -103,9 +103,6 @@ class AdminView:
         rows = tags.values() if isinstance(tags, dict) else tags
         return TaskCard(int(task["status"]), frozenset(str(row["title"]) for row in rows))
 
-    def task_exists(self, task_id: int) -> bool:
-        return bool(self.call("tasks.task.get", {"taskId": task_id})["result"])
-
     def is_overdue(self, task_id: int) -> bool:
         """Whether the portal lists the task under its "overdue" filter (meta status -1)."""
         body = self.call("tasks.task.list", {"filter": {"ID": task_id, "STATUS": -1},
