@@ -38,7 +38,9 @@ def serve_later(host: str = "127.0.0.1") -> Iterator[LiveServer]:
     mount = _Mount()
     server = make_server(host, 0, mount, threaded=True)
     port = server.socket.getsockname()[1]
-    thread = threading.Thread(target=server.serve_forever, name=f"live-{port}", daemon=True)
+    # A short poll lets shutdown() return at once instead of after up to half a second.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name=f"live-{port}", daemon=True)
     thread.start()
     try:
         yield LiveServer(url=f"http://{host}:{port}", port=port, server=server, mount=mount)
