@@ -1,9 +1,14 @@
 """TaskBridge under gunicorn (config/gunicorn.conf.py) on a free port, installed into an
-emulated portal, for fuzzing the receiver."""
+emulated portal, for fuzzing the receiver.
+
+gunicorn restarts a worker that died, so the master staying up proves little: the
+fixture records the workers' pids once they have booted, and where gunicorn's log stood
+then, so a test can tell that no worker exited, timed out or was booted again."""
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -22,6 +27,10 @@ from emulator.server import serve_in_thread
 from tests.support.stack import CLIENT_ID, CLIENT_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
+WEB_WORKERS = 2
+# What gunicorn's master logs when a worker dies, hangs or is replaced (log level info).
+WORKER_LIFECYCLE = re.compile(
+    r"Booting worker|Worker \(pid:\d+\)|WORKER TIMEOUT|Worker exiting|Worker failed to boot")
 
 
 @dataclass
@@ -31,6 +40,44 @@ class Gunicorn:
     database_url: str
     portal: Portal
     event: dict[str, Any]  # a valid event the portal delivered, to replay and break
+    log: Path
+    booted_pids: set[int]  # the workers once they had booted
+    booted_log_size: int  # gunicorn's log up to then
+
+    def worker_pids(self) -> set[int]:
+        return children_of(self.process.pid)
+
+    def worker_events_since_boot(self) -> list[str]:
+        """Lines where gunicorn reports a worker exiting, timing out or booting anew."""
+        with open(self.log, "rb") as log:
+            log.seek(self.booted_log_size)
+            text = log.read().decode(errors="replace")
+        return [line for line in text.splitlines() if WORKER_LIFECYCLE.search(line)]
+
+
+def children_of(pid: int) -> set[int]:
+    """Live child processes of `pid` (from /proc)."""
+    children = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            children.add(int(stat.parent.name))
+    return children
+
+
+def _wait_for_workers(process: subprocess.Popen[bytes], log: Path) -> set[int]:
+    """The worker pids once every worker has booted (gunicorn said so, and they run)."""
+    pause = threading.Event()
+    for _ in range(600):
+        booted = log.read_text(errors="replace").count("Booting worker")
+        pids = children_of(process.pid)
+        if booted >= WEB_WORKERS and len(pids) == WEB_WORKERS:
+            return pids
+        pause.wait(0.05)
+    raise AssertionError(f"gunicorn did not boot {WEB_WORKERS} workers in 30 s")
 
 
 def _free_port() -> int:
@@ -65,14 +112,18 @@ def gunicorn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gunicorn]:
                TASKBRIDGE_CLIENT_ID=CLIENT_ID, TASKBRIDGE_CLIENT_SECRET=CLIENT_SECRET,
                TASKBRIDGE_OAUTH_URL=server.url, TASKBRIDGE_PUBLIC_URL=url,
                TASKBRIDGE_ALLOW_INSECURE_PORTALS="true", TASKBRIDGE_BIND=f"127.0.0.1:{port}",
-               TASKBRIDGE_WEB_WORKERS="2", TASKBRIDGE_LOG_LEVEL="WARNING")
-    log = open(workdir / "gunicorn.log", "wb")  # noqa: SIM115
+               TASKBRIDGE_WEB_WORKERS=str(WEB_WORKERS), TASKBRIDGE_LOG_LEVEL="WARNING")
+    log_path = workdir / "gunicorn.log"
+    log = open(log_path, "wb")  # noqa: SIM115
+    # gunicorn's own log at info, so its master reports every worker it boots.
     process = subprocess.Popen(
         [str(Path(sys.executable).with_name("gunicorn")), "--config",
-         str(ROOT / "config" / "gunicorn.conf.py"), "webhooks.app:create_app()"],
+         str(ROOT / "config" / "gunicorn.conf.py"), "--log-level", "info",
+         "webhooks.app:create_app()"],
         env=env, cwd=workdir, stdout=log, stderr=log)
     try:
         _wait_until_up(url, process)
+        pids = _wait_for_workers(process, log_path)
         portal.register_app(CLIENT_ID, CLIENT_SECRET, handler_url=f"{url}/bitrix/install")
         portal.install_app(CLIENT_ID, handler_url=f"{url}/bitrix/install")
         portal.finish_install(CLIENT_ID)
@@ -80,8 +131,9 @@ def gunicorn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gunicorn]:
         delivered = portal.wait_for_deliveries(
             lambda done: any(d.event == "ONCRMDEALADD" for d in done), timeout=10)
         event = next(d for d in delivered if d.event == "ONCRMDEALADD")
-        assert event.status == 200, (workdir / "gunicorn.log").read_text()[-2000:]
-        yield Gunicorn(url, process, database_url, portal, event.payload)
+        assert event.status == 200, log_path.read_text()[-2000:]
+        yield Gunicorn(url, process, database_url, portal, event.payload, log_path, pids,
+                       log_path.stat().st_size)
     finally:
         process.terminate()
         process.wait(timeout=30)

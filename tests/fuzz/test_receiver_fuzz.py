@@ -1,7 +1,8 @@
 """Generated requests against /bitrix/events, /bitrix/install and /bitrix/placement under
 gunicorn: malformed forms, wrong types, huge and deep keys, bad encodings, JSON of any
-shape, replayed and forged tokens. No 5xx, the server stays up, and the journal holds
-exactly the events that were valid.
+shape, replayed and forged tokens. No 5xx, no gunicorn worker dies or is replaced (the
+same worker pids, no worker exit in gunicorn's log), and the journal holds exactly the
+events that were valid.
 
 `FUZZ_EXAMPLES=10000 .venv/bin/pytest tests/fuzz -q` runs the full 10,000."""
 
@@ -150,6 +151,8 @@ def test_no_generated_request_gets_a_5xx_or_journals_anything_invalid(
 
     send()
     assert gunicorn.process.poll() is None, "gunicorn died"
+    assert gunicorn.worker_events_since_boot() == []
+    assert gunicorn.worker_pids() == gunicorn.booted_pids
     assert requests.get(f"{gunicorn.url}/healthz", timeout=10).status_code == 200
     rows = _journal_rows(gunicorn.database_url)[before:]
     accepted = sum(n for (path, _kind, status), n in outcomes.items()
