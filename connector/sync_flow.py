@@ -195,11 +195,14 @@ class SyncFlow:
         self._own_writes = OwnWrites()
 
     def run(self, portal: Portal, client: PortalClient, rows: Sequence[Claimed],
-            now: datetime) -> tuple[Pass, WriteOutcome, int]:
-        """Decide and write for `rows`; returns the pass, the writes' outcome, fetch requests."""
+            now: datetime, work: Pass | None = None) -> tuple[Pass, WriteOutcome, int]:
+        """Decide and write for `rows`; returns the pass, the writes' outcome, fetch requests.
+
+        Pass your own `work` to keep what was decided when a fetch or the write batch
+        raises half-way."""
         by_task: dict[int, list[Claimed]] = defaultdict(list)
         by_item: dict[CrmRef, list[Claimed]] = defaultdict(list)
-        work = Pass(now=now)
+        work = work if work is not None else Pass(now=now)
         rows = self._own_writes.drop_echoes(portal, rows, work.details)
         for row in rows:
             if row.object_type == "task" and row.object_id.isdigit():

@@ -1,8 +1,11 @@
 """The worker: claims journal rows, runs the sync flow per portal, records the outcome.
 
 Every claimed row ends `done`, `failed` (tried again later, with backoff) or `dead`
-(after `TASKBRIDGE_WORKER_MAX_ATTEMPTS`, with the reason). Rows of a portal that must
-be reinstalled go back to wait, visibly, instead of failing in a loop.
+(after `TASKBRIDGE_WORKER_MAX_ATTEMPTS`, with the reason). Outcomes are per object: a
+write the portal refuses fails the rows of the object whose events planned it, and the
+others end done. Rows of a portal that must be reinstalled go back to wait, visibly,
+instead of failing in a loop. Each row keeps the pass that handled it and the REST calls
+that pass made (shared by every row it served).
 """
 
 from __future__ import annotations
@@ -192,13 +195,23 @@ class Worker:
     def _sync(self, portal: Portal, client: PortalClient, rows: Sequence[Claimed],
               now: datetime, record: _PassRecord) -> None:
         """Each object's rows end by its own writes: done, or failed with the reason."""
-        work, outcome, _requests = self.flow.run(portal, client, rows, now)
+        work = Pass(now=now)
+        try:
+            work, outcome, _requests = self.flow.run(portal, client, rows, now, work)
+        except ReinstallRequired:
+            raise
+        except (TaskBridgeError, ValidationError) as exc:
+            # A fetch or the write batch failed as a whole: every row fails, each keeping
+            # what was decided for its object before it did.
+            error = f"{type(exc).__name__}: {exc}"
+            for key, key_rows in _by_object(rows).items():
+                self._failed(key_rows, error, {**work.details.get(key, {}), **record.detail()},
+                             quiet=True)
+            log.warning("%d events of portal %s failed: %s", len(rows), portal.member_id, error)
+            return
         failed = work.settle(outcome.failed)
         self.flow.store(portal, work)
-        by_key: dict[str, list[Claimed]] = defaultdict(list)
-        for row in rows:
-            by_key[row.object_key].append(row)
-        for key, key_rows in by_key.items():
+        for key, key_rows in _by_object(rows).items():
             detail = {**work.details.get(key, {"outcome": "nothing to do"}),
                       **record.detail(),
                       "writes": [w for w in outcome.summary()
@@ -226,10 +239,13 @@ class Worker:
             detail = {"outcome": "handled when received"}
         self.journal.finish([row.id for row in rows], detail=detail)
 
-    def _failed(self, rows: Sequence[Claimed], error: str, detail: dict[str, Any]) -> None:
+    def _failed(self, rows: Sequence[Claimed], error: str, detail: dict[str, Any], *,
+                quiet: bool = False) -> None:
         state = self.journal.fail(rows, error, max_attempts=self.settings.worker_max_attempts,
                                   detail={**detail, "outcome": "failed", "error": error})
-        log.warning("%d events of portal %s %s: %s", len(rows), rows[0].member_id, state, error)
+        if not quiet:
+            log.warning("%d events of portal %s %s: %s", len(rows), rows[0].member_id, state,
+                        error)
 
 
 @dataclass(frozen=True)
@@ -243,6 +259,13 @@ class _PassRecord:
         return {"rest_calls": list(self.calls),
                 "pass": {"id": self.served.id, "events": len(self.served.journal_ids),
                          "first_journal_id": self.served.journal_ids[0]}}
+
+
+def _by_object(rows: Sequence[Claimed]) -> dict[str, list[Claimed]]:
+    by_key: dict[str, list[Claimed]] = defaultdict(list)
+    for row in rows:
+        by_key[row.object_key].append(row)
+    return by_key
 
 
 def _write_error(key: str, work: Pass, outcome: WriteOutcome) -> str:

@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, update
+from sqlalchemy import insert
 
 from connector.call_log import CallRecord
 from connector.portal_store import Installation
-from connector.rest_call_store import RestCallStore
+from connector.rest_client import PortalClient
+from connector.retry_policy import RetryPolicy
 from connector.schema import journal
+from connector.worker import Worker
 from tests.conftest import REQUIRED_ENV, required
 from tests.support.stack import CLIENT_ID, taskbridge_for
 
@@ -57,33 +59,35 @@ def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def deal_event_gone_dead(site: Any) -> tuple[int, int]:
-    """A real deal event through the receiver and the worker, then marked dead as after an
-    outage, with the decision and the failing REST call the log keeps."""
-    deal = site.portal.as_user(1).create_deal("Fornitura uffici")
-    site.portal.as_user(1).create_deal("Another deal")
+def deal_event_gone_dead(site: Any) -> tuple[int, int, int]:
+    """A real deal closing through the receiver and the worker that dies in an outage:
+    the portal answers 500 to its writes once its tasks are read, and one try is all."""
+    user = site.portal.as_user(1)
+    deal = user.create_deal("Fornitura uffici")
+    user.create_deal("Another deal")
+    task = user.create_task(f"D_{deal}", title="Prepare the offer", responsible=1)
     site.drain()
-    stored = site.stored()
-    with site.storage.engine.begin() as conn:
-        row_id = conn.execute(
-            journal.select().with_only_columns(journal.c.id)
-            .where(journal.c.object_key == f"deal:{deal}").order_by(journal.c.id.desc())
-        ).scalars().first()
-        conn.execute(update(journal).where(journal.c.id == row_id).values(
-            state="dead", attempts=8, error="crm.deal.get: QUERY_LIMIT_EXCEEDED (HTTP 503)",
-            detail={"outcome": "error", "decisions": [{
-                "task_id": 41, "change": "opened", "previous": "CREATED", "desired": "VIEWED",
-                "status": "VIEWED", "outcome": "write", "rule": "viewed-by-responsible",
-                "reason": "the responsible opened the task"}]}))
-    RestCallStore(site.storage.engine).record(
-        CallRecord(portal=stored.member_id, method="crm.deal.get", duration=0.4,
-                   http_status=503, error_code="QUERY_LIMIT_EXCEEDED", retries=4),
-        journal_id=row_id, portal_id=stored.id)
-    return deal, row_id
+
+    def outage_after_the_fetch(record: CallRecord, _row: object) -> None:
+        if "tasks.task.list" in (record.params.get("cmd") or {}).values():
+            site.portal.set_faults(error_500_rate=1.0, methods=["batch"])
+
+    user.move_deal(deal, "WON")
+    assert site.portal.sender.wait_idle(timeout=10)
+    settings = site.settings.model_copy(update={"worker_max_attempts": 1})
+    once = RetryPolicy(max_attempts=1, base_delay=0.01, max_delay=0.01)
+    Worker(site.storage, settings, on_call=outage_after_the_fetch,
+           client_factory=lambda portal, sink: PortalClient.for_portal(
+               site.storage, settings, portal.member_id, policy=once, on_call=sink),
+           ).run_once()
+    site.portal.set_faults()
+    [row_id] = [row["id"] for row in site.journal.rows(object_key=f"deal:{deal}")
+                if row["state"] == "dead"]
+    return deal, task, row_id
 
 
 def test_support_finds_reads_and_replays_a_dead_event(site: Any, browser: Any) -> None:
-    deal, row_id = deal_event_gone_dead(site)
+    deal, task, row_id = deal_event_gone_dead(site)
     page = browser.new_context().new_page()
     page.goto(f"{site.url}/admin/")
     page.fill("input[name=token]", ADMIN)
@@ -92,13 +96,15 @@ def test_support_finds_reads_and_replays_a_dead_event(site: Any, browser: Any) -
     page.fill("input[name=item]", f"D_{deal}")
     page.click("#apply-filter")
     page.wait_for_url(f"**/admin/?*item=D_{deal}*")
-    assert all(key == f"deal:{deal}" for key in
-               page.locator("#log tbody tr td:nth-child(5)").all_inner_texts())
+    shown = set(page.locator("#log tbody tr td:nth-child(5)").all_inner_texts())
+    assert f"deal:{deal}" in shown and shown <= {f"deal:{deal}", f"task:{task}"}
     shot(page, "1-log-filtered-to-deal")
     page.click(f"#log tr[data-id='{row_id}'] a")
     page.wait_for_selector("#decisions")
-    assert "the responsible opened the task" in page.inner_text("#decisions")
-    assert "QUERY_LIMIT_EXCEEDED" in page.inner_text("#rest-calls")
+    assert "VIEWED → FINISHED: closed automatically with its CRM item" in \
+        page.inner_text("#decisions")
+    calls = page.inner_text("#rest-calls")
+    assert "batch" in calls and "500" in calls
     assert page.inner_text("#entry-state") == "dead"
     shot(page, "2-dead-event")
     page.click("#replay-button")

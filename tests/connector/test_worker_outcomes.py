@@ -180,3 +180,39 @@ def test_a_write_the_portal_refuses_fails_only_the_events_of_its_object(
     taskbridge.drain(now=datetime.now(UTC) + timedelta(hours=1))
     assert taskbridge.journal.rows(id=doomed_row["id"])[0]["state"] == DONE
     assert taskbridge.journal.count(state=FAILED) == 0
+
+
+def test_a_dead_closing_keeps_what_it_decided_and_succeeds_when_replayed(
+    taskbridge: TaskBridge,
+) -> None:
+    taskbridge.install()
+    taskbridge.drain()
+    deal, task, _colleague = _deal_with_task(taskbridge)
+    taskbridge.drain()
+    portal = taskbridge.portal
+
+    def outage_after_the_fetch(record: CallRecord, _row: object) -> None:
+        if _fetches_tasks(record):  # the deal's tasks are read; its writes meet an outage
+            portal.set_faults(error_500_rate=1.0, methods=["batch"])
+
+    portal.as_user(1).move_deal(deal, "WON")
+    portal.emulator.sender.wait_idle(timeout=10)
+    settings = taskbridge.settings.model_copy(update={"worker_max_attempts": 1})
+    policy = RetryPolicy(max_attempts=1, base_delay=0.01, max_delay=0.01)
+    Worker(taskbridge.storage, settings, on_call=outage_after_the_fetch,
+           client_factory=lambda p, sink: PortalClient.for_portal(
+               taskbridge.storage, settings, p.member_id, policy=policy, on_call=sink),
+           ).run_once()
+    [closed] = [row for row in taskbridge.journal.rows(object_key=f"deal:{deal}")
+                if row["state"] == DEAD]
+    assert [d["reason"] for d in closed["detail"]["decisions"]] == [
+        "CREATED → FINISHED: closed automatically with its CRM item"]
+    assert closed["detail"]["rest_calls"][-1]["method"] == "batch"
+    assert closed["detail"]["rest_calls"][-1]["http_status"] == 500
+
+    portal.set_faults()
+    replay_one(taskbridge.storage.engine, closed["id"], by="support@example")
+    taskbridge.drain()
+    assert taskbridge.journal.rows(id=closed["id"])[0]["state"] == DONE
+    assert portal.task(task)["status"] == "5"
+    assert taskbridge.task_status(task) == "FINISHED"
