@@ -123,8 +123,8 @@ def change_settings(storage: Storage, client: PortalClient, member_id: str,
             report = relabel_status_field(client, after)
         except BitrixError as exc:
             raise PortalSettingsError(
-                f"language: the portal's status field could not be relabelled in "
-                f"{after!r} ({exc.code or type(exc).__name__}); nothing changed") from None
+                f"language: the portal did not take the status field's {after} labels "
+                f"({exc.code or type(exc).__name__}); nothing changed") from None
         portal_side["relabelled"] = report.relabelled_fields
     return save_settings(storage, member_id, new, by=by, correlation_id=correlation_id,
                          now=now, portal_side=portal_side)

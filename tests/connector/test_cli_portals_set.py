@@ -141,7 +141,7 @@ def test_a_language_the_portal_cannot_take_changes_nothing(
     stack.portal.emulator.set_faults()
     assert code == 2
     assert out.strip().splitlines()[-1].startswith(
-        "taskbridge: language: the portal's status field could not be relabelled in 'it'")
+        "taskbridge: language: the portal did not take the status field's it labels (")
     assert out.strip().splitlines()[-1].endswith("nothing changed")
     assert stack.stored().settings.get("language") is None
     assert changes(stack) == []
