@@ -134,17 +134,18 @@ class JsonFormatter(logging.Formatter):
 
 class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
-        super().__init__("%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s")
+        super().__init__(
+            "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s%(pass_note)s] %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
         if not hasattr(record, "correlation_id"):
             record.correlation_id = current_correlation_id.get()
-        text = super().format(record)
         served = _served(record)
-        if served is not None:
-            text += (f" (pass {served.id} serves journal {','.join(map(str, served.journal_ids))}"
-                     f" for {','.join(served.correlation_ids)})")
-        return scrub_text(text)
+        record.pass_note = "" if served is None else (
+            ("" if record.correlation_id == served.id else f" {served.id}")
+            + f": journal {','.join(map(str, served.journal_ids))}"
+            f" for {','.join(served.correlation_ids)}")
+        return scrub_text(super().format(record))
 
 
 class _StderrHandler(logging.StreamHandler):

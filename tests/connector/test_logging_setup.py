@@ -14,6 +14,7 @@ from connector.logging_setup import (
     CorrelationFilter,
     JsonFormatter,
     ServedPass,
+    TextFormatter,
     configure_logging,
     correlation,
     scrub_text,
@@ -118,3 +119,16 @@ def test_a_pass_names_every_request_and_row_it_serves(lines: Lines) -> None:
     assert shared["correlation_ids"] == ["req-a", "req-b", "journal-10"]
     assert shared["journal_ids"] == [7, 8, 9, 10]
     assert alone["correlation_id"] == "req-a" and alone["journal_ids"] == [7]
+
+
+def test_a_text_line_names_its_pass_before_the_message() -> None:
+    def line(served: ServedPass) -> str:
+        record = logging.LogRecord("connector.rest", logging.INFO, __file__, 1,
+                                   "rest call batch", None, None)
+        with serving(served):
+            return TextFormatter().format(record)
+
+    assert line(ServedPass.of("pass-3", [_Row(4, "req-c"), _Row(5, "req-d")])).endswith(
+        "[pass-3: journal 4,5 for req-c,req-d] rest call batch")
+    assert line(ServedPass.of("pass-4", [_Row(6, "req-e")])).endswith(
+        "[req-e pass-4: journal 6 for req-e] rest call batch")

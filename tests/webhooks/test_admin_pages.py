@@ -256,6 +256,9 @@ def test_the_event_page_says_why_each_status_was_decided_in_the_page_language(
         "ignorata: chi ha agito è il responsabile della trattativa (regola dell'autore)")
     stored = Journal(site.storage.engine).rows(id=paused)[0]["detail"]["decisions"]
     assert stored[-1]["reason"] == "IN_PROGRESS → WAITING: real status became 2 (pending)"
+    history = session.get(f"{site.url}/admin/portals/{site.stored().id}/items/deal:{deal}"
+                          "?lang=it", timeout=10).text
+    assert "IN_PROGRESS → WAITING: l&#39;incarico è tornato in attesa" in history
 
 
 def test_refusals_speak_italian_on_italian_pages(site: Any) -> None:
