@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, or_, select
+from sqlalchemy import Engine, Select, and_, delete, or_, select
 
 from connector.journal import DEAD, Journal
 from connector.leadership import Leadership
@@ -172,19 +172,21 @@ def _reconcile_marks(storage: Storage) -> tuple[dict[str, datetime], datetime | 
     """Each portal's mark from the last recorded pass; and, for a pass recorded before
     marks were kept per portal, its start, which covered every portal."""
     with storage.engine.connect() as conn:
-        last = conn.execute(
-            select(scheduler_runs.c.started_at, scheduler_runs.c.detail)
-            .where(scheduler_runs.c.job == "reconcile",
-                   scheduler_runs.c.outcome.in_(("ok", "partial")))
-            .order_by(scheduler_runs.c.started_at.desc())
-            .limit(1)
-        ).first()
+        last = conn.execute(_last_reconcile_run()).first()
     if last is None:
         return {}, None
     marks = (last.detail or {}).get("marks")
     if marks is None:
         return {}, _aware(last.started_at)
     return {member: _aware(datetime.fromisoformat(mark)) for member, mark in marks.items()}, None
+
+
+def _last_reconcile_run() -> Select[Any]:
+    return (select(scheduler_runs.c.id, scheduler_runs.c.started_at, scheduler_runs.c.detail)
+            .where(scheduler_runs.c.job == "reconcile",
+                   scheduler_runs.c.outcome.in_(("ok", "partial")))
+            .order_by(scheduler_runs.c.started_at.desc())
+            .limit(1))
 
 
 def _aware(moment: datetime) -> datetime:
@@ -194,8 +196,9 @@ def _aware(moment: datetime) -> datetime:
 def retention(storage: Storage, settings: Settings, *, now: datetime | None = None) -> int:
     """Forget what the sync log no longer needs; the number of journal rows deleted.
 
-    Finished events go after TASKBRIDGE_JOURNAL_RETENTION_DAYS, and the REST calls
-    recorded with them; dead events, which support comes back to, after three times that.
+    Finished events go after TASKBRIDGE_JOURNAL_RETENTION_DAYS, and so do the REST calls
+    and scheduler runs recorded with them; dead events, which support comes back to,
+    after three times that.
     A write-log row goes once its journal row is gone and it is older than the retention:
     nothing can replay that event any more, and the task snapshots, not the write log,
     are what keep an old observation from being decided again.
@@ -215,6 +218,12 @@ def retention(storage: Storage, settings: Settings, *, now: datetime | None = No
         # Deleting journal rows set their write-log rows' journal_id to NULL.
         conn.execute(delete(write_log).where(write_log.c.journal_id.is_(None),
                                              write_log.c.created_at < cutoff))
+        # Old runs go too, except the reconcile pass whose marks the next pass reads.
+        marks_run = _last_reconcile_run().with_only_columns(scheduler_runs.c.id)
+        conn.execute(delete(scheduler_runs).where(
+            scheduler_runs.c.started_at < cutoff,
+            scheduler_runs.c.id.not_in(select(marks_run.subquery().c.id)),
+        ))
     return removed
 
 

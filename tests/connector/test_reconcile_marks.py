@@ -13,7 +13,7 @@ from sqlalchemy import select
 from connector.metrics_source import record_scheduler_run
 from connector.portal_store import Installation, Portal
 from connector.rest_errors import QueryLimitExceeded
-from connector.scheduler import RECONCILE_SLACK, reconcile, run_job
+from connector.scheduler import RECONCILE_SLACK, reconcile, retention, run_job
 from connector.schema import scheduler_runs
 from connector.settings import Settings
 from connector.storage import Storage
@@ -114,3 +114,19 @@ def test_a_pass_recorded_before_per_portal_marks_counts_for_every_portal(
                          outcome="ok", detail={"queued": 3})
     assert _pass(storage, settings, T1 + timedelta(minutes=15), failing=set()) == {
         "m-a": T1 - RECONCILE_SLACK, "m-b": T1 - RECONCILE_SLACK}
+
+
+def test_retention_forgets_old_runs_but_the_marks_the_next_pass_reads(
+        two_portals: Storage, make_settings: Callable[..., Settings]) -> None:
+    storage, settings = two_portals, make_settings()
+    _pass(storage, settings, T1, failing={"m-b"})
+    for outcome in ("ok", "error"):
+        record_scheduler_run(storage.engine, "overdue_sweep", started_at=T1, finished_at=T1,
+                             outcome=outcome, detail={"queued": 0})
+    long_after = datetime.now(UTC) + timedelta(days=settings.journal_retention_days + 1)
+    retention(storage, settings, now=long_after)
+    with storage.engine.connect() as conn:
+        left = conn.execute(select(scheduler_runs.c.job)).scalars().all()
+    assert left == ["reconcile"]
+    later = T1 + timedelta(minutes=15)
+    assert _pass(storage, settings, later, failing=set())["m-a"] == T1 - RECONCILE_SLACK
