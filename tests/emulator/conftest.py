@@ -86,13 +86,15 @@ def receiver() -> Iterator[Receiver]:
 class Rest:
     """Calls the portal one way: ``webhook`` (URL-embedded code) or ``oauth`` (auth=token)."""
 
-    def __init__(self, base: str, style: str, token: str | None = None) -> None:
+    def __init__(self, base: str, style: str, token: str | None = None, user_id: int = 1,
+                 code: str = WEBHOOK_CODE) -> None:
         self.base, self.style, self.token = base, style, token
+        self.user_id, self.code = user_id, code
         self.session = requests.Session()
 
     def url(self, method: str) -> str:
         if self.style == "webhook":
-            return f"{self.base}/rest/1/{WEBHOOK_CODE}/{method}.json"
+            return f"{self.base}/rest/{self.user_id}/{self.code}/{method}.json"
         return f"{self.base}/rest/{method}.json"
 
     def raw(self, method: str, params: dict[str, Any] | None = None,
@@ -140,6 +142,21 @@ def rest(request: pytest.FixtureRequest, server: RunningServer, portal: Portal) 
     if request.param == "webhook":
         return Rest(server.url, "webhook")
     return Rest(server.url, "oauth", install_app(portal))
+
+
+@pytest.fixture
+def rest_as(rest: Rest, portal: Portal) -> Callable[[int], Rest]:
+    """``rest_as(user_id)``: the same auth style as ``rest``, acting as another user
+    (their own incoming webhook, or the app's tokens issued to them)."""
+
+    def make(user_id: int) -> Rest:
+        if rest.style == "webhook":
+            code = f"hook-of-{user_id}"
+            portal.add_webhook(code, user_id)
+            return Rest(rest.base, "webhook", user_id=user_id, code=code)
+        return Rest(rest.base, "oauth", portal.issue_tokens(CLIENT_ID, user_id).access_token)
+
+    return make
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:

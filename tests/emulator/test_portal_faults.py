@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 
@@ -21,6 +23,18 @@ def test_faults_for_chosen_methods_only(rest, portal):
     portal.set_faults(error_503_rate=1.0, methods=["crm.deal.list"])
     assert rest.raw("crm.deal.list").status_code == 503
     assert rest.raw("user.current").status_code == 200
+
+
+def test_delay_holds_every_call_then_answers(rest, portal):
+    portal.set_faults(delay=0.3)
+    started = time.monotonic()
+    response = rest.raw("user.current")
+    assert time.monotonic() - started >= 0.3
+    assert response.status_code == 200 and response.json()["result"]["ID"] == "1"
+    portal.set_faults(delay=0.0)
+    started = time.monotonic()
+    assert rest.raw("user.current").status_code == 200
+    assert time.monotonic() - started < 0.3
 
 
 def test_dropped_connection(server, portal):

@@ -20,6 +20,19 @@ def test_bucket_fills_then_drains(rest, portal):
     assert rest.raw("user.current").status_code == 200
 
 
+def test_full_bucket_drains_at_the_default_two_per_second(rest, portal):
+    portal.set_limits(enabled=True)  # the portal's defaults: 50 deep, 2 per second
+    assert (portal.limit_settings.capacity, portal.limit_settings.drain_rate) == (50, 2.0)
+    statuses = []
+    while 503 not in statuses and len(statuses) < 80:
+        statuses.append(rest.raw("user.current").status_code)
+    assert statuses.count(200) >= 50 and statuses[-1] == 503
+    refused = rest.raw("user.current")
+    assert (refused.status_code, refused.json()["error"]) == (503, "QUERY_LIMIT_EXCEEDED")
+    threading.Event().wait(0.6)  # 1.2 requests' worth drains out of the bucket
+    assert rest.raw("user.current").status_code == 200
+
+
 def test_drain_rate_recovers_without_resetting(rest, portal):
     portal.set_limits(enabled=True, capacity=5, drain_rate=200.0)
     results = [rest.raw("user.current").status_code for _ in range(5)]

@@ -78,19 +78,63 @@ def test_controlled_task_completed_by_responsible_waits_for_creator(portal, peop
     assert portal.task(task_id)["status"] == "5"
 
 
-def test_controlled_task_over_rest_responsible_4_creator_5(make_rest, portal, people):
-    colleague_hook = "colleague-hook"
-    portal.add_webhook(colleague_hook, people["colleague"])
-    creator = make_rest("webhook")
-    task_a = creator.call("tasks.task.add", {"fields": {
-        "TITLE": "a", "RESPONSIBLE_ID": people["colleague"], "TASK_CONTROL": "Y"}})["task"]
-    task_b = creator.call("tasks.task.add", {"fields": {
-        "TITLE": "b", "RESPONSIBLE_ID": people["colleague"], "TASK_CONTROL": "Y"}})["task"]
-    colleague = make_rest("webhook")
-    colleague.url = lambda m: f"{colleague.base}/rest/{people['colleague']}/{colleague_hook}/{m}"
+def test_controlled_task_over_rest_responsible_4_creator_5(rest, rest_as, people):
+    colleague = rest_as(people["colleague"])
+    task_a = _add(rest, TITLE="a", RESPONSIBLE_ID=people["colleague"], TASK_CONTROL="Y")
+    task_b = _add(rest, TITLE="b", RESPONSIBLE_ID=people["colleague"], TASK_CONTROL="Y")
     assert colleague.call("tasks.task.complete", {"taskId": task_a["id"]})["task"][
         "status"] == "4"
-    assert creator.call("tasks.task.complete", {"taskId": task_b["id"]})["task"][
+    assert rest.call("tasks.task.complete", {"taskId": task_b["id"]})["task"][
+        "status"] == "5"
+
+
+def _completed_by_colleague(rest, rest_as, people):
+    """A controlled task the colleague has completed: it waits (4) for its creator."""
+    task_id = _add(rest, RESPONSIBLE_ID=people["colleague"], TASK_CONTROL="Y")["id"]
+    rest_as(people["colleague"]).call("tasks.task.complete", {"taskId": task_id})
+    return task_id
+
+
+def test_creator_approves_over_rest(rest, rest_as, people):
+    task_id = _completed_by_colleague(rest, rest_as, people)
+    approved = rest.call("tasks.task.approve", {"taskId": task_id})["task"]
+    assert approved["status"] == "5"
+    again = rest.raw("tasks.task.approve", {"taskId": task_id})
+    assert (again.status_code, again.json()["error"]) == (400, "ERROR_CORE")
+
+
+def test_creator_disapproves_over_rest(rest, rest_as, people):
+    task_id = _completed_by_colleague(rest, rest_as, people)
+    returned = rest.call("tasks.task.disapprove", {"taskId": task_id})["task"]
+    assert returned["status"] == "2"
+    reread = rest.call("tasks.task.get", {"taskId": task_id, "select": ["STATUS",
+                                                                        "REAL_STATUS"]})
+    assert reread["task"]["realStatus"] == "2"
+
+
+def test_responsible_may_not_approve_their_own_work(rest, rest_as, people):
+    task_id = _completed_by_colleague(rest, rest_as, people)
+    refused = rest_as(people["colleague"]).raw("tasks.task.approve", {"taskId": task_id})
+    assert refused.status_code == 403
+    assert refused.json() == {"error": "ACCESS_DENIED",
+                              "error_description": "Only the creator can accept or return "
+                                                   "the task"}
+    assert rest.call("tasks.task.get", {"taskId": task_id})["task"]["status"] == "4"
+
+
+def test_result_required_over_rest(rest, rest_as, people):
+    task_id = _add(rest, RESPONSIBLE_ID=people["colleague"],
+                   SE_PARAMETER=[{"CODE": 3, "VALUE": "Y"}])["id"]
+    colleague = rest_as(people["colleague"])
+    refused = colleague.raw("tasks.task.complete", {"taskId": task_id})
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "ERROR_CORE"
+    assert "result" in refused.json()["error_description"]
+    assert rest.call("tasks.task.get", {"taskId": task_id})["task"]["status"] == "2"
+    comment = colleague.call("task.commentitem.add", {"TASKID": task_id, "FIELDS": {
+        "POST_MESSAGE": "Signed, scan attached"}})
+    colleague.call("tasks.task.result.addFromComment", {"commentId": comment})
+    assert colleague.call("tasks.task.complete", {"taskId": task_id})["task"][
         "status"] == "5"
 
 

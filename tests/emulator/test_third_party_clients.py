@@ -54,7 +54,10 @@ def test_b24pysdk_over_https(https_server):
     listed = client.crm.deal.list(select=["ID", "CLOSED"]).result
     assert listed == [{"ID": str(deal_id), "CLOSED": "Y"}]
     task = client.tasks.task.add(fields={"TITLE": "sdk task", "RESPONSIBLE_ID": 1}).result
-    assert client.tasks.task.start(task_id=int(task["task"]["id"])).result["task"]
+    task_id = int(task["task"]["id"])
+    assert client.tasks.task.start(task_id=task_id).result["task"]
+    read = client.tasks.task.get(task_id=task_id, select=["ID", "TITLE", "REAL_STATUS"])
+    assert read.result["task"] == {"id": str(task_id), "title": "sdk task", "realStatus": "3"}
     tasks = client.tasks.task.list(select=["ID", "REAL_STATUS"]).result["tasks"]
     assert tasks == [{"id": task["task"]["id"], "realStatus": "3"}]
     batch = client.call_batch({"deal": client.crm.deal.get(bitrix_id=deal_id),
