@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from datetime import UTC, datetime, timedelta, timezone
@@ -14,6 +15,7 @@ class Clock:
         self._offset = 0.0
         self._lock = threading.Lock()
         self.tz = timezone(timedelta(hours=tz_offset_hours))
+        self._last_iso: tuple[int, str] = (-1, "")
 
     def now(self) -> float:
         return time.time() + self._offset
@@ -28,8 +30,14 @@ class Clock:
 
     def iso(self, ts: float | None = None) -> str:
         """Portal date format: ``2025-10-24T19:00:00+02:00``."""
-        moment = datetime.fromtimestamp(self.now() if ts is None else ts, tz=self.tz)
-        return moment.replace(microsecond=0).isoformat()
+        # every answer's time block formats the current second twice; remember the last
+        second = math.floor(self.now() if ts is None else ts)
+        last_second, text = self._last_iso
+        if second == last_second:
+            return text
+        text = datetime.fromtimestamp(second, tz=self.tz).isoformat()
+        self._last_iso = (second, text)
+        return text
 
 
 def parse_datetime(value: object) -> float | None:
