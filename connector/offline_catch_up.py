@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from connector.install_flow import AUTH_CONNECTOR
 from connector.journal import PENDING, Journal
 from connector.portal_store import INSTALLED, Portal
 from connector.rest_client import PortalClient
@@ -53,7 +54,9 @@ def _drain_offline(engine: Engine, portal: Portal, client: PortalClient) -> int:
     each page is reserved (`clear=0`), journaled, then cleared or marked as errors."""
     journaled = _recover_reserved(engine, portal, client)
     for _ in range(OFFLINE_ROUNDS):
-        answer = client.call("event.offline.get", {"clear": 0, "limit": OFFLINE_PAGE},
+        # Events bound with an auth_connector queue apart: read that queue.
+        answer = client.call("event.offline.get", {"clear": 0, "limit": OFFLINE_PAGE,
+                                                   "auth_connector": AUTH_CONNECTOR},
                              write=False).result or {}
         events = answer.get("events") or []
         if not events:

@@ -85,7 +85,8 @@ class EventHub:
                 if binding.auth_connector and binding.auth_connector == change.auth_connector:
                     continue
                 self.portal.offline.add(
-                    app.client_id, name, data, {"user_id": str(change.actor_id)}, object_key
+                    app.client_id, name, data, {"user_id": str(change.actor_id)}, object_key,
+                    connector=binding.auth_connector,
                 )
             else:
                 self.send(app, name, data, binding.handler, change.actor_id, binding.id)

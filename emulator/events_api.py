@@ -62,6 +62,7 @@ def offline_get(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> Any
         str(pick(params, "clear", default=1)) not in ("0", "N", "false", "False"),
         pick(params, "process_id") or None,
         str(pick(params, "error", default=0)) in ("1", "Y", "true", "True"),
+        str(pick(params, "auth_connector", default="") or ""),
     )
 
 

@@ -31,13 +31,15 @@ class OfflineQueue:
 
     def add(
         self, client_id: str, event: str, data: dict[str, Any], additional: dict[str, Any],
-        object_key: str,
+        object_key: str, connector: str = "",
     ) -> OfflineEvent:
-        """Record a change; an unreserved record of the same object is refreshed instead."""
+        """Record a change in the queue of the binding's auth_connector; an unreserved record
+        of the same object there is refreshed instead."""
         with self.state.lock:
             for record in self.state.offline_events.values():
                 if (
                     record.client_id == client_id
+                    and record.connector == connector
                     and record.object_key == object_key
                     and record.event_name == event
                     and record.process_id is None
@@ -56,21 +58,23 @@ class OfflineQueue:
                 additional=additional,
                 timestamp=self.clock.now(),
                 object_key=object_key,
+                connector=connector,
             )
             self.state.offline_events[record.id] = record
             return record
 
     def get(
         self, client_id: str, raw_filter: Any, order: Any, limit: int, clear: bool,
-        process_id: str | None, error: bool,
+        process_id: str | None, error: bool, connector: str = "",
     ) -> dict[str, Any]:
-        """``event.offline.get``: pick, then delete (clear=1) or reserve (clear=0)."""
+        """``event.offline.get``: pick from the queue of `connector` (the auth_connector the
+        events were bound with), then delete (clear=1) or reserve (clear=0)."""
         conditions = filters.parse(raw_filter)
         with self.state.lock:
             picked = [
                 r
                 for r in self._ordered(client_id, order)
-                if r.error == error
+                if r.error == error and r.connector == connector
                 and (r.process_id is None or (process_id and r.process_id == process_id))
                 and filters.matches(r, conditions, _GETTERS, _DATES)
             ][: max(1, min(limit, 50))]

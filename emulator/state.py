@@ -212,6 +212,7 @@ class OfflineEvent:
     object_key: str
     process_id: str | None = None
     error: bool = False
+    connector: str = ""  # the binding's auth_connector: each one is its own queue
 
 
 class PortalState:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from connector.install_flow import AUTH_CONNECTOR
 from connector.journal import Journal
 from connector.offline_catch_up import offline_catch_up
 from connector.rest_client import PortalClient
@@ -46,7 +47,9 @@ def test_records_a_dead_run_left_reserved_are_taken_back(taskbridge: TaskBridge)
     client = PortalClient.for_portal(taskbridge.storage, taskbridge.settings,
                                      taskbridge.stored().member_id)
     try:
-        answer = client.call("event.offline.get", {"clear": 0, "limit": 50}, write=False)
+        answer = client.call("event.offline.get", {"clear": 0, "limit": 50,
+                                                   "auth_connector": AUTH_CONNECTOR},
+                             write=False)
     finally:
         client.close()
     reserved = answer.result["events"]
@@ -70,8 +73,9 @@ def test_records_that_cannot_be_journaled_are_marked_as_errors(taskbridge: TaskB
     queue = taskbridge.portal.emulator.offline
     client_id = taskbridge.settings.client_id
     queue.add(client_id, "ONTASKUPDATE", {"FIELDS_AFTER": {"ID": "not a number"}}, {},
-              "task:broken")
-    queue.add(client_id, "ONCRMCONTACTUPDATE", {"FIELDS": {"ID": "5"}}, {}, "contact:5")
+              "task:broken", connector=AUTH_CONNECTOR)
+    queue.add(client_id, "ONCRMCONTACTUPDATE", {"FIELDS": {"ID": "5"}}, {}, "contact:5",
+              connector=AUTH_CONNECTOR)
     before = taskbridge.portal.call_log.count("event.offline.error")
 
     assert offline_catch_up(taskbridge.storage, taskbridge.settings) >= 1
