@@ -10,6 +10,7 @@ does not act on) are recorded and never processed.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -187,7 +188,7 @@ class Journal:
                 # One upsert per batch, last, so the counter rows are held only until the
                 # commit.
                 metrics.bump_on_cursor(cursor, conn.dialect.paramstyle, Counter(
-                    (metrics.EVENTS_RECEIVED, metrics.labels(event=a.event.name, state=r.state))
+                    _received(a.event.name, r.state)
                     for a, r in zip(arrivals, recorded, strict=True)))
             finally:
                 cursor.close()
@@ -396,6 +397,11 @@ class Journal:
                     )
                 ).scalars()
             )
+
+
+@functools.lru_cache(maxsize=1024)
+def _received(event: str, state: str) -> metrics.Key:
+    return metrics.EVENTS_RECEIVED, metrics.labels(event=event, state=state)
 
 
 def _finished(rows: Sequence[Any], outcome: str) -> Counter[metrics.Key]:

@@ -13,6 +13,7 @@ go through `DeferredCounts`: kept in memory and flushed at most every few second
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import threading
 from collections import Counter
@@ -71,6 +72,7 @@ def escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
+@functools.lru_cache(maxsize=256)
 def upsert_sql(paramstyle: str, rows: int) -> str:
     """INSERT ... ON CONFLICT DO UPDATE, adding to the stored value (SQLite and PostgreSQL)."""
     mark = "?" if paramstyle == "qmark" else "%s"
