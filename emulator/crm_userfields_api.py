@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from emulator import filters
 from emulator.errors import InvalidArgument, RestError
-from emulator.params import as_dict, pick, require
+from emulator.params import as_dict, as_int, pick, require
 from emulator.registry import MethodRegistry
 from emulator.state import UserField
 
@@ -53,17 +53,22 @@ def update_user_field(portal: Portal, entity_id: str, field_id: int,
             raise RestError("ERROR_NOT_FOUND", f"The entity with ID '{field_id}' is not found.")
         if field.entity_id != entity_id:
             raise RestError("ACCESS_DENIED", "Access denied.", 403)
+        if field.user_type_id == "enumeration":
+            kept = [dict(item) for item in field.items]
+            try:
+                for raw in _list_items(fields):
+                    _change_item(portal, field, raw)
+            except RestError:
+                field.items = kept  # a refused item leaves the field as it was
+                raise
         if (mandatory := pick(fields, "MANDATORY")) is not None:
             field.mandatory = "Y" if str(mandatory).upper() == "Y" else "N"
         if (xml_id := pick(fields, "XML_ID")) is not None:
             field.xml_id = str(xml_id or "")
         if (sort := pick(fields, "SORT")) not in (None, ""):
-            field.sort = int(sort)
+            field.sort = as_int(sort, "SORT")
         if (label := pick(fields, "EDIT_FORM_LABEL")) is not None:
             field.label = _label(label)
-        if field.user_type_id == "enumeration":
-            for raw in _list_items(fields):
-                _change_item(portal, field, raw)
 
 
 def _change_item(portal: Portal, field: UserField, raw: dict[str, Any]) -> None:

@@ -161,7 +161,7 @@ def test_updating_a_user_field_is_refused_when_it_cannot_be(rest, kind):
                                                          "fields": {"SORT": 5}})
     assert (foreign.status_code, foreign.json()["error"]) == (403, "ACCESS_DENIED")
     duplicate = rest.raw(f"crm.{kind}.userfield.update", {"id": field_id, "fields": {
-        "LIST": [{"VALUE": "Again", "XML_ID": "VIEWED"}]}})
+        "LIST": [{"VALUE": "Added first"}, {"VALUE": "Again", "XML_ID": "VIEWED"}]}})
     assert (duplicate.status_code, duplicate.json()["error"]) == (400, "ERROR_CORE")
     no_id = rest.raw(f"crm.{kind}.userfield.update", {"fields": {"SORT": 5}})
     assert no_id.status_code == 400
