@@ -8,12 +8,14 @@ worker` processes:
 - faults: 20% of REST calls answer 500/503 or drop the connection, some are held past
   the client's timeout (before or after they run);
 - tokens: access tokens live 30 s and are expired on a timer, two worker processes;
-- lost: 30% of online events are never delivered; the offline catch-up and reconcile
-  (the scheduler's jobs, run here at the end of each phase) must heal it.
+- lost: 30% of online events are never delivered; the workers' scheduler (its offline
+  catch-up and reconcile) must heal it.
 
-For each: events answered 200, processed, dead (with reasons), lost (must be 0),
-duplicate portal writes (timeline entries by their `[ref]` marker; must be 0), and
-units whose task or deal is not in the state the oracle expects (must be 0).
+The workers run as deployed, scheduler included, with its clocks shortened through the
+settings (`bench/chaos_stack.py`); nothing here puts rows back or calls a job. For each
+case: events answered 200, processed, dead (with reasons), lost (must be 0), duplicate
+portal writes (must be 0), and units whose task or deal is not in the state the oracle
+expects (must be 0); `bench/chaos_measures.py` says how each is matched.
 
     .venv/bin/python -m bench.chaos                   # 5,000 changes per case
     .venv/bin/python -m bench.chaos --scale 0.05 --cases crash,lost --json
@@ -31,6 +33,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +41,12 @@ from bench.chaos_stack import (
     Measures,
     WorkerProcess,
     measure,
-    release_orphans,
+    offline_waiting,
+    processing,
+    scheduler_ran,
     settle,
     start_portal,
-    unfinished,
+    stop_quietly,
     worker_env,
 )
 from bench.chaos_workload import (
@@ -53,12 +58,12 @@ from bench.chaos_workload import (
     total_changes,
     units_for,
 )
-from connector.scheduler import offline_catch_up, reconcile
 from connector.token_cipher import new_key
 from emulator.lossy_delivery import lose_deliveries
 from tests.support.stack import TaskBridge, taskbridge_for
 
 FULL_CHANGES = 5000
+KILL_PATIENCE = 3.0  # seconds a due kill waits for the worker to hold rows
 
 
 @dataclass(frozen=True)
@@ -117,17 +122,18 @@ class Chaos:
         self.case, self.bridge, self.workers, self.rng = case, bridge, workers, rng
         self.kills_left = kills
         self.kills_done = 0
-        self.kills_busy = 0
+        self.kills_mid_pass = 0
+        self.orphaned_rows = 0
         self.expiries = 0
         self.next_kill = time.monotonic() + rng.uniform(0.2, 1.0)
         self.next_expiry = time.monotonic() + case.expire_every
 
     def tick(self) -> None:
         now = time.monotonic()
-        if self.kills_left and now >= self.next_kill:
-            busy = unfinished(self.bridge) > 0
+        # A kill comes at a random moment, preferably one when the worker holds rows.
+        if self.kills_left and now >= self.next_kill and (
+                processing(self.bridge) > 0 or now >= self.next_kill + KILL_PATIENCE):
             self._kill_and_restart(self.workers[0])
-            self.kills_busy += busy
             self.next_kill = now + self.rng.uniform(0.2, 1.5)
         if self.case.expire_every and now >= self.next_expiry:
             self.bridge.portal.emulator.expire_tokens()
@@ -135,9 +141,11 @@ class Chaos:
             self.next_expiry = now + self.case.expire_every
 
     def _kill_and_restart(self, worker: WorkerProcess) -> None:
+        # Its rows stay `processing` until a worker's stale sweep takes them back.
         worker.kill()
-        # The only worker is gone: its rows are orphans, as after TaskBridge's stale timeout.
-        release_orphans(self.bridge)
+        left = processing(self.bridge)
+        self.orphaned_rows += left
+        self.kills_mid_pass += left > 0
         worker.start()
         self.kills_left -= 1
         self.kills_done += 1
@@ -182,12 +190,12 @@ def _run(case: Case, changes: int, seed: int, database_url: str, kills: int, roo
                     for action in phase_actions(units, phase, portal.emulator, people):
                         action()
                         chaos.tick()
-                    _settle_phase(case, bridge, chaos, settle_timeout)
+                    _settle_phase(case, bridge, chaos, settle_timeout, last=phase == PHASES)
                 while chaos.kills_left:  # kills the workload outlived: at idle moments
                     chaos.tick()
                     settle(bridge, timeout=settle_timeout, tick=chaos.tick)
                 portal.set_faults()
-                exits = [worker.stop() for worker in workers]
+                exits = stop_quietly(bridge, workers, timeout=settle_timeout)
             finally:
                 if lost is not None:
                     lost.stop()
@@ -199,17 +207,22 @@ def _run(case: Case, changes: int, seed: int, database_url: str, kills: int, roo
         portal.server.stop()
 
 
-def _settle_phase(case: Case, bridge: TaskBridge, chaos: Chaos, timeout: float) -> None:
-    settle(bridge, timeout=timeout, tick=chaos.tick)
+def _settle_phase(case: Case, bridge: TaskBridge, chaos: Chaos, timeout: float, *,
+                  last: bool) -> None:
     if not case.heal:
-        return
-    # What the elected worker's scheduler does: drain the offline queue, then reconcile.
-    for _ in range(10):
-        if offline_catch_up(bridge.storage, bridge.settings) == 0:
-            break
         settle(bridge, timeout=timeout, tick=chaos.tick)
-    reconcile(bridge.storage, bridge.settings)
-    settle(bridge, timeout=timeout, tick=chaos.tick)
+        return
+    # What was never delivered waits in the portal's offline queue until the scheduler's
+    # catch-up drains it; after the last phase, also for a reconcile pass begun after it.
+    acted = datetime.now(UTC)
+
+    def drained() -> bool:
+        return offline_waiting(bridge) == 0
+
+    settle(bridge, timeout=timeout, tick=chaos.tick, also=drained)
+    if last:
+        settle(bridge, timeout=timeout, tick=chaos.tick,
+               also=lambda: scheduler_ran(bridge, "reconcile", since=acted) and drained())
 
 
 def _result(case: Case, bridge: TaskBridge, units: list[Unit], started: float, chaos: Chaos,
@@ -218,7 +231,8 @@ def _result(case: Case, bridge: TaskBridge, units: list[Unit], started: float, c
     wrong = mismatches(units, bridge.portal.emulator, bridge.task_status)
     extra: dict[str, Any] = {"worker_processes": case.workers, "worker_exit_codes": exits}
     if case.kills or chaos.kills_done:
-        extra.update(kills=chaos.kills_done, kills_while_busy=chaos.kills_busy)
+        extra.update(kills=chaos.kills_done, kills_mid_pass=chaos.kills_mid_pass,
+                     rows_left_processing_by_kills=chaos.orphaned_rows)
     if case.expire_every:
         extra["token_expiries"] = chaos.expiries
     if case.faults:
@@ -240,6 +254,7 @@ def scaled(case: Case, scale: float) -> Case:
 
 
 COLUMNS = ("case", "changes", "answered_200", "processed", "dead", "lost", "duplicate_writes",
+           "writes_sent_twice",
            "oracle_ok", "seconds")
 
 

@@ -2,13 +2,16 @@
 process, `taskbridge worker` processes beside it, and the measures taken afterwards.
 
 The web app serves in a thread (werkzeug) on the run's database; the workers are real
-`taskbridge worker` processes on the same database, so they can be SIGKILLed.
+`taskbridge worker` processes on the same database, so they can be SIGKILLed. They run
+as deployed, scheduler included: the bench never repairs what a failure left behind.
+A killed worker's rows come back through the workers' own stale sweep, and what was
+never delivered through the scheduler's offline catch-up and reconcile. Only their
+clocks are shortened, through the settings a deployment would set.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -16,22 +19,27 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
-from connector.journal import Journal
-from connector.schema import journal
+from bench.chaos_measures import UNFINISHED, Measures
+from bench.chaos_measures import measure as measure_portal
+from connector.schema import journal, scheduler_runs
 from emulator import Portal
 from emulator.server import serve_in_thread
 from emulator.slow_calls import SlowCalls
 from tests.support.stack import CLIENT_ID, CLIENT_SECRET, EmulatedPortal, TaskBridge
 
-UNFINISHED = ("pending", "failed", "processing")
-MARKER = re.compile(r"\[([0-9a-f]{12})\]")
+# The shortest the settings allow: a dead worker's rows are taken back once no heartbeat
+# came for STALE_SECONDS (and the sweep looks every 30 s); reconcile runs every
+# RECONCILE_SECONDS and the offline catch-up every third of that.
+STALE_SECONDS = 10
+RECONCILE_SECONDS = 30
+OVERDUE_SWEEP_SECONDS = 5
 
 
 class SettleTimeout(AssertionError):
@@ -79,7 +87,7 @@ class WorkerProcess:
         log = open(self.workdir / f"{self.name}.{self.starts}.log", "wb")  # noqa: SIM115
         script = Path(sys.executable).with_name("taskbridge")
         self.process = subprocess.Popen(
-            [str(script), "worker", "--no-scheduler"], env=self.env, cwd=self.workdir,
+            [str(script), "worker"], env=self.env, cwd=self.workdir,
             stdout=subprocess.DEVNULL, stderr=log,
         )
         log.close()
@@ -114,6 +122,9 @@ def worker_env(bridge: TaskBridge, *, http_timeout: float) -> dict[str, str]:
         "TASKBRIDGE_ALLOW_INSECURE_PORTALS": "true",
         "TASKBRIDGE_HTTP_TIMEOUT": str(http_timeout),
         "TASKBRIDGE_WORKER_POLL_INTERVAL": "0.1",
+        "TASKBRIDGE_WORKER_STALE_SECONDS": str(STALE_SECONDS),
+        "TASKBRIDGE_RECONCILE_INTERVAL": str(RECONCILE_SECONDS),
+        "TASKBRIDGE_OVERDUE_SWEEP_INTERVAL": str(OVERDUE_SWEEP_SECONDS),
         "TASKBRIDGE_LOG_LEVEL": "WARNING",
         "TASKBRIDGE_LOG_FORMAT": "text",
     })
@@ -127,75 +138,76 @@ def unfinished(bridge: TaskBridge) -> int:
         ).scalar_one()
 
 
-def release_orphans(bridge: TaskBridge) -> int:
-    """What the stale-lock sweep does once `STALE_AFTER` has passed: no worker is alive."""
-    return Journal(bridge.storage.engine).release_stale(older_than=timedelta(0))
+def processing(bridge: TaskBridge) -> int:
+    """Rows a worker holds (or held when it died)."""
+    with bridge.storage.engine.connect() as conn:
+        return conn.execute(
+            select(func.count()).select_from(journal).where(journal.c.state == "processing")
+        ).scalar_one()
 
 
-def settle(bridge: TaskBridge, *, timeout: float, tick: Callable[[], None] | None = None
-           ) -> None:
-    """Wait until every event was delivered and every journal row finished."""
+def offline_waiting(bridge: TaskBridge) -> int:
+    """Records the portal's offline queue holds for TaskBridge (the catch-up drains it)."""
+    state = bridge.portal.emulator.state
+    with state.lock:
+        return sum(1 for r in state.offline_events.values() if r.client_id == CLIENT_ID)
+
+
+def scheduler_ran(bridge: TaskBridge, job: str, *, since: datetime) -> bool:
+    """Whether a worker's scheduler ran `job` (successfully) after `since` began."""
+    with bridge.storage.engine.connect() as conn:
+        started = conn.execute(
+            select(func.max(scheduler_runs.c.started_at)).where(
+                scheduler_runs.c.job == job, scheduler_runs.c.outcome == "ok")
+        ).scalar()
+    if started is None:
+        return False
+    return (started if started.tzinfo else started.replace(tzinfo=since.tzinfo)) > since
+
+
+def settle(bridge: TaskBridge, *, timeout: float, tick: Callable[[], None] | None = None,
+           also: Callable[[], bool] | None = None) -> None:
+    """Wait until every event was delivered and every journal row finished (and `also`)."""
     sender = bridge.portal.emulator.sender
+
+    def quiet() -> bool:
+        return sender.wait_idle(timeout=0.05) and unfinished(bridge) == 0 \
+            and (also is None or also())
+
     deadline = time.monotonic() + timeout
     pause = threading.Event()
     while True:
         if tick is not None:
             tick()
-        if sender.wait_idle(timeout=0.05) and unfinished(bridge) == 0 \
-                and sender.wait_idle(timeout=0.05) and unfinished(bridge) == 0:
+        if quiet() and quiet():
             return
         if time.monotonic() > deadline:
-            raise SettleTimeout(f"{unfinished(bridge)} journal rows still unfinished "
+            raise SettleTimeout(f"{unfinished(bridge)} journal rows still unfinished, "
+                                f"{offline_waiting(bridge)} offline records waiting "
                                 f"after {timeout:.0f} s")
         pause.wait(0.05)
 
 
-@dataclass
-class Measures:
-    answered_200: int = 0
-    refused: int = 0
-    never_delivered: int = 0
-    journaled_online: int = 0
-    journaled_offline: int = 0
-    processed: int = 0
-    duplicates: int = 0
-    dead: int = 0
-    dead_reasons: dict[str, int] = field(default_factory=dict)
-    lost: int = 0
-    duplicate_writes: int = 0
-    timeline_entries: int = 0
-    rest_calls: int = 0
+def stop_quietly(bridge: TaskBridge, workers: list[WorkerProcess], *, timeout: float,
+                 tries: int = 5) -> list[int]:
+    """SIGTERM the workers at a quiet moment; their exit codes.
 
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+    A scheduler job may queue rows (or a write fire events) just after the journal
+    settled; a worker stopped then leaves them waiting. The workers then run on, and
+    are stopped again once a stop finds nothing waiting.
+    """
+    exits: list[int] = []
+    for _ in range(tries):
+        settle(bridge, timeout=timeout)
+        exits = [worker.stop() for worker in workers]
+        if bridge.portal.emulator.sender.wait_idle(timeout=0.5) and unfinished(bridge) == 0:
+            return exits
+        for worker in workers:
+            worker.start()
+    return exits
 
 
 def measure(bridge: TaskBridge) -> Measures:
     """Deliveries, journal rows and portal writes, counted after the run settled."""
-    emulator = bridge.portal.emulator
-    events_url = f"{bridge.url}/bitrix/events"
-    deliveries = [d for d in emulator.delivered_events if d.handler == events_url]
-    result = Measures()
-    result.answered_200 = sum(1 for d in deliveries if d.status == 200)
-    result.refused = sum(1 for d in deliveries if d.status is not None and d.status != 200)
-    result.never_delivered = sum(1 for d in deliveries if d.status is None)
-    rows = bridge.journal.rows()
-    states = Counter(row["state"] for row in rows)
-    result.journaled_online = sum(1 for row in rows if row["source"] == "online")
-    result.journaled_offline = sum(1 for row in rows if row["source"] == "offline")
-    result.processed = states["done"] + states["ignored"]
-    result.duplicates = states["duplicate"]
-    result.dead = states["dead"]
-    result.dead_reasons = dict(Counter(
-        str(row["error"] or "")[:120] for row in rows if row["state"] == "dead"))
-    # Answered 200 but not journaled, or journaled and never finished: lost.
-    result.lost = max(0, result.answered_200 - result.journaled_online) + sum(
-        states[state] for state in UNFINISHED)
-    markers = Counter(
-        marker for entry in list(emulator.state.timeline.values())
-        for marker in MARKER.findall(entry.text)
-    )
-    result.timeline_entries = len(emulator.state.timeline)
-    result.duplicate_writes = sum(count - 1 for count in markers.values() if count > 1)
-    result.rest_calls = emulator.call_log.count()
-    return result
+    return measure_portal(bridge.storage.engine, bridge.portal.emulator, bridge.stored().id,
+                          f"{bridge.url}/bitrix/events", bridge.journal.rows())
