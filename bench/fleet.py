@@ -1,12 +1,19 @@
 """Fleet on PostgreSQL: two gunicorn `web` processes and two `taskbridge worker` processes
 on one database, twenty emulated portals behind one OAuth server.
 
-Checks (with the portals' REST limits on, 2 requests/s, burst 50): no event processed
-twice, per-object order kept, no portal answered 503 (the budget is shared through the
-database), the scheduler runs on exactly one worker and moves to the other when that one
-is SIGKILLed. Then, limits off and each REST call taking `--latency` seconds (a portal's
-round trip; 0 for bare loopback), the same workload drained by one worker and by two:
-events per second (goal: two workers >= 1.6x one).
+Checks (with the portals' REST limits on, 2 requests/s, burst 50): no write sent twice
+(each write-log key's calls matched to what the portals ran, and no timeline entry
+twice), per-object order kept, no portal answered 503, the scheduler runs on exactly one
+worker and moves to the other when that one is SIGKILLed.
+
+Budget: a few portals get a small bucket (`taskbridge portals set MEMBER rate_burst=5`,
+the emulated portal enforcing the same) and far more work than it holds, drained by two
+worker processes at once that both hold rows of each such portal: no 503, and in no
+sliding window did a portal see more requests than its bucket lets through.
+
+Then, limits off and each REST call taking `--latency` seconds (a portal's round trip; 0
+for bare loopback), the same workload drained by one worker and by two: events per
+second (goal: two workers >= 1.6x one).
 
     tests/with_postgres.sh .venv/bin/python -m bench.fleet --json
     .venv/bin/python -m bench.fleet --database-url postgresql://user@host/postgres
@@ -27,18 +34,20 @@ import tempfile
 import threading
 import time
 import uuid
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import requests
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
-from bench.chaos_stack import MARKER
+from bench.chaos_measures import check_writes, duplicate_timeline_entries
+from bench.fleet_budget import budget_check, budget_ok
 from connector.token_cipher import new_key
 from emulator import Portal
 from emulator.oauth_hub import OAuthHub
@@ -85,9 +94,9 @@ class Fleet:
         self.processes.append(process)
         return process
 
-    def worker(self, name: str, *, scheduler: bool = True) -> Process:
-        args = [str(BIN / "taskbridge"), "worker"] + ([] if scheduler else ["--no-scheduler"])
-        process = self.start(name, args)
+    def worker(self, name: str, *, scheduler: bool = True, batch_size: int = 200) -> Process:
+        args = [str(BIN / "taskbridge"), "worker", "--batch-size", str(batch_size)]
+        process = self.start(name, args + ([] if scheduler else ["--no-scheduler"]))
         _wait(lambda: any("started" in line for line in process.lines()), 60,
               f"{name} did not start")
         return process
@@ -96,21 +105,26 @@ class Fleet:
         return self.scalar("SELECT count(*) FROM journal WHERE state IN "
                            "('pending', 'failed', 'processing')")
 
+    @cached_property
+    def engine(self) -> Engine:
+        return create_engine(self.database_url)
+
     def scalar(self, sql: str) -> Any:
-        engine = create_engine(self.database_url)
-        try:
-            with engine.connect() as conn:
-                return conn.execute(text(sql)).scalar()
-        finally:
-            engine.dispose()
+        with self.engine.connect() as conn:
+            return conn.execute(text(sql)).scalar()
 
     def rows(self, sql: str) -> list[Any]:
-        engine = create_engine(self.database_url)
-        try:
-            with engine.connect() as conn:
-                return list(conn.execute(text(sql)))
-        finally:
-            engine.dispose()
+        with self.engine.connect() as conn:
+            return list(conn.execute(text(sql)))
+
+    def portal_ids(self) -> dict[str, int]:
+        return {row.member_id: row.id for row in self.rows("SELECT member_id, id FROM portals")}
+
+    def taskbridge(self, *args: str) -> str:
+        """Run a `taskbridge` command against the fleet's database; its output."""
+        done = subprocess.run([str(BIN / "taskbridge"), *args], env=self.env, cwd=self.workdir,
+                              check=True, capture_output=True, text=True)
+        return done.stdout
 
     def settle(self, timeout: float = 600) -> None:
         def quiet() -> bool:
@@ -149,10 +163,12 @@ def fresh_database(server_url: str) -> Iterator[str]:
 
 
 @contextmanager
-def fleet(server_url: str, workdir: Path) -> Iterator[Fleet]:
+def fleet(server_url: str, workdir: Path, *, portals_count: int = PORTALS, webs: int = 2
+          ) -> Iterator[Fleet]:
+    """`webs` gunicorn processes on a fresh database, `portals_count` portals installed."""
     with ExitStack() as stack:
         database_url = stack.enter_context(fresh_database(server_url))
-        portals = [Portal(limits=True) for _ in range(PORTALS)]
+        portals = [Portal(limits=True) for _ in range(portals_count)]
         servers = [serve_in_thread(p) for p in portals]
         for server in servers:
             stack.callback(server.stop)
@@ -164,10 +180,11 @@ def fleet(server_url: str, workdir: Path) -> Iterator[Fleet]:
                    TASKBRIDGE_LOG_FORMAT="text", TASKBRIDGE_LOG_LEVEL="INFO",
                    TASKBRIDGE_WORKER_POLL_INTERVAL="0.1", TASKBRIDGE_OVERDUE_SWEEP_INTERVAL="5")
         running = Fleet(workdir, database_url, env, portals, servers)
+        stack.callback(lambda: running.engine.dispose())
         stack.callback(lambda: [p.stop(signal.SIGKILL) for p in running.processes])
         subprocess.run([str(BIN / "taskbridge"), "db", "upgrade"], env=env, cwd=workdir,
                        check=True, capture_output=True)
-        for index in range(2):
+        for index in range(webs):
             port = _free_port()
             url = f"http://127.0.0.1:{port}"
             web = running.start(
@@ -179,7 +196,7 @@ def fleet(server_url: str, workdir: Path) -> Iterator[Fleet]:
             _wait(lambda url=url, web=web: _up(url, web), 60, "gunicorn did not start")
             running.webs.append(url)
         for index, portal in enumerate(portals):
-            handler = f"{running.webs[index % 2]}/bitrix/install"
+            handler = f"{running.webs[index % webs]}/bitrix/install"
             portal.register_app(CLIENT_ID, CLIENT_SECRET, handler_url=handler)
             portal.install_app(CLIENT_ID, handler_url=handler)
             portal.finish_install(CLIENT_ID)
@@ -217,8 +234,8 @@ def correctness(running: Fleet, units: int) -> dict[str, Any]:
     actions = workload(running.portals, units, "check")
     running.settle()
     rejected = sum(1 for p in running.portals for c in p.call_log.records() if c.status == 503)
-    markers = Counter((i, m) for i, p in enumerate(running.portals)
-                      for e in list(p.state.timeline.values()) for m in MARKER.findall(e.text))
+    ids = running.portal_ids()
+    writes = [check_writes(running.engine, ids[p.member_id], p) for p in running.portals]
     rows = running.rows("SELECT portal_id, object_key, id, state, attempts, finished_at "
                         "FROM journal ORDER BY id")
     by_object: dict[tuple[int, str], list[Any]] = defaultdict(list)
@@ -242,10 +259,13 @@ def correctness(running: Fleet, units: int) -> dict[str, Any]:
         "portals": len(running.portals), "user_actions": actions,
         "journal_rows": len(rows),
         "processed": sum(1 for r in rows if r.state in ("done", "ignored")),
-        "processed_twice": sum(1 for r in rows if r.state == "done" and r.attempts > 1),
+        "writes_logged": sum(w.logged for w in writes),
+        "writes_ran": sum(w.ran for w in writes),
+        "writes_sent_twice": sum(w.sent_twice for w in writes),
+        "duplicate_writes": sum(duplicate_timeline_entries(p)[1] for p in running.portals),
+        "rows_tried_more_than_once": sum(1 for r in rows if r.attempts > 1),
         "out_of_order": out_of_order,
         "portal_503s": rejected,
-        "duplicate_writes": sum(n - 1 for n in markers.values() if n > 1),
         "scheduler_leaders": len(leaders),
         "scheduler_moved_on_kill": moved,
     }
@@ -286,6 +306,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default=os.environ.get("TASKBRIDGE_TEST_PG_URL"),
                         help="a PostgreSQL server URL (a database is created and dropped)")
     parser.add_argument("--units", type=int, default=10, help="deals per portal, checks")
+    parser.add_argument("--budget-portals", type=int, default=3,
+                        help="portals given a small bucket for the budget check")
+    parser.add_argument("--budget-units", type=int, default=12,
+                        help="deals per portal, budget check")
+    parser.add_argument("--budget-burst", type=int, default=5)
+    parser.add_argument("--budget-drain", type=float, default=2.0)
     parser.add_argument("--throughput-units", type=int, default=40,
                         help="deals per portal for each throughput run")
     parser.add_argument("--latency", type=float, default=0.05,
@@ -298,17 +324,24 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="fleet-") as tmp, \
             fleet(args.database_url, Path(tmp)) as running:
         checks = correctness(running, args.units)
+        budget = budget_check(running, portals=args.budget_portals, units=args.budget_units,
+                              burst=args.budget_burst, drain=args.budget_drain,
+                              workload=workload)
         one = throughput(running, args.throughput_units, 1, "one", args.latency)
         two = throughput(running, args.throughput_units, 2, "two", args.latency)
     speedup = round(two["events_per_second"] / one["events_per_second"], 2)
-    ok = (checks["processed_twice"] == 0 and checks["out_of_order"] == 0
+    ok = (checks["writes_sent_twice"] == 0 and checks["out_of_order"] == 0
           and checks["portal_503s"] == 0 and checks["duplicate_writes"] == 0
-          and checks["scheduler_leaders"] == 1 and checks["scheduler_moved_on_kill"])
-    result = {"checks": checks, "latency": args.latency, "one_worker": one,
+          and checks["scheduler_leaders"] == 1 and checks["scheduler_moved_on_kill"]
+          and budget_ok(budget))
+    result = {"checks": checks, "budget": budget, "latency": args.latency, "one_worker": one,
               "two_workers": two, "speedup": speedup, "speedup_goal": 1.6,
               "ok": ok and speedup >= 1.6}
     for key, value in checks.items():
         print(f"{key:28} {value}")
+    for key, value in budget.items():
+        if key != "per_portal":
+            print(f"budget {key:21} {value}")
     for run in (one, two):
         print(f"{run['workers']} worker(s): {run['processed']} events in {run['seconds']} s "
               f"= {run['events_per_second']} events/s")
