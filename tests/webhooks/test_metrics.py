@@ -25,7 +25,6 @@ from webhooks.app import create_app
 
 T0 = datetime(2025, 6, 1, 10, 0, tzinfo=UTC)
 HOOK = "https://portal.example.com/rest/1/code/"
-LATER = datetime.now(UTC) + timedelta(minutes=1)  # past the worker's coalescing delay
 
 
 def _scrape(app) -> str:  # type: ignore[no-untyped-def]
@@ -63,11 +62,12 @@ def test_a_day_of_events_calls_refreshes_and_runs_shows_in_every_workers_metrics
 
     # The worker: task 1 is done, task 2 dies on its only try, is replayed and then done.
     journal = Journal(storage.engine)
-    one, two = journal.claim_batch("w", now=LATER)
+    later = datetime.now(UTC) + timedelta(minutes=1)  # past the worker's coalescing delay
+    one, two = journal.claim_batch("w", now=later)
     journal.finish([one.id])
     journal.fail([two], "tasks.task.get: QUERY_LIMIT_EXCEEDED", max_attempts=1)
     replay_one(storage.engine, two.id, by="support")
-    [again] = journal.claim_batch("w", now=LATER)
+    [again] = journal.claim_batch("w", now=later)
     journal.finish([again.id])
 
     # A read that met a 503, was retried and then answered.
