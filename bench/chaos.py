@@ -195,14 +195,14 @@ def _run(case: Case, changes: int, seed: int, database_url: str, kills: int, roo
                     chaos.tick()
                     settle(bridge, timeout=settle_timeout, tick=chaos.tick)
                 portal.set_faults()
-                exits = stop_quietly(bridge, workers, timeout=settle_timeout)
+                exits, stops = stop_quietly(bridge, workers, timeout=settle_timeout)
             finally:
                 if lost is not None:
                     lost.stop()
                 for worker in workers:
                     if worker.alive:
                         worker.kill()
-            return _result(case, bridge, units, started, chaos, exits, lost)
+            return _result(case, bridge, units, started, chaos, exits, lost, stops)
     finally:
         portal.server.stop()
 
@@ -226,10 +226,11 @@ def _settle_phase(case: Case, bridge: TaskBridge, chaos: Chaos, timeout: float, 
 
 
 def _result(case: Case, bridge: TaskBridge, units: list[Unit], started: float, chaos: Chaos,
-            exits: list[int], lost: Any) -> CaseResult:
+            exits: list[int], lost: Any, stops: int) -> CaseResult:
     measures = measure(bridge)
     wrong = mismatches(units, bridge.portal.emulator, bridge.task_status)
-    extra: dict[str, Any] = {"worker_processes": case.workers, "worker_exit_codes": exits}
+    extra: dict[str, Any] = {"worker_processes": case.workers, "worker_exit_codes": exits,
+                             "stops_until_quiet": stops}
     if case.kills or chaos.kills_done:
         extra.update(kills=chaos.kills_done, kills_mid_pass=chaos.kills_mid_pass,
                      rows_left_processing_by_kills=chaos.orphaned_rows)

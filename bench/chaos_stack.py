@@ -20,7 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,8 @@ from tests.support.stack import CLIENT_ID, CLIENT_SECRET, EmulatedPortal, TaskBr
 STALE_SECONDS = 10
 RECONCILE_SECONDS = 30
 OVERDUE_SWEEP_SECONDS = 5
+# The jobs that queue rows, which a worker's scheduler runs as it starts.
+STARTUP_JOBS = ("offline_catch_up", "reconcile", "overdue_sweep")
 
 
 class SettleTimeout(AssertionError):
@@ -189,22 +191,26 @@ def settle(bridge: TaskBridge, *, timeout: float, tick: Callable[[], None] | Non
 
 
 def stop_quietly(bridge: TaskBridge, workers: list[WorkerProcess], *, timeout: float,
-                 tries: int = 5) -> list[int]:
-    """SIGTERM the workers at a quiet moment; their exit codes.
+                 tries: int = 5) -> tuple[list[int], int]:
+    """SIGTERM the workers at a quiet moment; their exit codes and the stops it took.
 
     A scheduler job may queue rows (or a write fire events) just after the journal
     settled; a worker stopped then leaves them waiting. The workers then run on, and
-    are stopped again once a stop finds nothing waiting.
+    are stopped again once a stop finds nothing waiting. A worker's scheduler runs
+    every job once as it starts, so a restart first lets those runs end.
     """
     exits: list[int] = []
-    for _ in range(tries):
+    for attempt in range(1, tries + 1):
         settle(bridge, timeout=timeout)
         exits = [worker.stop() for worker in workers]
         if bridge.portal.emulator.sender.wait_idle(timeout=0.5) and unfinished(bridge) == 0:
-            return exits
+            return exits, attempt
+        restarted = datetime.now(UTC)
         for worker in workers:
             worker.start()
-    return exits
+        settle(bridge, timeout=timeout, also=lambda since=restarted: all(
+            scheduler_ran(bridge, job, since=since) for job in STARTUP_JOBS))
+    return exits, tries
 
 
 def measure(bridge: TaskBridge) -> Measures:
