@@ -39,9 +39,10 @@ and fields named in ``own_write_fields`` are not reported.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from operator import itemgetter
+from typing import NamedTuple
 
 from mappers.overdue import is_overdue
 from mappers.snapshots import (
@@ -70,6 +71,11 @@ class ChangeKind(StrEnum):
 
 CHANGE_ORDER: tuple[ChangeKind, ...] = tuple(ChangeKind)
 
+# The members again, as module names: Python 3.11 reads ``ChangeKind.X`` through the enum
+# metaclass's ``__getattr__`` hook, several times the cost of a module name, and these
+# are read on every observation (bench/decide_bench.py).
+_FIRST_SEEN, _VIEWED, _REAL_STATUS, _DEADLINE, _RESULT_ADDED, _FIELDS, _OVERDUE = CHANGE_ORDER
+
 # Fields whose change makes a task UPDATED (spec §2, last row), compared in this order.
 UPDATE_FIELDS: tuple[str, ...] = (
     "title",
@@ -88,8 +94,9 @@ UPDATE_FIELDS: tuple[str, ...] = (
 _FIRST_SEEN_REAL_STATUSES = frozenset({IN_PROGRESS, SUPPOSEDLY_COMPLETED, COMPLETED})
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+# A NamedTuple: an immutable value like a frozen dataclass, built several times faster
+# (one is made per observed change; bench/decide_bench.py).
+class Change(NamedTuple):
     """One observed change of a task.
 
     ``identity`` names this change stably (same observation, same identity) and is what
@@ -107,6 +114,11 @@ class Change:
     fields: tuple[str, ...] = ()
 
 
+# Changes are built with tuple.__new__ and every field given, skipping the NamedTuple's
+# Python-level __new__: one frame fewer for each of the few made per observation.
+_tuple_new = tuple.__new__
+
+
 def _stamp(moment: datetime | None) -> str:
     return "-" if moment is None else moment.astimezone(UTC).isoformat()
 
@@ -115,37 +127,47 @@ def _tags_without_own(tags: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(tag for tag in tags if tag != TASKBRIDGE_TAG)
 
 
+# Read from the snapshot's field values (pydantic keeps them in ``__dict__``) in one go.
+_update_values = itemgetter(*UPDATE_FIELDS)
+
+
 def changed_fields(previous: TaskSnapshot, current: TaskSnapshot) -> tuple[str, ...]:
     """The ``UPDATE_FIELDS`` that differ, the ``CRM`` tag and unknown checklists aside."""
+    before_all, after_all = _update_values(vars(previous)), _update_values(vars(current))
+    if before_all == after_all:  # most observations: read every field in one go
+        return ()
     names = []
-    for name in UPDATE_FIELDS:
-        before, after = getattr(previous, name), getattr(current, name)
-        if name == "tags":
-            before, after = _tags_without_own(before), _tags_without_own(after)
-        elif name == "checklist_digest" and (before is None or after is None):
+    for name, before, after in zip(UPDATE_FIELDS, before_all, after_all, strict=True):
+        if before == after:
             continue
-        if before != after:
-            names.append(name)
+        if name == "tags" and _tags_without_own(before) == _tags_without_own(after):
+            continue
+        if name == "checklist_digest" and (before is None or after is None):
+            continue
+        names.append(name)
     return tuple(names)
 
 
 def _status_change(
     previous: TaskSnapshot | None, current: TaskSnapshot, actor_id: int | None
 ) -> Change | None:
-    before = None if previous is None else previous.real_status
-    if before == current.real_status and not _round_trip(previous, current):
-        return None
-    if previous is None and current.real_status not in _FIRST_SEEN_REAL_STATUSES:
-        return None
+    after = current.real_status
+    if previous is None:
+        if after not in _FIRST_SEEN_REAL_STATUSES:
+            return None
+        before = None
+    else:
+        before = previous.real_status
+        if before == after:
+            # Unless it changed and came back between two looks (started, then paused).
+            then, now = previous.status_changed_date, current.status_changed_date
+            if then is None or now is None or then == now:
+                return None
     when = current.status_changed_date or current.changed_date
-    return Change(
-        ChangeKind.REAL_STATUS,
-        # The task says who changed its status: later than any event that arrived.
-        current.status_changed_by or actor_id,
-        f"real_status:{before}>{current.real_status}@{_stamp(when)}",
-        real_status=current.real_status,
-        previous_real_status=before,
-    )
+    # The task says who changed its status: later than any event that arrived.
+    actor = current.status_changed_by or actor_id
+    identity = f"real_status:{before}>{after}@{_stamp(when)}"
+    return _tuple_new(Change, (_REAL_STATUS, actor, identity, after, before, False, ()))
 
 
 # Where one action can take a closed or deferred task; anything else went through
@@ -164,7 +186,7 @@ def _implied_pending(previous: TaskSnapshot | None, current: TaskSnapshot,
         return None
     when = _stamp(current.status_changed_date or current.changed_date)
     return Change(
-        ChangeKind.REAL_STATUS,
+        _REAL_STATUS,
         current.status_changed_by or actor_id,
         f"real_status:{previous.real_status}>{PENDING}(implied)@{when}",
         real_status=PENDING,
@@ -172,14 +194,7 @@ def _implied_pending(previous: TaskSnapshot | None, current: TaskSnapshot,
     )
 
 
-def _round_trip(previous: TaskSnapshot | None, current: TaskSnapshot) -> bool:
-    """The status changed and came back between two looks (started, then paused)."""
-    return (
-        previous is not None
-        and previous.status_changed_date is not None
-        and current.status_changed_date is not None
-        and current.status_changed_date != previous.status_changed_date
-    )
+_NO_FIELDS: frozenset[str] = frozenset()
 
 
 def _delegation_fields(
@@ -195,7 +210,7 @@ def _delegation_fields(
         or status.real_status != PENDING
         or previous.responsible_id == current.responsible_id
     ):
-        return frozenset()
+        return _NO_FIELDS
     added = set(current.auditors) - set(previous.auditors)
     removed = set(previous.auditors) - set(current.auditors)
     if added <= {previous.responsible_id} and removed <= {current.responsible_id}:
@@ -211,21 +226,19 @@ def _edits(
     delegated: frozenset[str],
 ) -> list[Change]:
     edits = []
-    when = _stamp(current.changed_date)
     if previous.deadline != current.deadline and "deadline" not in own:
+        when = _stamp(current.changed_date)
         identity = f"deadline:{_stamp(previous.deadline)}>{_stamp(current.deadline)}@{when}"
-        edits.append(Change(ChangeKind.DEADLINE, actor_id, identity))
+        edits.append(_tuple_new(Change, (_DEADLINE, actor_id, identity, None, None, False, ())))
     before, after = previous.result_count, current.result_count
     if before is not None and after is not None and after > before:
-        edits.append(Change(ChangeKind.RESULT_ADDED, actor_id, f"result:{after}"))
-    fields = tuple(
-        name
-        for name in changed_fields(previous, current)
-        if name not in own and name not in delegated
-    )
+        edits.append(Change(_RESULT_ADDED, actor_id, f"result:{after}"))
+    fields = changed_fields(previous, current)
+    if fields and (own or delegated):
+        fields = tuple(name for name in fields if name not in own and name not in delegated)
     if fields:
-        identity = f"fields:{','.join(fields)}@{when}"
-        edits.append(Change(ChangeKind.FIELDS, actor_id, identity, fields=fields))
+        identity = f"fields:{','.join(fields)}@{_stamp(current.changed_date)}"
+        edits.append(_tuple_new(Change, (_FIELDS, actor_id, identity, None, None, False, fields)))
     return edits
 
 
@@ -257,28 +270,23 @@ def what_changed(
     enables the overdue check that runs on every event.
     """
     changes: list[Change] = []
+    status = (
+        None if "real_status" in own_write_fields else _status_change(previous, current, actor_id)
+    )
     if previous is None:
         self_assigned = current.created_by == current.responsible_id
         changes.append(
-            Change(ChangeKind.FIRST_SEEN, actor_id, "first_seen", self_assigned=self_assigned)
+            Change(_FIRST_SEEN, actor_id, "first_seen", self_assigned=self_assigned)
         )
-    status = (
-        None if "real_status" in own_write_fields else (_status_change(previous, current, actor_id))
-    )
-    later = (
-        []
-        if previous is None
-        else _edits(
-            previous,
-            current,
-            actor_id,
-            own_write_fields,
-            _delegation_fields(previous, current, status),
-        )
-    )
-    acted = previous is not None and (status is not None or bool(later))
+        later = []
+        acted = False
+    else:
+        delegated = _delegation_fields(previous, current, status)
+        later = _edits(previous, current, actor_id, own_write_fields, delegated)
+        acted = status is not None or bool(later)
     if _seen_by_responsible(previous, current, actor_id, viewed_by_responsible, acted):
-        changes.append(Change(ChangeKind.VIEWED, current.responsible_id, "viewed"))
+        viewed = (_VIEWED, current.responsible_id, "viewed", None, None, False, ())
+        changes.append(_tuple_new(Change, viewed))
     if status is not None:
         implied = _implied_pending(previous, current, actor_id)
         if implied is not None:
@@ -288,7 +296,7 @@ def what_changed(
     if now is not None and is_overdue(current, now):
         # The status date makes a second overdue spell (after a renewal) a new change.
         identity = f"overdue:{_stamp(current.deadline)}@{_stamp(current.status_changed_date)}"
-        changes.append(Change(ChangeKind.OVERDUE, None, identity))
+        changes.append(_tuple_new(Change, (_OVERDUE, None, identity, None, None, False, ())))
     return changes
 
 

@@ -44,7 +44,18 @@ _ITALIAN: Mapping[StrEnum, str] = MappingProxyType(
 _BY_LANGUAGE: Mapping[str, Mapping[StrEnum, str]] = MappingProxyType({"it": _ITALIAN})
 
 
+_REASONS: tuple[StrEnum, ...] = (*Rule, *ClosingReason)
+_ENGLISH: Mapping[StrEnum, str] = MappingProxyType({reason: reason.value for reason in _REASONS})
+_COMPLETE: Mapping[str, Mapping[StrEnum, str]] = MappingProxyType(
+    {code: MappingProxyType({**_ENGLISH, **phrases}) for code, phrases in _BY_LANGUAGE.items()}
+)
+
+
+def reason_phrases(language: str | None) -> Mapping[StrEnum, str]:
+    """Every rule and closing reason in words, in the portal language (English otherwise)."""
+    return _COMPLETE.get(language_code(language), _ENGLISH)
+
+
 def reason_text(reason: Rule | ClosingReason, language: str | None) -> str:
     """A rule or closing reason in words, in the portal language (English otherwise)."""
-    phrases = _BY_LANGUAGE.get(language_code(language), {})
-    return phrases.get(reason, reason.value)
+    return reason_phrases(language)[reason]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
+from functools import lru_cache
 from types import MappingProxyType
 
 from mappers.errors import LabelsError
@@ -65,6 +66,7 @@ _labels_by_language: dict[str, Mapping[CrmTaskStatus, str]] = {
 }
 
 
+@lru_cache(maxsize=256)
 def language_code(language: str | None) -> str:
     """Normalize a portal language (``it``, ``IT``, ``it-IT``, ``it_IT``) to its base code."""
     if not language:

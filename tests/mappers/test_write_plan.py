@@ -147,6 +147,25 @@ def test_section_6_the_crm_tag_is_added_again_after_someone_removes_it():
     assert tag_write(task(changed_date=None)) is not None
 
 
+def test_keys_are_the_hash_of_the_facts_that_name_each_write():
+    """Keys already in write logs must stay what they were: pinned to their formula."""
+    import hashlib
+
+    def expected(kind: str, *facts: object) -> str:
+        text = "\x1f".join(str(fact) for fact in facts)
+        return f"{kind}:{hashlib.sha256(text.encode()).hexdigest()[:32]}"
+
+    created = task()
+    decisions = observe(None, created)
+    plan = plan_writes(created, decisions, item_statuses={DEAL: S.CREATED})
+    [entry, _] = plan.of_kind(W.TIMELINE)
+    [field] = plan.of_kind(W.ITEM_STATUS)
+    assert entry.key == expected("timeline", "D_12", 5, "CREATED", "first_seen")
+    assert field.key == expected("item_status", "D_12", "CREATED", "task:5:first_seen")
+    cleared = item_status_write(DEAL, None, cause="task:5:deleted")
+    assert cleared.key == expected("item_status", "D_12", "-", "task:5:deleted")
+
+
 def test_plans_add_up_without_repeating_a_key():
     created = task()
     plan = plan_writes(created, observe(None, created))
