@@ -133,7 +133,7 @@ _update_values = itemgetter(*UPDATE_FIELDS)
 
 def changed_fields(previous: TaskSnapshot, current: TaskSnapshot) -> tuple[str, ...]:
     """The ``UPDATE_FIELDS`` that differ, the ``CRM`` tag and unknown checklists aside."""
-    before_all, after_all = _update_values(vars(previous)), _update_values(vars(current))
+    before_all, after_all = _update_values(previous.__dict__), _update_values(current.__dict__)
     if before_all == after_all:  # most observations: read every field in one go
         return ()
     names = []
@@ -198,18 +198,14 @@ _NO_FIELDS: frozenset[str] = frozenset()
 
 
 def _delegation_fields(
-    previous: TaskSnapshot, current: TaskSnapshot, status: Change | None
+    previous: TaskSnapshot, current: TaskSnapshot, status: Change
 ) -> frozenset[str]:
-    """The fields a delegation changes by itself, when this observation shows one.
+    """The fields a delegation changes by itself, when this status change is one.
 
     A delegation sends the task back to pending (2) with a new responsible; the old
     responsible is added to the auditors, and the new one leaves them if they were one.
     """
-    if (
-        status is None
-        or status.real_status != PENDING
-        or previous.responsible_id == current.responsible_id
-    ):
+    if status.real_status != PENDING or previous.responsible_id == current.responsible_id:
         return _NO_FIELDS
     added = set(current.auditors) - set(previous.auditors)
     removed = set(previous.auditors) - set(current.auditors)
@@ -281,7 +277,7 @@ def what_changed(
         later = []
         acted = False
     else:
-        delegated = _delegation_fields(previous, current, status)
+        delegated = _NO_FIELDS if status is None else _delegation_fields(previous, current, status)
         later = _edits(previous, current, actor_id, own_write_fields, delegated)
         acted = status is not None or bool(later)
     if _seen_by_responsible(previous, current, actor_id, viewed_by_responsible, acted):

@@ -107,6 +107,9 @@ def _hashed(kind: WriteKind, facts: str) -> str:
     return _KEY_PREFIX[kind] + hashlib.sha256(facts.encode()).digest()[:16].hex()
 
 
+_NOTHING = WritePlan()
+
+
 def _collect(writes: Sequence[Write], already_written: frozenset[str]) -> WritePlan:
     if len(writes) < 2 and not already_written:  # nothing to repeat, nothing to skip
         return WritePlan(tuple(writes))
@@ -173,17 +176,9 @@ def _item_status_write(
         code, status_label = str(status), labels[status]
     # The facts of idempotency_key(ITEM_STATUS, item code, status or "-", cause), joined.
     facts = f"{item.code}\x1f{code or '-'}\x1f{cause}"
-    return Write(
-        _ITEM_STATUS,
-        _hashed(_ITEM_STATUS, facts),
-        item=item,
-        fields=(
-            ("field", STATUS_FIELD),
-            ("value", value),
-            ("xml_id", code),
-            ("label", status_label),
-        ),
-    )
+    fields = (("field", STATUS_FIELD), ("value", value), ("xml_id", code), ("label", status_label))
+    # tuple.__new__ skips the NamedTuple's Python-level __new__ (one frame per write).
+    return _tuple_new(Write, (_ITEM_STATUS, _hashed(_ITEM_STATUS, facts), item, None, fields))
 
 
 def tag_write(task: TaskSnapshot) -> Write | None:
@@ -225,7 +220,7 @@ def plan_writes(
     tag = tag_write(task)
     applied = [decision for decision in decisions if decision.status is not None]
     if not applied:  # most observations of a quiet task: at most the tag
-        return _collect((tag,) if tag is not None else (), already_written)
+        return _NOTHING if tag is None else _collect((tag,), already_written)
     writes: list[Write] = [] if tag is None else [tag]
     labels = labels_for(language)
     if timeline:
