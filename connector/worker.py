@@ -90,7 +90,9 @@ class Worker:
         beat = threading.Thread(target=self._heartbeat, name="journal-heartbeat", daemon=True)
         beat.start()
         while not self._stop.is_set():
-            if time.monotonic() - last_release > 30:
+            # A dead worker's rows come back once stale: look at least twice per stale
+            # period, and every 30 s at most.
+            if time.monotonic() - last_release > min(30.0, self.stale_after.total_seconds() / 2):
                 self.journal.release_stale(older_than=self.stale_after)
                 last_release = time.monotonic()
             count = self.run_once()
