@@ -14,6 +14,7 @@ from emulator import crm_catalog, crm_fields, task_fields
 from emulator.call_log import CallLog
 from emulator.clock import Clock
 from emulator.control import ControlApi
+from emulator.crm_items_service import CrmItemService
 from emulator.crm_service import CrmService
 from emulator.crm_userfields_api import add_user_field
 from emulator.delivery import Delivery, EventSender
@@ -71,6 +72,7 @@ class Portal:
         self.offline = OfflineQueue(self.state, self.clock)
         self.tasks = TaskService(self)
         self.crm = CrmService(self)
+        self.crm_items = CrmItemService(self)
         self.installer = AppInstaller(self)
         crm_catalog.seed(self.state)
         self.add_user("Admin", "Portal", email="admin@example.test", admin=True)
@@ -148,6 +150,15 @@ class Portal:
                   "MULTIPLE": "Y" if multiple else "N",
                   "LIST": [{"VALUE": v} for v in values or []]}
         return add_user_field(self, entity_id, fields).field_name
+
+    def add_smart_process(self, title: str, entity_type_id: int | None = None) -> int:
+        """A smart-process type (entityTypeId 128 and up, bound as ``T{hex}_{id}``)."""
+        return self.crm_items.add_smart_process(title, entity_type_id).entity_type_id
+
+    def crm_item(self, entity_type_id: int, item_id: int) -> dict[str, Any]:
+        """A contact (3), company (4) or smart-process item as ``crm.item.get`` shows it."""
+        with self.state.lock:
+            return self.crm_items.render(self.crm_items.get(entity_type_id, item_id))
 
     def deal(self, deal_id: int) -> dict[str, Any]:
         with self.state.lock:

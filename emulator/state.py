@@ -138,6 +138,30 @@ class Lead:
 
 
 @dataclass
+class CrmItem:
+    """A contact (entityTypeId 3), a company (4) or a smart-process item (128 and up)."""
+
+    entity_type_id: int
+    id: int
+    title: str
+    assigned_by_id: int
+    created_by: int
+    date_create: float
+    date_modify: float
+    modify_by: int = 0
+    name: str = ""
+    last_name: str = ""
+
+
+@dataclass
+class SmartProcess:
+    """A smart-process type: its items are bound to tasks as ``T{hex}_{id}``."""
+
+    entity_type_id: int
+    title: str
+
+
+@dataclass
 class UserField:
     id: int
     entity_id: str
@@ -229,6 +253,9 @@ class PortalState:
         self.stages: list[Stage] = []
         self.deals: dict[int, Deal] = {}
         self.leads: dict[int, Lead] = {}
+        # Contacts, companies and smart-process items, by entityTypeId then ID.
+        self.crm_items: dict[int, dict[int, CrmItem]] = {3: {}, 4: {}}
+        self.smart_processes: dict[int, SmartProcess] = {}
         self.user_fields: dict[int, UserField] = {}
         self.timeline: dict[int, TimelineEntry] = {}
         self.apps: dict[str, App] = {}

@@ -59,6 +59,25 @@ class UserActions:
     def junk_lead(self, lead_id: int) -> None:
         self.move_lead(lead_id, "JUNK")
 
+    def create_contact(self, name: str = "", last_name: str = "", *,
+                       assigned_by: int | None = None) -> int:
+        fields = {"name": name, "lastName": last_name, "assignedById": assigned_by}
+        return self.portal.crm_items.add(self.change, 3, fields).id
+
+    def create_company(self, title: str = "", *, assigned_by: int | None = None) -> int:
+        fields = {"title": title, "assignedById": assigned_by}
+        return self.portal.crm_items.add(self.change, 4, fields).id
+
+    def create_smart_item(self, entity_type_id: int, title: str = "", *,
+                          assigned_by: int | None = None) -> int:
+        """An item of a smart process made with ``portal.add_smart_process``."""
+        fields = {"title": title, "assignedById": assigned_by}
+        return self.portal.crm_items.add(self.change, entity_type_id, fields).id
+
+    def update_crm_item(self, entity_type_id: int, item_id: int, **fields: Any) -> None:
+        """A contact, company or smart-process item, by crm.item names (``assignedById``)."""
+        self.portal.crm_items.update(self.change, entity_type_id, item_id, fields)
+
     # tasks ------------------------------------------------------------------
     def create_task(self, crm: str | list[str] | None = None, *, title: str = "Task",
                     responsible: int | None = None, description: str = "",
