@@ -37,14 +37,17 @@ _SENTENCES: Mapping[str, Mapping[Outcome, str]] = MappingProxyType({
 })
 # Whose responsible the actor is, by the bound item's kind.
 _HOLDERS: Mapping[str, Mapping[str, str]] = MappingProxyType({
-    "en": {"deal": "deal's", "lead": "lead's", "": "CRM item's"},
-    "it": {"deal": "della trattativa", "lead": "del lead", "": "dell'elemento CRM"},
+    "en": {"deal": "deal's", "lead": "lead's", "contact": "contact's",
+           "company": "company's", "dynamic": "smart-process item's", "": "CRM item's"},
+    "it": {"deal": "della trattativa", "lead": "del lead", "contact": "del contatto",
+           "company": "dell'azienda", "dynamic": "dell'elemento del processo smart",
+           "": "dell'elemento CRM"},
 })
 _NONE = MappingProxyType({"en": "none", "it": "nessuno"})
 
 
 def explain(decision: Decision, language: str | None, *, actor_of: str | None = None) -> str:
-    """The decision in one sentence; `actor_of` names the kind of item (deal, lead) whose
+    """The decision in one sentence; `actor_of` names the kind of item (deal, company...) whose
     responsible made the change, when the actor rule held it back."""
     code = language_code(language)
     code = code if code in _SENTENCES else "en"

@@ -34,6 +34,9 @@ from mappers.statuses import CrmTaskStatus, label, labels_for, language_code
 
 STATUS_FIELD = "UF_CRM_TASKBRIDGE_STATUS"
 STATUS_FIELD_KINDS = frozenset({"lead", "deal"})
+# Only deals and leads carry the status field (§6) and take TaskBridge's timeline entries:
+# a task's contacts, companies and smart-process items count for the actor rule (§3)
+# alone, so nothing is written to them.
 _STATUS_FIELD_TYPES = frozenset({LEAD, DEAL})
 
 
@@ -129,7 +132,7 @@ def _timeline(
     labels: Mapping[CrmTaskStatus, str],
     phrases: Mapping[StrEnum, str],
 ) -> list[Write]:
-    """One entry per bound item; they differ only in the item (and so in the key)."""
+    """One entry per bound deal or lead; they differ only in the item (and so the key)."""
     status = decision.status
     assert status is not None  # only applied decisions reach the timeline
     code, status_label, reason = str(status), labels[status], phrases[decision.rule]
@@ -146,7 +149,7 @@ def _timeline(
         # tuple.__new__ skips the NamedTuple's Python-level __new__ (one frame per entry).
         _tuple_new(Write, (_TIMELINE, _hashed(_TIMELINE, item.code + facts), item, task.id,
                            fields))
-        for item in task.crm_bindings
+        for item in task.crm_bindings if item.entity_type_id in _STATUS_FIELD_TYPES
     ]  # fmt: skip
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from mappers.decision_reasons import explain, explain_row
 from mappers.decisions import Decision, Outcome, Rule
+from mappers.reasons import reason_text
 from mappers.statuses import CrmTaskStatus as S
 
 
@@ -27,6 +28,12 @@ def decision(outcome: Outcome, rule: Rule, previous: S | None, desired: S | None
     (decision(Outcome.ACTOR_RULE, Rule.VIEWED, S.CREATED, S.VIEWED), "it", "lead",
      "ignorata: chi ha agito è il responsabile del lead (regola dell'autore); "
      "il responsabile ha visualizzato l'incarico"),
+    (decision(Outcome.ACTOR_RULE, Rule.FIELDS_CHANGED, S.VIEWED, S.UPDATED), "en", "company",
+     "ignored: the actor is the company's responsible (actor rule); "
+     "description, people, checklist, group or other fields changed"),
+    (decision(Outcome.ACTOR_RULE, Rule.RESULT_ADDED, S.VIEWED, S.RESULT_ADDED), "it",
+     "dynamic", "ignorata: chi ha agito è il responsabile dell'elemento del processo smart "
+     "(regola dell'autore); " + reason_text(Rule.RESULT_ADDED, "it")),
     (decision(Outcome.ACTOR_RULE, Rule.VIEWED, S.CREATED, S.VIEWED), "en", None,
      "ignored: the actor is the CRM item's responsible (actor rule); "
      "the responsible viewed it"),

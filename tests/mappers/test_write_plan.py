@@ -45,7 +45,7 @@ def observe(previous, current, status=None, actor=1):
     )
 
 
-def test_a_new_task_gets_the_crm_tag_a_timeline_entry_per_item_and_the_deal_status():
+def test_a_new_task_gets_the_crm_tag_a_timeline_entry_per_deal_and_the_deal_status():
     created = task()
     decisions = observe(None, created)
     plan = plan_writes(created, decisions, item_statuses={DEAL: S.CREATED, CONTACT: S.CREATED},
@@ -53,17 +53,18 @@ def test_a_new_task_gets_the_crm_tag_a_timeline_entry_per_item_and_the_deal_stat
     assert [(w.kind, w.item, w.task_id) for w in plan] == [
         (W.TASK_TAG, None, 5),
         (W.TIMELINE, DEAL, 5),
-        (W.TIMELINE, CONTACT, 5),
-        (W.ITEM_STATUS, DEAL, None),  # only deals and leads have the status field
+        # Only deals and leads take timeline entries and have the status field (§6): the
+        # contact counts for the actor rule alone.
+        (W.ITEM_STATUS, DEAL, None),
     ]
-    tag, entry, _, field = plan.writes
+    tag, entry, field = plan.writes
     assert tag.field("tags") == ("legal", "CRM")
     assert (
         entry.field("text") == "«Prepare the contract»: Creato, non visualizzato (incarico creato)"
     )
     assert dict(field.fields) == {"field": STATUS_FIELD, "value": "101", "xml_id": "CREATED",
                                   "label": "Creato, non visualizzato"}  # fmt: skip
-    assert len(plan) == 4 and plan.of_kind(W.TIMELINE) == plan.writes[1:3]
+    assert len(plan) == 3 and plan.of_kind(W.TIMELINE) == plan.writes[1:2]
     with pytest.raises(KeyError):
         tag.field("nope")
 
@@ -158,7 +159,7 @@ def test_keys_are_the_hash_of_the_facts_that_name_each_write():
     created = task()
     decisions = observe(None, created)
     plan = plan_writes(created, decisions, item_statuses={DEAL: S.CREATED})
-    [entry, _] = plan.of_kind(W.TIMELINE)
+    [entry] = plan.of_kind(W.TIMELINE)
     [field] = plan.of_kind(W.ITEM_STATUS)
     assert entry.key == expected("timeline", "D_12", 5, "CREATED", "first_seen")
     assert field.key == expected("item_status", "D_12", "CREATED", "task:5:first_seen")
