@@ -2,9 +2,11 @@
 
 One batch carries everything a group needs: the tasks (by ID, 50 to a list call), their
 results and checklists where a comment or an edit hints at them, the deals and leads
-(theirs and those the tasks are bound to), the open tasks of an item that may close,
-and, once per process, the status field's enumeration and the acting user. A second batch
-is needed only when a task newly bound to an item names one not fetched yet.
+(theirs and those the tasks are bound to), the responsibles of the contacts, companies
+and smart-process items the tasks are bound to (one `crm.item.list` per type), the open
+tasks of an item that may close, and, once per process, the status field's enumeration
+and the acting user. A second batch is needed only when a task newly bound to an item
+names a deal or lead not fetched yet.
 
 An item's open tasks are one page of 50 in that batch (completed ones are filtered out
 by the portal, so they never take a row); only an item with a full page is read on with
@@ -20,7 +22,8 @@ from typing import Any
 
 from connector.rest_client import PortalClient
 from connector.rest_errors import BitrixError
-from mappers.bindings import DEAL, LEAD, CrmRef
+from mappers.bindings import DEAL, LEAD, CrmRef, parse_bindings
+from mappers.bound_items import BoundItem
 from mappers.snapshots import CrmItemSnapshot
 from mappers.statuses import CrmTaskStatus
 
@@ -39,6 +42,9 @@ ITEM_SELECT = {
            STATUS_FIELD],
 }
 ITEM_METHOD = {DEAL: "crm.deal", LEAD: "crm.lead"}
+# Contacts, companies and smart-process items matter only for the actor rule: their
+# responsible is all that is read (no status field or timeline is written to them).
+BOUND_SELECT = ["id", "assignedById"]
 CHECKLIST_KEYS = {"ID": "id", "PARENT_ID": "parentId", "TITLE": "title",
                   "IS_COMPLETE": "isComplete", "SORT_INDEX": "sortIndex",
                   "IS_IMPORTANT": "isImportant"}
@@ -63,6 +69,7 @@ class Fetched:
     result_counts: dict[int, int] = field(default_factory=dict)
     checklists: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     items: dict[CrmRef, CrmItemSnapshot] = field(default_factory=dict)
+    bound: dict[CrmRef, BoundItem] = field(default_factory=dict)  # contacts, companies...
     item_modified: dict[CrmRef, str] = field(default_factory=dict)
     item_tasks: dict[CrmRef, list[dict[str, Any]]] = field(default_factory=dict)
     requests: int = 0
@@ -109,12 +116,16 @@ def fetch(
             _FACTS[member_id] = facts
     _absorb(answers, fetched)
     missing = {
-        ref for raw in fetched.tasks.values() for ref in _refs(raw) if ref.entity_type_id in
-        ITEM_METHOD and ref not in fetched.items
+        ref for raw in fetched.tasks.values() for ref in _refs(raw)
+        if ref not in fetched.items and ref not in fetched.bound
     } - needs.items
     second = more(fetched, facts) if more else Needs()
-    second.items |= missing
+    second.items |= {ref for ref in missing if ref.entity_type_id in ITEM_METHOD}
     if second.items or second.checklists or second.item_tasks:
+        # A new task's contacts, companies and smart-process items ride along when a second
+        # batch runs anyway, never cause one: until the task is stored, only its first
+        # sight is decided, which the actor rule leaves alone.
+        second.items |= missing
         _absorb(_run(client, _commands(second, with_facts=False), fetched), fetched)
     _read_on(client, fetched)
     return fetched, facts
@@ -130,8 +141,6 @@ def portal_facts(client: PortalClient, member_id: str) -> PortalFacts:
 
 
 def _refs(raw: Mapping[str, Any]) -> Iterable[CrmRef]:
-    from mappers.bindings import parse_bindings
-
     return parse_bindings(raw.get("ufCrmTask"))
 
 
@@ -142,7 +151,9 @@ def _run(client: PortalClient, commands: dict[str, tuple[str, dict[str, Any]]],
     outcome = client.batch(commands)
     fetched.requests += outcome.requests
     for key, error in outcome.errors.items():
-        if not key.startswith(("results_", "checklist_")):
+        # A smart process deleted from the portal answers NOT_FOUND for good: its items
+        # then hold nobody back, rather than every event of its tasks failing.
+        if not key.startswith(("results_", "checklist_", "bound_")):
             raise error
     return outcome.results
 
@@ -166,6 +177,15 @@ def _commands(needs: Needs, *, with_facts: bool) -> dict[str, tuple[str, dict[st
                 f"{method}.list",
                 {"filter": {"ID": item_ids[start:start + PAGE]},
                  "select": ITEM_SELECT[type_id], "start": -1},
+            )
+    others = sorted({ref.entity_type_id for ref in needs.items} - set(ITEM_METHOD))
+    for type_id in others:
+        item_ids = sorted(ref.id for ref in needs.items if ref.entity_type_id == type_id)
+        for start in range(0, len(item_ids), PAGE):
+            commands[f"bound_{type_id}_{start}"] = (
+                "crm.item.list",
+                {"entityTypeId": type_id, "filter": {"@id": item_ids[start:start + PAGE]},
+                 "select": BOUND_SELECT, "start": -1},
             )
     for ref in sorted(needs.item_tasks):
         commands[f"itemtasks_{ref.entity_type_id}_{ref.id}"] = (
@@ -219,6 +239,12 @@ def _absorb(answers: Mapping[str, Any], fetched: Fetched) -> None:
                 item = CrmItemSnapshot.from_rest(type_id, raw)
                 fetched.items[item.ref] = item
                 fetched.item_modified[item.ref] = str(raw.get("DATE_MODIFY", ""))
+        elif kind == "bound":
+            type_id = int(rest.split("_")[0])
+            rows = value.get("items", []) if isinstance(value, Mapping) else value
+            for raw in _listed(rows):
+                bound = BoundItem.from_item(type_id, raw)
+                fetched.bound[bound.ref] = bound
         elif kind == "itemtasks":
             type_id, item_id = (int(part) for part in rest.split("_"))
             fetched.item_tasks[CrmRef(type_id, item_id)] = _task_list(value)

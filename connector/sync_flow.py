@@ -33,6 +33,7 @@ from connector.sync_fetch import (
 )
 from connector.write_back import WriteBack, WriteOutcome
 from mappers.bindings import CrmRef
+from mappers.bound_items import bound_responsibles
 from mappers.changes import unexplained_edit, what_changed
 from mappers.closing import ClosingAction, Hold, PortalRules, plan_closing, plan_release
 from mappers.decision_reasons import explain
@@ -294,6 +295,7 @@ def _any(needs: Needs) -> bool:
 
 
 def _bound_items(stored: Iterable[StoredTask]) -> set[CrmRef]:
+    """The deals and leads of these tasks: the items TaskBridge writes a status to."""
     return {ref for task in stored for ref in task.snapshot.crm_bindings
             if ref.entity_type_id in ITEM_METHOD}
 
@@ -312,7 +314,9 @@ def _needs(by_task: dict[int, list[Claimed]], by_item: dict[CrmRef, list[Claimed
         if known is None or "TASKBRIDGE_RECHECK" in events:
             needs.checklists.add(task_id)
         if known is not None:
-            needs.items |= _bound_items([known])
+            # Every bound item: contacts, companies and smart-process items are fetched
+            # too, in the same batch, for their responsible (the actor rule, §3).
+            needs.items |= set(known.snapshot.crm_bindings)
     needs.items |= set(by_item)
     return needs
 
@@ -415,10 +419,8 @@ class _Context:
         )
         changes = what_changed(known.snapshot if known else None, current, actor_id=actor,
                                viewed_by_responsible=viewed, now=self.work.now)
-        held_by = sorted(
-            (ref.kind, item.assigned_by_id) for ref in current.crm_bindings
-            if (item := self.fetched.items.get(ref)) is not None and item.assigned_by_id
-        )
+        held_by = bound_responsibles(current.crm_bindings, self.fetched.items,
+                                     self.fetched.bound)
         responsibles = frozenset(user for _kind, user in held_by)
         actor_of = next((kind for kind, user in held_by if user == actor), None)
         before = known.crm_status if known else None
@@ -483,6 +485,9 @@ class _Context:
                 )
 
     def _item_statuses(self, refs: Iterable[CrmRef]) -> dict[CrmRef, CrmTaskStatus | None]:
+        # Deals and leads only: the status field exists on them alone (§6). A task's
+        # contacts, companies and smart-process items count for the actor rule and take
+        # no field and no timeline entry (`write_plan` plans neither for them).
         return {ref: self._item_status(ref) for ref in refs if ref.entity_type_id in ITEM_METHOD}
 
     def _item_status(self, ref: CrmRef, excluded: set[int] | None = None) -> CrmTaskStatus | None:
