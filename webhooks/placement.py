@@ -7,7 +7,6 @@ when that module exists.
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from flask import Blueprint, current_app, redirect, request, url_for
 
 from connector.user_tokens import UserTokenStore
+from webhooks import placement_tabs
 from webhooks.admin_auth import PORTAL, start_session
 from webhooks.answers import error
 from webhooks.placement_verify import PlacementRefused, verify_user
@@ -45,11 +45,7 @@ def open_placement():  # type: ignore[no-untyped-def]
     _keep_user_token(storage, user, body)
     if placement == "DEFAULT":
         return _admin_session(user, str(body.get("LANG") or ""))
-    tabs = _tabs_module()
-    if tabs is None:
-        return error(404, "placement_unavailable",
-                     f"the {placement} tab is not available in this version")
-    return tabs.render(placement, user.portal, user.user_id, _options(body), user.client)
+    return placement_tabs.render(placement, user.portal, user.user_id, _options(body), user.client)
 
 
 def _admin_session(user: Any, language: str):  # type: ignore[no-untyped-def]
@@ -72,15 +68,6 @@ def _keep_user_token(storage: Any, user: Any, body: dict[str, Any]) -> None:
     if refresh and user.user_id:
         UserTokenStore(storage.engine, storage.cipher).save(
             user.portal.id, user.user_id, str(body.get("AUTH_ID") or ""), refresh)
-
-
-def _tabs_module() -> Any:
-    try:
-        return importlib.import_module("webhooks.placement_tabs")
-    except ModuleNotFoundError as exc:
-        if exc.name != "webhooks.placement_tabs":
-            raise
-        return None
 
 
 def _options(body: dict[str, Any]) -> dict[str, Any]:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
-import pytest
 import requests
 from sqlalchemy import insert
 
@@ -83,14 +81,6 @@ def test_the_token_is_checked_at_the_stored_endpoint_only(taskbridge: Any) -> No
     answer = open_app(taskbridge, 1, DOMAIN="evil.example",
                       client_endpoint="http://127.0.0.1:9/rest/")
     assert answer.status_code == 200
-
-
-@pytest.mark.skipif(importlib.util.find_spec("webhooks.placement_tabs") is not None,
-                    reason="webhooks.placement_tabs exists: its own tests cover the tabs")
-def test_a_tab_without_its_module_is_a_clear_404(taskbridge: Any) -> None:
-    taskbridge.install()
-    answer = open_app(taskbridge, 1, PLACEMENT="TASK_VIEW_TAB")
-    assert answer.status_code == 404 and answer.json()["error"] == "placement_unavailable"
 
 
 def test_an_unknown_placement_is_a_404(taskbridge: Any) -> None:
