@@ -11,8 +11,6 @@ import pytest
 import requests
 
 from connector.logging_setup import (
-    CorrelationFilter,
-    JsonFormatter,
     ServedPass,
     TextFormatter,
     configure_logging,
@@ -23,18 +21,8 @@ from connector.logging_setup import (
 from connector.settings import Settings
 from connector.storage import open_storage
 from tests.support.live_server import serve
+from tests.support.log_lines import Lines
 from webhooks.app import create_app
-
-
-class Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines: list[str] = []
-        self.addFilter(CorrelationFilter())
-        self.setFormatter(JsonFormatter())
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
 
 
 @pytest.fixture

@@ -6,26 +6,24 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from connector.journal import Journal
-from connector.logging_setup import CorrelationFilter, JsonFormatter
 from connector.settings import Settings, load_settings
 from connector.storage import open_storage
 from connector.token_cipher import new_key
 from connector.worker import Worker
 from emulator import Portal
 from emulator.server import serve_in_thread
+from tests.support.log_lines import Lines
+from tests.support.processes import free_port, wait_until_up
 from tests.support.stack import CLIENT_ID, CLIENT_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,31 +41,12 @@ class Served:
         return [json.loads(line) for line in lines if '"gunicorn.access"' in line]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
-    pause = threading.Event()
-    for _ in range(600):
-        assert process.poll() is None, "gunicorn exited at start-up"
-        try:
-            if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        pause.wait(0.05)
-    raise AssertionError("gunicorn did not answer /healthz in 30 s")
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
     """TaskBridge under gunicorn with config/gunicorn.conf.py, installed into a portal."""
     portal = Portal(limits=False)
     server = serve_in_thread(portal)
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = load_settings(
         database_url=f"sqlite:///{tmp_path / 'taskbridge.sqlite3'}", secret_key=new_key(),
@@ -88,7 +67,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
              str(ROOT / "config" / "gunicorn.conf.py"), "webhooks.app:create_app()"],
             env=env, cwd=tmp_path, stdout=out, stderr=out)
         try:
-            _wait_until_up(url, process)
+            wait_until_up(url, process)
             portal.register_app(CLIENT_ID, CLIENT_SECRET, handler_url=f"{url}/bitrix/install")
             portal.install_app(CLIENT_ID, handler_url=f"{url}/bitrix/install")
             portal.finish_install(CLIENT_ID)
@@ -100,20 +79,9 @@ def served(tmp_path: Path) -> Iterator[Served]:
             portal.close()
 
 
-class Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.lines: list[str] = []
-        self.addFilter(CorrelationFilter())
-        self.setFormatter(JsonFormatter())
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-
 @pytest.fixture
 def worker_lines() -> Iterator[Lines]:
-    handler = Lines()
+    handler = Lines(logging.INFO)
     root = logging.getLogger()
     old = root.level
     root.addHandler(handler)

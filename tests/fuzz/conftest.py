@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -19,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from connector.token_cipher import new_key
 from emulator import Portal
 from emulator.server import serve_in_thread
+from tests.support.processes import free_port, wait_until_up
 from tests.support.stack import CLIENT_ID, CLIENT_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,31 +79,12 @@ def _wait_for_workers(process: subprocess.Popen[bytes], log: Path) -> set[int]:
     raise AssertionError(f"gunicorn did not boot {WEB_WORKERS} workers in 30 s")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
-    ready = threading.Event()
-    for _ in range(600):
-        assert process.poll() is None, "gunicorn exited at start-up"
-        try:
-            if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        ready.wait(0.05)
-    raise AssertionError("gunicorn did not answer /healthz in 30 s")
-
-
 @pytest.fixture(scope="module")
 def gunicorn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gunicorn]:
     workdir = tmp_path_factory.mktemp("gunicorn")
     portal = Portal(limits=False)
     server = serve_in_thread(portal)
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     database_url = f"sqlite:///{workdir / 'taskbridge.sqlite3'}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("TASKBRIDGE_")}
@@ -122,7 +102,7 @@ def gunicorn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gunicorn]:
          "webhooks.app:create_app()"],
         env=env, cwd=workdir, stdout=log, stderr=log)
     try:
-        _wait_until_up(url, process)
+        wait_until_up(url, process)
         pids = _wait_for_workers(process, log_path)
         portal.register_app(CLIENT_ID, CLIENT_SECRET, handler_url=f"{url}/bitrix/install")
         portal.install_app(CLIENT_ID, handler_url=f"{url}/bitrix/install")
