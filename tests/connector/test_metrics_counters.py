@@ -25,25 +25,13 @@ from connector.schema import metric_counters
 from connector.settings import Settings
 from connector.storage import open_storage
 from mappers.portal_events import dedupe_key, parse_event
+from tests.support.sql_statements import statements
 from tests.webhooks.conftest import task_event
 from webhooks.app import create_app
 
 HOOK = "https://portal.example.com/rest/1/code/"
 
 
-@contextmanager
-def statements(engine: Any) -> Iterator[list[tuple[str, Any]]]:
-    """Every SQL statement (with its parameters) the engine runs inside the block."""
-    seen: list[tuple[str, Any]] = []
-
-    def listen(conn, cursor, sql, params, context, executemany):  # type: ignore[no-untyped-def]
-        seen.append((sql, params))
-
-    event.listen(engine, "before_cursor_execute", listen)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", listen)
 
 
 @contextmanager

@@ -4,13 +4,10 @@ no read of the tasks that cannot be overdue."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Engine, event
 
 from connector import migrate
 from connector.database import make_engine
@@ -23,6 +20,7 @@ from connector.storage import Storage
 from mappers.bindings import CrmRef
 from mappers.snapshots import COMPLETED, DECLINED, IN_PROGRESS, SUPPOSEDLY_COMPLETED, TaskSnapshot
 from mappers.statuses import CrmTaskStatus
+from tests.support.sql_statements import statements
 from tests.support.stack import TaskBridge
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -99,18 +97,6 @@ def test_a_task_leaves_and_rejoins_the_sweep_as_it_changes(any_storage: Storage)
     assert overdue_sweep(storage, now=NOW + timedelta(hours=3)) == 0
 
 
-@contextmanager
-def _statements(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
-    seen: list[tuple[str, Any]] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        seen.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def test_the_sweep_reads_the_candidates_through_its_index(any_storage: Storage) -> None:
@@ -125,7 +111,7 @@ def test_the_sweep_reads_the_candidates_through_its_index(any_storage: Storage) 
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE task_snapshots")
-    with _statements(engine) as seen:
+    with statements(engine) as seen:
         assert overdue_sweep(storage, now=NOW) == 1
     [(statement, parameters)] = [(s, p) for s, p in seen if "FROM task_snapshots" in s]
     with engine.connect() as conn:
