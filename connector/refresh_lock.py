@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Engine, or_, update
 
 from connector.rate_budget import insert_ignoring_duplicates, locked_transaction
 from connector.schema import rest_refresh_leases
@@ -87,13 +87,3 @@ def _take_lease(engine: Engine, member_id: str, holder: str, ttl: float) -> None
         if time.monotonic() > deadline:
             raise RefreshLockTimeout(f"refresh lease for {member_id} not released")
         time.sleep(POLL)  # another process is refreshing; it takes one OAuth round trip
-
-
-def lease_holder(engine: Engine, member_id: str) -> str | None:
-    """Who holds the SQLite lease now (tests and diagnostics)."""
-    with engine.connect() as conn:
-        return conn.execute(
-            select(rest_refresh_leases.c.holder).where(
-                rest_refresh_leases.c.member_id == member_id
-            )
-        ).scalar()

@@ -151,21 +151,6 @@ class SnapshotStore:
                 )
         return found
 
-    def held_items(self, portal_id: int) -> list[StoredItem]:
-        with self._engine.connect() as conn:
-            rows = conn.execute(
-                select(crm_item_statuses).where(
-                    crm_item_statuses.c.portal_id == portal_id,
-                    crm_item_statuses.c.held_final_stage.is_not(None),
-                )
-            ).all()
-        return [
-            StoredItem(CrmRef(row.entity_type_id, row.item_id),
-                       CrmTaskStatus(row.status) if row.status else None, row.closed,
-                       row.held_final_stage)
-            for row in rows
-        ]
-
     def save_item(self, conn: Connection, portal_id: int, item: StoredItem) -> None:
         _upsert(
             conn,

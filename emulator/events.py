@@ -127,7 +127,3 @@ class EventHub:
                 refresh_token=pair.refresh_token,
             )
         return block
-
-
-def id_fields(object_id: int) -> dict[str, str]:
-    return {"ID": str(object_id)}
