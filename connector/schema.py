@@ -221,4 +221,37 @@ metric_counters = Table(
     Column("value", Float, nullable=False),
 )
 
+# Security state (migration 0007): revocable admin sessions, spent form tokens, and
+# attempt counters that bound what unauthenticated callers can cost.
+admin_sessions = Table(
+    "admin_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("portal_id", Integer, ForeignKey("portals.id", ondelete="CASCADE")),
+    Column("token_fingerprint", String(64)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Index("ix_admin_sessions_expires", "expires_at"),
+)
+
+used_form_tokens = Table(
+    "used_form_tokens",
+    metadata,
+    Column("token_id", String(64), primary_key=True),
+    Column("portal_id", Integer, ForeignKey("portals.id", ondelete="CASCADE")),
+    Column("used_at", DateTime(timezone=True), nullable=False),
+    Index("ix_used_form_tokens_used_at", "used_at"),
+)
+
+auth_throttle = Table(
+    "auth_throttle",
+    metadata,
+    Column("scope", String(32), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("window_start", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False),
+)
+
 Index("ix_portals_state", portals.c.state)

@@ -77,6 +77,14 @@ class Settings(BaseSettings):
         default=30, ge=1, description="Days finished events stay in the sync log."
     )
     max_event_body: int = Field(default=256 * 1024, ge=1024, description="Largest event, bytes.")
+    metrics_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="Bearer token for /metrics; unset, only loopback callers may read it.",
+    )
+    trust_proxy: bool = Field(
+        default=False,
+        description="Behind a TLS-terminating proxy: trust its X-Forwarded-Proto and -For.",
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -8,6 +8,7 @@ ValidationError(ValueError)      input from the portal cannot be understood
 │   ├── TooManyKeysError         more pairs than ``max_keys``
 │   └── TooDeepError             more bracket levels than ``max_depth``
 ├── BindingCodeError             an ``UF_CRM_TASK`` code such as ``D_12`` is unreadable
+├── InvalidIdError               an id in a request is not 1-18 ASCII digits
 ├── SnapshotError                a task or CRM item answer has the wrong shape
 └── LabelsError                  a language registration lacks labels
 ```
@@ -67,6 +68,15 @@ class BindingCodeError(ValidationError):
     def __init__(self, code: object, why: str) -> None:
         super().__init__(f"bad CRM binding code {code!r}: {why}")
         self.code = code
+
+
+class InvalidIdError(ValidationError):
+    """An id from a request is not a positive integer of at most 18 ASCII digits."""
+
+    def __init__(self, name: str, value: object) -> None:
+        shown = value[:24] if isinstance(value, str) else type(value).__name__
+        super().__init__(f"{name}: expected an id (1 to 18 ASCII digits), got {shown!r}")
+        self.name = name
 
 
 class SnapshotError(ValidationError):
