@@ -3,6 +3,11 @@
 Opening a task fires no event, and the unviewed marker answers for the calling user
 only: with a user's own token TaskBridge can ask whether that user has seen the tasks
 they are responsible for (`poll_views`).
+
+Whose tokens they are: the access token is saved only after the portal named its user
+(`user.current` in the placement's batch); the refresh token came alongside, unchecked.
+It is checked on its first use, for free: the OAuth server's answer to a refresh names
+`user_id` and `member_id`, and a token naming anyone else is forgotten, never saved.
 """
 
 from __future__ import annotations
@@ -124,6 +129,12 @@ def _as_user(storage: Storage, settings: Settings, store: UserTokenStore, portal
             except OAuthError as refused:
                 log.info("portal %s: user %s's token is gone (%s)", portal.member_id, user_id,
                          refused.code)
+                break
+            if grant.user_id != user_id or grant.member_id != portal.member_id:
+                # A placement hands over REFRESH_ID unchecked: a token of someone else
+                # must not answer for this user.
+                log.warning("portal %s: the refresh token kept for user %s belongs to "
+                            "another user; dropped", portal.member_id, user_id)
                 break
             access, refresh = grant.access_token, grant.refresh_token
             store.save(portal.id, user_id, access, refresh)

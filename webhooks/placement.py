@@ -1,8 +1,8 @@
 """`POST /bitrix/placement`: the app opened inside Bitrix24.
 
 `DEFAULT` (the app's own page): a verified portal admin gets a session held to that portal
-and lands on its sync log. Other placements are rendered by `webhooks.placement_tabs`
-when that module exists.
+and lands on its sync log. The card tabs are rendered by `webhooks.placement_tabs`, from
+reads made with the opening user's own token in the batch that verifies them.
 """
 
 from __future__ import annotations
@@ -14,10 +14,16 @@ from typing import Any
 from flask import Blueprint, current_app, redirect, request, url_for
 
 from connector.user_tokens import UserTokenStore
+from mappers.errors import InvalidIdError
 from webhooks import placement_tabs
 from webhooks.admin_auth import PORTAL, start_session
 from webhooks.answers import error
-from webhooks.placement_verify import PlacementRefused, verify_user
+from webhooks.placement_verify import (
+    PlacementRefused,
+    VerifiedTokens,
+    find_portal,
+    verify_user,
+)
 from webhooks.request_body import read_body
 
 log = logging.getLogger(__name__)
@@ -35,17 +41,40 @@ def open_placement():  # type: ignore[no-untyped-def]
         return error(404, "unknown_placement", f"TaskBridge has no {placement[:64]} placement")
     storage = current_app.extensions["taskbridge.storage"]
     settings = current_app.extensions["taskbridge.settings"]
+    member_id = str(body.get("member_id") or "")
     try:
-        user = verify_user(storage, settings, str(body.get("member_id") or ""),
-                           str(body.get("AUTH_ID") or ""))
+        portal = find_portal(storage, member_id)
+        tab = (placement_tabs.prepare(placement, _options(body), portal)
+               if placement != "DEFAULT" else None)
+        user = verify_user(storage, settings, portal, str(body.get("AUTH_ID") or ""),
+                           tab.commands if tab else None, seen=_verified_tokens(),
+                           lifetime=_lifetime(body))
+    except InvalidIdError as exc:
+        return error(400, "invalid_placement", str(exc))
     except PlacementRefused as exc:
         log.warning("placement %s refused for portal %s: %s", placement,
-                    str(body.get("member_id") or "?")[:64], exc.code)
-        return error(exc.status, exc.code, str(exc))
-    _keep_user_token(storage, user, body)
-    if placement == "DEFAULT":
-        return _admin_session(user, str(body.get("LANG") or ""))
-    return placement_tabs.render(placement, user.portal, user.user_id, _options(body), user.client)
+                    member_id[:64] or "?", exc.code)
+        answer, status = error(exc.status, exc.code, str(exc))
+        if exc.retry_after is not None:
+            answer.headers["Retry-After"] = str(exc.retry_after)
+        return answer, status
+    try:
+        _keep_user_token(storage, user, body)
+        if tab is None:
+            return _admin_session(user, str(body.get("LANG") or ""))
+        return placement_tabs.render(tab, user)
+    finally:
+        user.client.close()
+
+
+def _verified_tokens() -> VerifiedTokens:
+    return current_app.extensions.setdefault("taskbridge.verified_tokens", VerifiedTokens())
+
+
+def _lifetime(body: dict[str, Any]) -> float:
+    """How long the portal says AUTH_ID lives (`AUTH_EXPIRES`), an hour at most."""
+    raw = str(body.get("AUTH_EXPIRES") or "")
+    return float(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else 3600.0
 
 
 def _admin_session(user: Any, language: str):  # type: ignore[no-untyped-def]
@@ -63,7 +92,11 @@ def _admin_session(user: Any, language: str):  # type: ignore[no-untyped-def]
 
 
 def _keep_user_token(storage: Any, user: Any, body: dict[str, Any]) -> None:
-    """The user's own tokens let the worker see which tasks they have opened."""
+    """The user's own tokens let the worker see which tasks they have opened.
+
+    AUTH_ID was just verified as this user's; REFRESH_ID came alongside unchecked, so it
+    is checked when first used: `connector.user_tokens` drops it if the OAuth answer of
+    its refresh names another user or portal (no extra call now, none later)."""
     refresh = str(body.get("REFRESH_ID") or "")
     if refresh and user.user_id:
         UserTokenStore(storage.engine, storage.cipher).save(

@@ -6,24 +6,30 @@
 - `CRM_DEAL_DETAIL_TAB`, `CRM_LEAD_DETAIL_TAB`: the item's tasks with their CRM
   statuses, and a form that creates a task bound to the item.
 
-`webhooks.placement` verifies the user before calling `render`; the create form carries
-a signed, short-lived token naming the portal, the item and the user instead of their
-access token.
+`PLACEMENT_OPTIONS` only say what the user asks to see, never what they may see: `prepare`
+turns them (ids read strictly) into reads made with the user's OWN token, which
+`webhooks.placement` runs in the batch that verifies the user, and `render` shows only
+what the portal answered them. A task or item the portal does not show the user is a
+404 page and journals nothing. The create form carries a signed, short-lived token
+naming the portal, the item and the user (never their access token), spent on first use.
 """
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, current_app, render_template, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from connector.form_tokens import FormTokenStore
 from connector.journal import Journal
 from connector.portal_store import Portal
 from connector.rest_client import PortalClient
 from connector.rest_errors import BitrixError
-from connector.snapshot_store import SnapshotStore
+from connector.snapshot_store import SnapshotStore, StoredTask
 from connector.task_creation import (
     InvalidNewTask,
     NewTask,
@@ -33,9 +39,12 @@ from connector.task_creation import (
     parse_deadline,
 )
 from mappers.bindings import DEAL, LEAD, CrmRef, parse_binding
+from mappers.errors import InvalidIdError
+from mappers.ids import parse_id
 from mappers.statuses import CrmTaskStatus, label
 from webhooks.admin_auth import signer
 from webhooks.answers import error
+from webhooks.placement_verify import Commands, PortalUser
 from webhooks.request_body import read_body
 from webhooks.tab_words import translator
 
@@ -43,59 +52,111 @@ blueprint = Blueprint("placement_tabs", __name__)
 
 VIEW_EVENT = "TASKBRIDGE_TASK_VIEWED"
 FORM_MAX_AGE = 3600
+LISTED_TASKS = 50  # one page of tasks.task.list: the item's most recently changed tasks
 ITEM_TABS = {"CRM_DEAL_DETAIL_TAB": DEAL, "CRM_LEAD_DETAIL_TAB": LEAD}
+ITEM_GET = {DEAL: "crm.deal.get", LEAD: "crm.lead.get"}
 DEFAULT_TITLES = {DEAL: "default_title_deal", LEAD: "default_title_lead"}
 
 
-def render(placement: str, portal: Portal, user_id: int, options: dict[str, Any],
-           client: PortalClient):  # type: ignore[no-untyped-def]
-    """The page for one of TaskBridge's tabs, for a verified user."""
-    language = portal.settings.get("language") or portal.language
+@dataclass(frozen=True)
+class TabRequest:
+    """One tab open: what it names, the reads to make as the user, and what is stored."""
+
+    placement: str
+    task_id: int | None = None
+    ref: CrmRef | None = None
+    commands: Commands = field(default_factory=dict)
+    stored: tuple[StoredTask, ...] = ()
+
+
+def prepare(placement: str, options: dict[str, Any], portal: Portal) -> TabRequest:
+    """The reads a tab needs, from its options; `InvalidIdError` for an id that is not one."""
     if placement == "TASK_VIEW_TAB":
-        return _task_tab(portal, user_id, options, language)
-    return _item_tab(placement, portal, user_id, options, client, language)
+        task_id = parse_id(options.get("taskId", options.get("TASK_ID")), "taskId")
+        return TabRequest(placement, task_id=task_id, commands={
+            "task": ("tasks.task.get", {"taskId": task_id, "select": ["ID", "TITLE"]})})
+    ref = CrmRef(ITEM_TABS[placement], parse_id(options.get("ID"), "ID"))
+    storage = current_app.extensions["taskbridge.storage"]
+    stored = sorted(SnapshotStore(storage.engine).tasks_bound_to(portal.id, ref),
+                    key=lambda t: t.status_changed_at or datetime.min.astimezone(),
+                    reverse=True)[:LISTED_TASKS]
+    commands: dict[str, tuple[str, dict[str, Any]]] = {
+        "item": (ITEM_GET[ref.entity_type_id], {"id": ref.id}),
+        "users": ("user.get", {"ACTIVE": True}),
+    }
+    if stored:
+        commands["tasks"] = ("tasks.task.list", {
+            "filter": {"ID": [t.snapshot.id for t in stored]}, "select": ["ID"], "start": -1})
+    return TabRequest(placement, ref=ref, commands=commands, stored=tuple(stored))
 
 
-def _task_tab(portal: Portal, user_id: int, options: dict[str, Any], language: str):  # type: ignore[no-untyped-def]
-    task_id = str(options.get("taskId") or options.get("TASK_ID") or "")
-    if not task_id.isdigit():
-        return error(400, "invalid_placement", "PLACEMENT_OPTIONS must name the task (taskId)")
+def render(tab: TabRequest, user: PortalUser):  # type: ignore[no-untyped-def]
+    """The page for one of TaskBridge's tabs, showing what the portal showed the user."""
+    language = user.portal.settings.get("language") or user.portal.language
+    if tab.task_id is not None:
+        return _task_tab(tab.task_id, user, language)
+    return _item_tab(tab, user, language)
+
+
+def _not_visible(language: str, what: str):  # type: ignore[no-untyped-def]
+    t = translator(language)
+    return render_template("tabs/not_visible.html", language=language, t=t,
+                           message=t(what)), 404
+
+
+def _task_tab(task_id: int, user: PortalUser, language: str):  # type: ignore[no-untyped-def]
+    answer = user.checks.results.get("task")
+    task = answer.get("task") if isinstance(answer, dict) else None
+    if not isinstance(task, dict) or str(task.get("id")) != str(task_id):
+        return _not_visible(language, "task_not_visible")
     storage = current_app.extensions["taskbridge.storage"]
     Journal(storage.engine).enqueue(
-        portal_id=portal.id, member_id=portal.member_id, event=VIEW_EVENT,
-        object_type="task", object_id=task_id, payload={"user_id": str(user_id)},
+        portal_id=user.portal.id, member_id=user.portal.member_id, event=VIEW_EVENT,
+        object_type="task", object_id=str(task_id), payload={"user_id": str(user.user_id)},
         source="placement",
     )
-    stored = SnapshotStore(storage.engine).tasks(portal.id, [int(task_id)]).get(int(task_id))
+    stored = SnapshotStore(storage.engine).tasks(user.portal.id, [task_id]).get(task_id)
     status = stored.crm_status if stored else None
     return render_template(
         "tabs/task.html", language=language, t=translator(language), task_id=task_id,
-        title=stored.snapshot.title if stored else "",
+        title=str(task.get("title") or ""),
         status=label(status, language) if status else None,
     )
 
 
-def _item_tab(placement: str, portal: Portal, user_id: int, options: dict[str, Any],
-              client: PortalClient, language: str):  # type: ignore[no-untyped-def]
-    item_id = str(options.get("ID") or "")
-    if not item_id.isdigit():
-        return error(400, "invalid_placement", "PLACEMENT_OPTIONS must name the item (ID)")
-    ref = CrmRef(ITEM_TABS[placement], int(item_id))
+def _item_tab(tab: TabRequest, user: PortalUser, language: str):  # type: ignore[no-untyped-def]
+    ref = tab.ref
+    assert ref is not None
+    item = user.checks.results.get("item")
+    if not isinstance(item, dict) or str(item.get("ID")) != str(ref.id):
+        return _not_visible(language, "item_not_visible")
+    visible = _task_ids(user.checks.results.get("tasks"))
+    tasks = [task for task in tab.stored if task.snapshot.id in visible]
     storage = current_app.extensions["taskbridge.storage"]
-    snapshots = SnapshotStore(storage.engine)
-    tasks = sorted(snapshots.tasks_bound_to(portal.id, ref),
-                   key=lambda t: t.status_changed_at or datetime.min.astimezone(), reverse=True)
-    stored_item = snapshots.items(portal.id, [ref]).get(ref)
-    users = _users(client)
-    token = _signer().dumps({"member_id": portal.member_id, "item": ref.code, "user": user_id})
+    stored_item = SnapshotStore(storage.engine).items(user.portal.id, [ref]).get(ref)
+    token = _signer().dumps({"member_id": user.portal.member_id, "item": ref.code,
+                             "user": user.user_id, "jti": secrets.token_urlsafe(16)})
     t = translator(language)
     return render_template(
-        "tabs/item.html", language=language, t=t, ref=ref, tasks=tasks, users=users,
-        user_id=user_id, token=token, default_title=t(DEFAULT_TITLES[ref.entity_type_id]),
+        "tabs/item.html", language=language, t=t, ref=ref, tasks=tasks,
+        users=_users(user.checks.results.get("users")), user_id=user.user_id, token=token,
+        default_title=t(DEFAULT_TITLES[ref.entity_type_id]),
         item_status=label(stored_item.status, language) if stored_item and stored_item.status
         else None,
         label=lambda status: label(CrmTaskStatus(status), language) if status else "",
     )
+
+
+def _task_ids(answer: Any) -> set[int]:
+    """Ids in a `tasks.task.list` answer (the tasks the portal shows the user)."""
+    rows = answer.get("tasks") if isinstance(answer, dict) else None
+    return {int(row["id"]) for row in rows or []
+            if isinstance(row, dict) and str(row.get("id", "")).isdigit()}
+
+
+def _users(answer: Any) -> list[dict[str, str]]:
+    return [{"id": str(u.get("ID")), "name": f"{u.get('NAME', '')} {u.get('LAST_NAME', '')}"
+             .strip() or f"user {u.get('ID')}"} for u in answer or [] if isinstance(u, dict)]
 
 
 def _signer() -> URLSafeTimedSerializer:
@@ -106,18 +167,9 @@ def _signer() -> URLSafeTimedSerializer:
     return serializer
 
 
-def _users(client: PortalClient) -> list[dict[str, str]]:
-    try:
-        answer = client.call("user.get", {"ACTIVE": True}).result or []
-    except BitrixError:
-        return []
-    return [{"id": str(u.get("ID")), "name": f"{u.get('NAME', '')} {u.get('LAST_NAME', '')}"
-             .strip() or f"user {u.get('ID')}"} for u in answer if isinstance(u, dict)]
-
-
 @blueprint.post("/bitrix/placement/tasks")
 def create_task():  # type: ignore[no-untyped-def]
-    """The create-task form of a deal or lead tab."""
+    """The create-task form of a deal or lead tab; each form creates one task at most."""
     body = read_body(request)
     try:
         claims = _signer().loads(str(body.get("token", "")), max_age=FORM_MAX_AGE)
@@ -125,6 +177,9 @@ def create_task():  # type: ignore[no-untyped-def]
         return error(403, "form_expired", "This form is older than an hour: reopen the tab.")
     except BadSignature:
         return error(403, "invalid_form_token", "This form was not issued by TaskBridge.")
+    if not isinstance(claims, dict) or not str(claims.get("jti") or ""):
+        return error(403, "invalid_form_token", "This form is from an older TaskBridge: "
+                     "reopen the tab.")
     storage = current_app.extensions["taskbridge.storage"]
     settings = current_app.extensions["taskbridge.settings"]
     portal = storage.portals.find(str(claims.get("member_id", "")))
@@ -132,8 +187,12 @@ def create_task():  # type: ignore[no-untyped-def]
         return error(410, "portal_unavailable", "TaskBridge is not installed on this portal.")
     try:
         new_task = _new_task(body, claims)
-    except InvalidNewTask as exc:
+    except (InvalidNewTask, InvalidIdError) as exc:
         return error(400, "invalid_task", str(exc))
+    if not FormTokenStore(storage.engine, max_age=FORM_MAX_AGE).spend(
+            str(claims["jti"]), portal.id):
+        return error(409, "form_already_used", "This form already created its task: "
+                     "reopen the tab to create another.")
     client = PortalClient.for_portal(storage, settings, portal.member_id)
     try:
         task_id = create_and_show(storage.engine, client, portal, new_task)
@@ -149,15 +208,16 @@ def create_task():  # type: ignore[no-untyped-def]
 
 
 def _new_task(body: dict[str, Any], claims: dict[str, Any]) -> NewTask:
-    responsible = str(body.get("responsible", ""))
-    if not responsible.isdigit():
-        raise InvalidNewTask("responsible", "pick a user")
+    try:
+        responsible = parse_id(body.get("responsible"), "responsible")
+    except InvalidIdError:
+        raise InvalidNewTask("responsible", "pick a user") from None
     deadline = str(body.get("deadline") or "")
     return NewTask(
         item=parse_binding(str(claims["item"])),
         title=str(body.get("title", "")).strip(),
-        responsible_id=int(responsible),
-        created_by=int(claims["user"]),
+        responsible_id=responsible,
+        created_by=parse_id(claims.get("user"), "user"),
         description=str(body.get("description", "")),
         deadline=parse_deadline(deadline) if deadline else None,
         task_control=body.get("task_control") in ("on", "Y", "1"),

@@ -1,11 +1,33 @@
 """Verifying who opened the app inside Bitrix24: the `AUTH_ID` of a placement request is
 checked by calling `user.current` and `user.admin` with it at the portal's STORED
-`client_endpoint` (never at an address the request names). No Flask in here."""
+`client_endpoint` (never at an address the request names). The tab's own reads, made
+with the same token, ride in the same batch: a placement open is one REST request.
+No Flask in here.
+
+What an unauthenticated caller may cost the portal: a token TaskBridge has not seen
+verified is checked only while the portal's window of `ATTEMPTS_PER_WINDOW` fresh tokens
+per `WINDOW_SECONDS` (`AuthThrottle`, scope "placement_auth", keyed by member_id, shared
+by every process) has room; past it the answer is 429 with `Retry-After` and no REST
+call. A token the portal accepted is remembered (its SHA-256, in this process, for the
+token's lifetime) and never counted again, so a real user pays into the window once per
+token and, while an attacker fills the window with made-up tokens, everyone who opened
+the app in the last hour keeps working; only a user with a brand-new token waits at
+most one window. Every open still asks the portal with the token itself (remembering
+only spares the count, never the check), and a refused token is forgotten at once.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from connector.auth_throttle import AuthThrottle
+from connector.batching import BatchResult
 from connector.errors import TaskBridgeError
 from connector.portal_store import INSTALLED, Portal
 from connector.rest_client import PortalClient
@@ -14,14 +36,24 @@ from connector.settings import Settings
 from connector.storage import Storage
 from connector.user_client import user_client
 
+THROTTLE_SCOPE = "placement_auth"
+ATTEMPTS_PER_WINDOW = 20
+WINDOW_SECONDS = 60
+TOKEN_LIFETIME = 3600  # a portal's access token lives an hour
+RESERVED_KEYS = ("me", "admin")
+
+Commands = Mapping[str, tuple[str, Mapping[str, Any]]]
+
 
 class PlacementRefused(TaskBridgeError):
     """A placement request TaskBridge will not serve; `status` and `code` for the answer."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str,
+                 retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -31,28 +63,94 @@ class PortalUser:
     name: str
     is_admin: bool
     client: PortalClient
+    checks: BatchResult  # the tab's reads, made with the user's own token
 
 
-def verify_user(storage: Storage, settings: Settings, member_id: str,
-                auth_id: str) -> PortalUser:
-    """The installed portal and the user its `AUTH_ID` belongs to, or `PlacementRefused`."""
+class VerifiedTokens:
+    """Hashes of tokens the portal accepted, until they expire; bounded, oldest out first."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._until: OrderedDict[str, float] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(member_id: str, auth_id: str) -> str:
+        return hashlib.sha256(f"{member_id}\0{auth_id}".encode()).hexdigest()
+
+    def knows(self, key: str) -> bool:
+        with self._lock:
+            until = self._until.get(key)
+            if until is not None and until <= time.monotonic():
+                del self._until[key]
+                until = None
+            return until is not None
+
+    def remember(self, key: str, lifetime: float) -> None:
+        with self._lock:
+            self._until[key] = time.monotonic() + lifetime
+            self._until.move_to_end(key)
+            while len(self._until) > self._size:
+                self._until.popitem(last=False)
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._until.pop(key, None)
+
+
+def find_portal(storage: Storage, member_id: str) -> Portal:
+    """The installed portal a placement names, or `PlacementRefused` (no REST call)."""
     portal = storage.portals.find(member_id) if member_id else None
     if portal is None or portal.state != INSTALLED:
         raise PlacementRefused(403, "unknown_portal",
                                "TaskBridge is not installed on this portal.")
+    return portal
+
+
+def verify_user(storage: Storage, settings: Settings, portal: Portal, auth_id: str,
+                checks: Commands | None = None, *, seen: VerifiedTokens | None = None,
+                lifetime: float = TOKEN_LIFETIME) -> PortalUser:
+    """The user `auth_id` belongs to, with `checks` run as them, or `PlacementRefused`."""
     if not auth_id:
         raise PlacementRefused(401, "no_auth", "The placement request carries no AUTH_ID.")
-    client = user_client(storage, settings, portal, auth_id)
+    seen = seen if seen is not None else VerifiedTokens()
+    key = seen.key(portal.member_id, auth_id)
+    if not seen.knows(key):
+        _spend_attempt(storage, portal)
     try:
-        answer = client.batch({"me": ("user.current", {}), "admin": ("user.admin", {})})
+        user = _ask_portal(storage, settings, portal, auth_id, checks or {})
+    except PlacementRefused:
+        seen.forget(key)
+        raise
+    seen.remember(key, max(0.0, min(lifetime, TOKEN_LIFETIME)))
+    return user
+
+
+def _spend_attempt(storage: Storage, portal: Portal) -> None:
+    throttle = AuthThrottle(storage.engine, THROTTLE_SCOPE, limit=ATTEMPTS_PER_WINDOW,
+                            window=WINDOW_SECONDS)
+    if not throttle.allow(portal.member_id):
+        raise PlacementRefused(
+            429, "too_many_attempts",
+            "Too many unverified placement requests for this portal: try again shortly.",
+            retry_after=WINDOW_SECONDS)
+
+
+def _ask_portal(storage: Storage, settings: Settings, portal: Portal, auth_id: str,
+                checks: Commands) -> PortalUser:
+    client = user_client(storage, settings, portal, auth_id)
+    commands = {key: command for key, command in checks.items() if key not in RESERVED_KEYS}
+    try:
+        answer = client.batch({"me": ("user.current", {}), "admin": ("user.admin", {}),
+                               **commands})
     except BitrixError as exc:
         raise PlacementRefused(401, "auth_refused",
                                f"The portal did not accept the placement's token ({exc.code})"
                                ) from None
-    if answer.errors or not isinstance(answer.results.get("me"), dict):
+    me = answer.results.get("me")
+    if "me" in answer.errors or "admin" in answer.errors or not isinstance(me, dict):
         raise PlacementRefused(401, "auth_refused", "The portal did not accept the token.")
-    me = answer.results["me"]
     name = " ".join(str(me.get(k) or "") for k in ("NAME", "LAST_NAME")).strip()
     return PortalUser(portal=portal, user_id=int(me.get("ID") or 0), name=name,
                       is_admin=answer.results.get("admin") in (True, "true", "Y", 1, "1"),
-                      client=client)
+                      client=client, checks=answer)

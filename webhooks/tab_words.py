@@ -31,6 +31,8 @@ EN = {
     "not_bound": "not bound to a CRM item, or not seen yet",
     "default_title_deal": "Prepare the contract",
     "default_title_lead": "Call back",
+    "task_not_visible": "This task is not visible to you, or it does not exist.",
+    "item_not_visible": "This item is not visible to you, or it does not exist.",
 }
 
 IT = {
@@ -55,6 +57,8 @@ IT = {
     "not_bound": "non collegata a un elemento CRM, o non ancora vista",
     "default_title_deal": "Preparare il contratto",
     "default_title_lead": "Richiamare",
+    "task_not_visible": "Questa attività non ti è visibile, o non esiste.",
+    "item_not_visible": "Questo elemento non ti è visibile, o non esiste.",
 }
 
 _TABLES = {"en": EN, "it": IT}
