@@ -1,13 +1,19 @@
 """`GET /metrics`: Prometheus text, read from the database (right under many workers).
 
-Open without auth, so a scrape must stay cheap: it reads the counter table and a few
-index lookups (`connector.metrics_source`), never the journal in full."""
+The series name portals (member ids), so they are not for the world: with
+`TASKBRIDGE_METRICS_TOKEN` set, a scrape must send `Authorization: Bearer <token>`; unset,
+only loopback callers may read them. A scrape must stay cheap: it reads the counter table
+and a few index lookups (`connector.metrics_source`), never the journal in full."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app
+import hmac
+import ipaddress
+
+from flask import Blueprint, Request, Response, current_app, request
 
 from connector import metrics_source
+from webhooks.answers import error
 
 blueprint = Blueprint("metrics", __name__)
 
@@ -15,7 +21,33 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 @blueprint.get("/metrics")
-def metrics() -> Response:
+def metrics():  # type: ignore[no-untyped-def]
+    expected = current_app.extensions["taskbridge.settings"].metrics_token.get_secret_value()
+    if expected:
+        if not _bearer_matches(request, expected):
+            answer, status = error(401, "metrics_token_required",
+                                   "Send Authorization: Bearer <TASKBRIDGE_METRICS_TOKEN>.")
+            answer.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return answer, status
+    elif not _is_loopback(request.remote_addr):
+        return error(403, "metrics_loopback_only",
+                     "Without TASKBRIDGE_METRICS_TOKEN set, /metrics answers loopback "
+                     "callers only.")
     engine = current_app.extensions["taskbridge.storage"].engine
     return Response(metrics_source.render(metrics_source.collect(engine)),
                     content_type=CONTENT_TYPE)
+
+
+def _bearer_matches(req: Request, expected: str) -> bool:
+    scheme, _, candidate = req.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        candidate.strip().encode(), expected.encode())
+
+
+def _is_loopback(address: str | None) -> bool:
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return bool((mapped or ip).is_loopback)

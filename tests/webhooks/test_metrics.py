@@ -145,3 +145,44 @@ def test_the_oldest_waiting_event_sets_the_age_and_depth(
     assert _value(text, 'taskbridge_journal_depth{state="pending"}') == 0
     age = _value(text, "taskbridge_journal_oldest_age_seconds")
     assert age >= (datetime.now(UTC) - (T0 - timedelta(minutes=30))).total_seconds() - 60
+
+
+def _installed(make_settings: Callable[..., Settings], **overrides: object):  # type: ignore[no-untyped-def]
+    settings = make_settings(**overrides)
+    storage = open_storage(settings)
+    storage.portals.save(Installation(member_id=MEMBER, domain="portal.example.com",
+                                      client_endpoint="https://portal.example.com/rest/"))
+    storage.portals.mark_installed(MEMBER)
+    return create_app(settings, storage)
+
+
+def _get(app, address: str, **headers: str):  # type: ignore[no-untyped-def]
+    return app.test_client().get("/metrics", headers=headers,
+                                 environ_base={"REMOTE_ADDR": address})
+
+
+def test_without_a_token_only_loopback_callers_read_the_metrics(
+        make_settings: Callable[..., Settings]) -> None:
+    app = _installed(make_settings)
+    for address in ("127.0.0.1", "127.8.9.10", "::1"):
+        assert _get(app, address).status_code == 200, address
+    for address in ("203.0.113.5", "10.0.0.7", "::ffff:203.0.113.5", "2001:db8::1"):
+        refused = _get(app, address)
+        assert refused.status_code == 403, address
+        assert refused.json["error"] == "metrics_loopback_only"
+        assert "TASKBRIDGE_METRICS_TOKEN" in refused.json["error_description"]
+        assert MEMBER not in refused.get_data(as_text=True)
+
+
+def test_with_a_token_every_caller_must_send_it(make_settings: Callable[..., Settings]) -> None:
+    app = _installed(make_settings, metrics_token="scrape-token-0123456789")
+    for headers in ({}, {"Authorization": "Bearer wrong"},
+                    {"Authorization": "Basic scrape-token-0123456789"}):
+        for address in ("127.0.0.1", "203.0.113.5"):
+            refused = _get(app, address, **headers)
+            assert refused.status_code == 401, (address, headers)
+            assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+            assert MEMBER not in refused.get_data(as_text=True)
+    scraped = _get(app, "203.0.113.5", Authorization="Bearer scrape-token-0123456789")
+    assert scraped.status_code == 200
+    assert scraped.headers["Content-Type"].startswith("text/plain; version=0.0.4")
