@@ -6,7 +6,9 @@ order (what PHP's ``json_encode`` does), otherwise a dict with string keys. ``a[
 appends the next integer key, as PHP does. Unlike PHP, which silently rewrites odd
 keys, anything ambiguous is refused with a ``FormError`` subclass: unclosed or stray
 brackets, text after the last bracket, an empty name, a key set twice, or a key that
-is both a value and a container.
+is both a value and a container. Limits are checked before any work on a key: its length,
+then its depth by counting ``[`` (a key of ``a[][]...`` costs nothing to refuse), and
+errors quote at most a short excerpt of it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from urllib.parse import parse_qsl
 from mappers.errors import (
     ConflictingKeyError,
     FormError,
+    KeyTooLongError,
     MalformedKeyError,
     TooDeepError,
     TooManyKeysError,
@@ -25,6 +28,7 @@ from mappers.errors import (
 
 DEFAULT_MAX_KEYS = 1000
 DEFAULT_MAX_DEPTH = 8
+DEFAULT_MAX_KEY_LENGTH = 256
 
 FormValue = str | list["FormValue"] | dict[str, "FormValue"]
 
@@ -85,11 +89,23 @@ def _finish(node: object) -> FormValue:
     return values
 
 
+def bounded_split(key: str, *, max_depth: int = DEFAULT_MAX_DEPTH,
+                  max_key_length: int = DEFAULT_MAX_KEY_LENGTH) -> list[str]:
+    """`split_key` after the cheap checks: the key's length, then its count of ``[``."""
+    if len(key) > max_key_length:
+        raise KeyTooLongError(key, max_key_length)
+    depth = key.count("[")
+    if depth > max_depth:
+        raise TooDeepError(key, depth, max_depth)
+    return split_key(key)
+
+
 def parse_form(
     pairs: Iterable[tuple[str, str]],
     *,
     max_keys: int = DEFAULT_MAX_KEYS,
     max_depth: int = DEFAULT_MAX_DEPTH,
+    max_key_length: int = DEFAULT_MAX_KEY_LENGTH,
 ) -> dict[str, FormValue]:
     """Nest form pairs by their bracket keys; only ``FormError`` subclasses are raised."""
     root: dict[str, object] = {}
@@ -101,9 +117,7 @@ def parse_form(
         key, value = pair
         if not isinstance(key, str) or not isinstance(value, str):
             raise FormError(f"form pair #{count} must hold two strings")
-        parts = split_key(key)
-        if len(parts) - 1 > max_depth:
-            raise TooDeepError(key, len(parts) - 1, max_depth)
+        parts = bounded_split(key, max_depth=max_depth, max_key_length=max_key_length)
         _assign(root, key, parts, value)
     result: dict[str, FormValue] = {}
     for name, node in root.items():
@@ -116,6 +130,7 @@ def parse_urlencoded(
     *,
     max_keys: int = DEFAULT_MAX_KEYS,
     max_depth: int = DEFAULT_MAX_DEPTH,
+    max_key_length: int = DEFAULT_MAX_KEY_LENGTH,
 ) -> dict[str, FormValue]:
     """Parse an ``application/x-www-form-urlencoded`` body (UTF-8) into nested values."""
     if isinstance(body, bytes):
@@ -129,7 +144,8 @@ def parse_urlencoded(
         raise FormError(f"form body has percent-escapes that are not UTF-8: {exc.reason}") from exc
     except ValueError as exc:  # parse_qsl's own limit
         raise TooManyKeysError(max_keys + 1, max_keys) from exc
-    return parse_form(pairs, max_keys=max_keys, max_depth=max_depth)
+    return parse_form(pairs, max_keys=max_keys, max_depth=max_depth,
+                      max_key_length=max_key_length)
 
 
 def _encode(prefix: str, value: object, out: list[tuple[str, str]]) -> None:

@@ -3,6 +3,10 @@
 `parse_event` turns the nested form (or JSON) into a `PortalEvent`, naming the object
 it concerns (a task, a deal, a lead, or the app itself) so the worker can keep one
 object's events in order. `redact` removes every secret before anything is stored.
+
+Ids are read strictly, once, here (`mappers.ids.parse_id`): an id that is absent (no
+key, ``""`` or the portal's ``"undefined"``) names no object, and one that is present
+but not 1-18 ASCII digits refuses the event before it is journaled.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from mappers.errors import ValidationError
+from mappers.errors import InvalidIdError, ValidationError, excerpt
+from mappers.ids import parse_id
 
 ABSENT = "undefined"
 
@@ -84,7 +89,13 @@ class EventAuth(BaseModel):
     @field_validator("user_id", "expires_in", mode="before")
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
-        return None if value in ("", ABSENT) else value
+        if _absent(value):
+            return None
+        # Strict digits: int("²") and 25-digit numbers must not get through.
+        try:
+            return parse_id(value, "number", allow_zero=True)
+        except InvalidIdError:
+            raise ValueError(_not_a_number(value)) from None
 
 
 class PortalEvent(BaseModel):
@@ -114,14 +125,12 @@ class PortalEvent(BaseModel):
 
     @property
     def object_id(self) -> str:
-        if self.name == "ONTASKCOMMENTADD":
-            return _field(self.data, "FIELDS_AFTER", "TASK_ID")
-        if self.name in TASK_EVENTS:
-            return _field(self.data, "FIELDS_AFTER", "ID") or _field(
-                self.data, "FIELDS_BEFORE", "ID"
-            )
-        if self.object_type in ("deal", "lead"):
-            return _field(self.data, "FIELDS", "ID")
+        """The id of the object the event is about, or "" when it names none."""
+        for group, name in _ID_FIELDS.get(self.name, _ITEM_ID if self.object_type in
+                                          ("deal", "lead") else ()):
+            found = _field(self.data, group, name)
+            if found:
+                return found
         return ""
 
     @property
@@ -130,12 +139,33 @@ class PortalEvent(BaseModel):
         return f"{self.object_type}:{self.object_id}" if self.object_id else self.object_type
 
 
+_TASK_ID = (("FIELDS_AFTER", "ID"), ("FIELDS_BEFORE", "ID"))
+_ITEM_ID = (("FIELDS", "ID"),)
+_ID_FIELDS = {name: _TASK_ID for name in TASK_EVENTS} | {
+    "ONTASKCOMMENTADD": (("FIELDS_AFTER", "TASK_ID"),)}
+
+
+def _absent(value: Any) -> bool:
+    return value is None or value == "" or value == ABSENT
+
+
 def _field(data: Mapping[str, Any], group: str, name: str) -> str:
+    """`data[group][name]` as a canonical id; "" when absent; `InvalidIdError` when bad."""
     fields = data.get(group)
     if not isinstance(fields, Mapping):
         return ""
     value = fields.get(name)
-    return value if isinstance(value, str) and value.isdigit() else ""
+    if _absent(value):
+        return ""
+    return str(parse_id(value, f"data.{group}.{name}"))
+
+
+def _check_ids(event: PortalEvent) -> None:
+    """Every id field the event's kind reads must be absent or valid, not only the first."""
+    fields = _ID_FIELDS.get(event.name, _ITEM_ID if event.object_type in ("deal", "lead")
+                            else ())
+    for group, name in fields:
+        _field(event.data, group, name)
 
 
 def parse_event(body: Mapping[str, Any]) -> PortalEvent:
@@ -147,25 +177,44 @@ def parse_event(body: Mapping[str, Any]) -> PortalEvent:
     if data == ABSENT or data == "":
         data = {}
     try:
-        return PortalEvent(
+        sender = EventAuth.model_validate(auth)
+    except PydanticValidationError as exc:
+        raise _first_error(exc, "auth") from None
+    try:
+        event = PortalEvent(
             name=str(body.get("event", "")).upper(),
-            handler_id=_optional_int(body.get("event_handler_id")),
+            handler_id=_optional_int(body.get("event_handler_id"), "event_handler_id"),
             data=data,
-            ts=_optional_int(body.get("ts")),
-            auth=EventAuth.model_validate(auth),
+            ts=_optional_int(body.get("ts"), "ts"),
+            auth=sender,
         )
     except PydanticValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "event"
-        raise EventError(f"{where}: {first['msg']}") from None
+        raise _first_error(exc) from None
+    try:
+        _check_ids(event)
+    except InvalidIdError as exc:
+        raise EventError(str(exc)) from None
+    return event
 
 
-def _optional_int(value: Any) -> int | None:
-    if value in (None, "", ABSENT):
+def _first_error(exc: PydanticValidationError, *where: str) -> EventError:
+    first = exc.errors()[0]
+    path = ".".join([*where, *(str(part) for part in first["loc"])]) or "event"
+    return EventError(f"{path}: {first['msg'].removeprefix('Value error, ')}")
+
+
+def _optional_int(value: Any, name: str) -> int | None:
+    if _absent(value):
         return None
-    if isinstance(value, str) and value.isdigit() and len(value) <= 18:
-        return int(value)
-    raise EventError(f"expected a number, got {str(value)[:40]!r}")
+    try:
+        return parse_id(value, name, allow_zero=True)
+    except InvalidIdError:
+        raise EventError(f"{name}: {_not_a_number(value)}") from None
+
+
+def _not_a_number(value: Any) -> str:
+    shown = excerpt(value) if isinstance(value, str) else type(value).__name__
+    return f"expected a number (1 to 18 ASCII digits), got {shown}"
 
 
 def redact(value: Any) -> Any:

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from mappers.errors import (
     ConflictingKeyError,
     FormError,
+    KeyTooLongError,
     MalformedKeyError,
     TooDeepError,
     TooManyKeysError,
@@ -105,6 +106,35 @@ def test_the_max_depth_limit_is_named():
     assert parse_form([("a[b][c]", "v")], max_depth=2) == {"a": {"b": {"c": "v"}}}
     with pytest.raises(TooDeepError, match="3 levels, over the max_depth limit of 2"):
         parse_form([("a[b][c][d]", "v")], max_depth=2)
+
+
+def test_the_max_key_length_limit_is_named_before_anything_else():
+    assert parse_form([("k" * 10, "v")], max_key_length=10) == {"k" * 10: "v"}
+    with pytest.raises(KeyTooLongError, match="max_key_length limit of 10 characters"):
+        parse_form([("a[" * 20, "v")], max_key_length=10)
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["a" + "[]" * 5000, "a" + "[" * 5000, "a" + "[b]" * 50 + "x]"],
+)
+def test_a_deep_key_is_refused_by_its_count_of_brackets(key):
+    with pytest.raises(TooDeepError, match="over the max_depth limit of 8") as caught:
+        parse_form([(key, "v")], max_key_length=len(key))
+    assert len(str(caught.value)) < 140  # an excerpt of the key, never all of it
+
+
+@pytest.mark.parametrize(
+    ("key", "error"),
+    [("x" * 300, KeyTooLongError), ("]" + "x" * 200, MalformedKeyError),
+     ("a[b]" * 2 + "z" * 200, MalformedKeyError), ("a[\n]" * 9, TooDeepError)],
+)  # fmt: skip
+def test_errors_quote_only_a_short_escaped_excerpt(key, error):
+    with pytest.raises(error) as caught:
+        parse_form([(key, "v")])
+    message = str(caught.value)
+    assert key not in message
+    assert "\n" not in message and len(message) < 160
 
 
 @pytest.mark.parametrize(

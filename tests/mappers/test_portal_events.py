@@ -41,10 +41,66 @@ def test_each_event_names_its_object(name: str, data: object, key: str) -> None:
     assert event.known is (name != "ONSOMETHINGELSE")
 
 
-def test_fields_without_a_numeric_id_name_no_object() -> None:
-    event = parse_event(body("ONCRMDEALUPDATE", {"FIELDS": {"ID": "x1"}}))
-    assert (event.object_id, event.object_key) == ("", "deal")
-    assert parse_event(body("ONCRMDEALUPDATE", {"FIELDS": "undefined"})).object_id == ""
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("ONCRMDEALUPDATE", {"FIELDS": "undefined"}),
+        ("ONCRMDEALUPDATE", {"FIELDS": {"ID": ""}}),
+        ("ONCRMDEALUPDATE", {"FIELDS": {"ID": "undefined"}}),
+        ("ONCRMDEALUPDATE", {"FIELDS": {}}),
+        ("ONTASKUPDATE", {"FIELDS_BEFORE": "undefined", "FIELDS_AFTER": "undefined"}),
+        ("ONTASKCOMMENTADD", {"FIELDS_AFTER": {"ID": "3"}}),
+    ],
+)
+def test_an_absent_id_names_no_object(name: str, data: object) -> None:
+    event = parse_event(body(name, data))
+    assert event.object_id == ""
+    assert event.object_key == event.object_type
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "where"),
+    [
+        ("ONCRMDEALUPDATE", {"FIELDS": {"ID": "x1"}}, "data.FIELDS.ID"),
+        ("ONCRMDEALUPDATE", {"FIELDS": {"ID": "0"}}, "data.FIELDS.ID"),
+        ("ONCRMLEADUPDATE", {"FIELDS": {"ID": ["1"]}}, "data.FIELDS.ID"),
+        ("ONTASKUPDATE", {"FIELDS_AFTER": {"ID": "\u00b2"}}, "data.FIELDS_AFTER.ID"),
+        ("ONTASKUPDATE", {"FIELDS_AFTER": {"ID": "9" * 25}}, "data.FIELDS_AFTER.ID"),
+        ("ONTASKUPDATE", {"FIELDS_AFTER": {"ID": "\u0663"}}, "data.FIELDS_AFTER.ID"),
+        ("ONTASKUPDATE", {"FIELDS_AFTER": {"ID": " 7"}}, "data.FIELDS_AFTER.ID"),
+        # The id read second must be valid too, not only the one that names the object.
+        ("ONTASKUPDATE", {"FIELDS_AFTER": {"ID": "7"}, "FIELDS_BEFORE": {"ID": "-7"}},
+         "data.FIELDS_BEFORE.ID"),
+        ("ONTASKCOMMENTADD", {"FIELDS_AFTER": {"TASK_ID": "1e3"}}, "data.FIELDS_AFTER.TASK_ID"),
+    ],
+)
+def test_a_present_id_that_is_not_an_id_refuses_the_event(name: str, data: object,
+                                                          where: str) -> None:
+    with pytest.raises(EventError, match=rf"^{where}: expected an id"):
+        parse_event(body(name, data))
+
+
+def test_ids_are_read_as_canonical_numbers() -> None:
+    assert parse_event(body("ONCRMDEALUPDATE", {"FIELDS": {"ID": 42}})).object_key == "deal:42"
+    assert parse_event(body("ONCRMDEALUPDATE", {"FIELDS": {"ID": "042"}})).object_id == "42"
+
+
+@pytest.mark.parametrize(
+    ("extra", "where"),
+    [
+        ({"ts": "\u00b2"}, "ts"),
+        ({"event_handler_id": "9" * 19}, "event_handler_id"),
+        ({"auth": {**AUTH, "user_id": "\u00b3"}}, "auth.user_id"),
+        ({"auth": {**AUTH, "expires_in": ["1"]}}, "auth.expires_in"),
+    ],
+)
+def test_numbers_are_ascii_digits_only(extra: dict[str, object], where: str) -> None:
+    with pytest.raises(EventError, match=rf"^{where}: expected a number"):
+        parse_event({**body("ONTASKADD", {}), **extra})
+
+
+def test_user_zero_is_a_number() -> None:
+    assert parse_event(body("ONTASKADD", {}, auth={**AUTH, "user_id": "0"})).auth.user_id == 0
 
 
 def test_strings_become_types() -> None:
