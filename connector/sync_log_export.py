@@ -1,4 +1,10 @@
-"""Exports of a filtered sync log: CSV and JSON, streamed a keyset page at a time."""
+"""Exports of a filtered sync log: CSV and JSON, streamed a keyset page at a time.
+
+Cells of the CSV can hold what a portal sent (a deal's title in an error, an event name),
+and spreadsheets run a cell that starts with `=`, `+`, `-` or `@` (or a tab or carriage
+return before one) as a formula: such cells are written with a leading `'`, which
+spreadsheets show as text (OWASP's advice against CSV injection).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ CSV_FIELDS = (
     "finished_at", "outcome", "error", "correlation_id",
 )
 MAX_EXPORT_ROWS = 100_000
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_lines(rows: Iterable[LogRow]) -> Iterator[str]:
@@ -21,10 +28,17 @@ def csv_lines(rows: Iterable[LogRow]) -> Iterator[str]:
     writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow(row.as_dict())
+        writer.writerow({name: as_text_cell(value) for name, value in row.as_dict().items()})
         if buffer.tell() > 32_768:
             yield _drain(buffer)
     yield _drain(buffer)
+
+
+def as_text_cell(value: object) -> object:
+    """A string a spreadsheet would run as a formula, made text; anything else as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def json_array(rows: Iterable[LogRow]) -> Iterator[str]:

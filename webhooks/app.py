@@ -6,6 +6,7 @@ import re
 import uuid
 
 from flask import Flask, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from connector.intake import EventIntake
 from connector.logging_setup import configure_logging
@@ -44,6 +45,11 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
     for surface in (install, events, health, placement, placement_tabs, task_api, metrics):
         app.register_blueprint(surface.blueprint)
     admin.init_app(app)
+    if settings.trust_proxy:
+        # Behind a TLS-terminating proxy: its X-Forwarded-Proto makes `request.is_secure`
+        # (so cookies are Secure) and X-Forwarded-For the client address the throttles key
+        # on. Unset, those headers are anybody's to forge, so they are ignored.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
     return app
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask
 
 from webhooks.admin import log_views, login_views, settings_views
+from webhooks.admin.framing import add_frame_headers
 from webhooks.admin.pages import handle_auth_error, resolve_viewer
 from webhooks.admin_auth import AdminAuthError
 
@@ -16,5 +17,6 @@ def init_app(app: Flask) -> None:
     for module in (login_views, log_views, settings_views):
         module.attach(blueprint)
     blueprint.before_request(resolve_viewer)
+    blueprint.after_request(add_frame_headers)
     blueprint.register_error_handler(AdminAuthError, handle_auth_error)
     app.register_blueprint(blueprint)

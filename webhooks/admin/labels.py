@@ -96,6 +96,7 @@ EN = {
     "err.not_item": "item: {value} is not a CRM item such as D_12, deal:12 or L_5",
     "err.not_outcome": "outcome: {value} is not one of {choices}",
     "err.not_number": "{name}: {value} is not a number",
+    "err.not_id": "{name}: {value} is not an id (1 to 18 digits)",
     "err.not_time": "{name}: {value} is not a date and time",
     "err.no_event": "event {id} does not exist",
     "err.not_replayable": "event {id} is {state}; only failed or dead events replay",
@@ -119,6 +120,8 @@ EN = {
     "auth.admin_disabled": "The admin pages are disabled: TASKBRIDGE_ADMIN_TOKEN is not set "
                            "on this server.",
     "auth.no_secret_key": "Sessions need TASKBRIDGE_SECRET_KEY or TASKBRIDGE_ADMIN_TOKEN.",
+    "auth.too_many_attempts": "Too many wrong admin tokens from this address; wait a minute "
+                              "and try again.",
 }
 
 IT = {
@@ -208,6 +211,7 @@ IT = {
     "err.not_item": "elemento: {value} non è un elemento CRM come D_12, deal:12 o L_5",
     "err.not_outcome": "esito: {value} non è uno tra {choices}",
     "err.not_number": "{name}: {value} non è un numero",
+    "err.not_id": "{name}: {value} non è un id (da 1 a 18 cifre)",
     "err.not_time": "{name}: {value} non è una data e ora",
     "err.no_event": "l'evento {id} non esiste",
     "err.not_replayable": "l'evento {id} è {state}; si rieseguono solo gli eventi falliti "
@@ -233,6 +237,8 @@ IT = {
                            "TASKBRIDGE_ADMIN_TOKEN non è impostato su questo server.",
     "auth.no_secret_key": "Le sessioni richiedono TASKBRIDGE_SECRET_KEY o "
                           "TASKBRIDGE_ADMIN_TOKEN.",
+    "auth.too_many_attempts": "Troppi token di amministrazione errati da questo indirizzo; "
+                              "attendi un minuto e riprova.",
 }
 
 _TABLES = {"en": EN, "it": IT}

@@ -11,14 +11,16 @@ from webhooks.admin_auth import (
     STAFF,
     AdminAuthError,
     admin_token_configured,
+    check_admin_token,
     check_csrf,
     check_login_csrf,
     end_session,
     login_csrf,
     set_login_cookie,
     start_session,
-    token_matches,
 )
+
+NEXT_MAX = 2048
 
 
 def attach(blueprint: Blueprint) -> None:
@@ -32,7 +34,7 @@ def login():  # type: ignore[no-untyped-def]
         raise AdminAuthError(503, "admin_disabled", "The admin pages are disabled: "
                              "TASKBRIDGE_ADMIN_TOKEN is not set on this server.")
     token, cookie = login_csrf()
-    response = render("login.html", csrf=token, next=_safe_next(request.args.get("next")))
+    response = render("login.html", csrf=token, next=safe_next(request.args.get("next")))
     set_login_cookie(response, cookie)
     return response
 
@@ -42,10 +44,10 @@ def login_submit():  # type: ignore[no-untyped-def]
     if not admin_token_configured():
         raise AdminAuthError(503, "admin_disabled", "The admin pages are disabled: "
                              "TASKBRIDGE_ADMIN_TOKEN is not set on this server.")
-    if not token_matches(request.form.get("token", "")):
+    if not check_admin_token(request.form.get("token", "")):
         return render("login.html", status=401, csrf=request.form.get("csrf_token"),
-                      next=_safe_next(request.form.get("next")), failed=True)
-    response = redirect(_safe_next(request.form.get("next")), code=303)
+                      next=safe_next(request.form.get("next")), failed=True)
+    response = redirect(safe_next(request.form.get("next")), code=303)
     start_session(response, {"kind": STAFF, "name": "staff"})
     return response
 
@@ -53,14 +55,21 @@ def login_submit():  # type: ignore[no-untyped-def]
 def logout():  # type: ignore[no-untyped-def]
     check_csrf(viewer(), request.form.get("csrf_token"))
     response = redirect(url_for("admin.login"), code=303)
-    end_session(response)
+    end_session(response, viewer())
     return response
 
 
-def _safe_next(value: str | None) -> str:
-    """Only a path on this site under /admin/ (no open redirect)."""
-    if value:
-        parts = urlsplit(value)
-        if not parts.scheme and not parts.netloc and parts.path.startswith("/admin"):
-            return value
-    return url_for("admin.log_list")
+def safe_next(value: str | None) -> str:
+    """Where to go after signing in: a path of this site under /admin/, or the sync log."""
+    return value if value and _is_admin_path(value) else url_for("admin.log_list")
+
+
+def _is_admin_path(value: str) -> bool:
+    """No scheme or host (no open redirect), only printable ASCII (a newline cannot reach a
+    Location header), no backslash (browsers read it as a slash), no `..` segment."""
+    if len(value) > NEXT_MAX or not (value.isascii() and value.isprintable()) or "\\" in value:
+        return False
+    if value != "/admin" and not value.startswith("/admin/"):
+        return False
+    parts = urlsplit(value)
+    return not parts.scheme and not parts.netloc and ".." not in parts.path.split("/")

@@ -22,6 +22,7 @@ CATALOG: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("err.not_item", rf"item: {_VALUE} is not a CRM item such as D_12, deal:12 or L_5"),
         ("err.not_outcome", rf"outcome: {_VALUE} is not one of (?P<choices>.+)"),
         ("err.not_number", rf"(?P<name>\w+): {_VALUE} is not a number"),
+        ("err.not_id", rf"(?P<name>\w+): {_VALUE} is not an id \(1 to 18 digits\)"),
         ("err.not_time", rf"(?P<name>\w+): {_VALUE} is not a date and time"),
         # replay (connector/replay.py)
         ("err.no_event", r"event (?P<id>\d+) does not exist"),
@@ -47,7 +48,7 @@ CATALOG: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 # AdminAuthError codes (webhooks/admin_auth.py) with words of their own.
 AUTH_CODES = frozenset({"csrf_failed", "invalid_admin_token", "sign_in", "admin_disabled",
-                        "no_secret_key"})
+                        "no_secret_key", "too_many_attempts"})
 
 
 def auth_key(code: str) -> str | None:

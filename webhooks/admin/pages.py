@@ -49,11 +49,9 @@ def render(template: str, status: int = 200, **context: Any):  # type: ignore[no
     )
     response = current_app.make_response((body, status))
     response.headers["Cache-Control"] = "no-store"
-    if not _portal_viewer():  # a portal admin's pages live inside the Bitrix24 frame
-        response.headers["X-Frame-Options"] = "DENY"
     if request.args.get("lang") == lang:
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, httponly=True,
-                            samesite="Lax")
+                            samesite="Lax", secure=request.is_secure)
     return response
 
 
@@ -67,15 +65,12 @@ def handle_auth_error(exc: AdminAuthError):  # type: ignore[no-untyped-def]
         return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
     if not _wants_html():
         return {"status": "error", "error": exc.code, "error_description": exc.message}, \
-            exc.status
-    return message(auth_key(exc.code) or exc.message, exc.status)
+            exc.status, exc.headers
+    response = message(auth_key(exc.code) or exc.message, exc.status)
+    response.headers.update(exc.headers)
+    return response
 
 
 def _wants_html() -> bool:
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best != "application/json" or request.accept_mimetypes.accept_html
-
-
-def _portal_viewer() -> bool:
-    held = g.get("admin_viewer")
-    return bool(held is not None and not held.is_staff)

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from connector.sync_log import FilterError, LogFilter, parse_item
+from mappers.errors import InvalidIdError
+from mappers.ids import parse_id
 
 FIELDS = ("portal", "item", "task", "event", "outcome", "since", "until", "q")
 
@@ -15,9 +17,9 @@ def read_filter(args: Mapping[str, str], *, portal_id: int | None) -> LogFilter:
     """Parse form/query values; a portal admin's `portal_id` overrides any `portal` asked."""
     values = {name: (args.get(name) or "").strip() for name in FIELDS}
     return LogFilter(
-        portal_id=portal_id if portal_id is not None else read_int("portal", values["portal"]),
-        item=parse_item(values["item"]) if values["item"] else None,
-        task=read_int("task", values["task"]),
+        portal_id=portal_id if portal_id is not None else read_id("portal", values["portal"]),
+        item=read_item(values["item"]),
+        task=read_id("task", values["task"]),
         event=values["event"].upper() or None,
         state=values["outcome"].lower() or None,
         since=_time("since", values["since"]),
@@ -47,12 +49,26 @@ def link(where: LogFilter, **extra: object) -> str:
     return urlencode(args)
 
 
-def read_int(name: str, value: str) -> int | None:
+def read_id(name: str, value: str) -> int | None:
+    """An id filter: 1 to 18 ASCII digits (`mappers.ids`), or `FilterError` (a 400)."""
     if not value:
         return None
-    if not value.isdigit():
-        raise FilterError(f"{name}: {value[:40]!r} is not a number")
-    return int(value)
+    try:
+        return parse_id(value, name)
+    except InvalidIdError:
+        raise FilterError(f"{name}: {value[:40]!r} is not an id (1 to 18 digits)") from None
+
+
+def read_item(value: str) -> str | None:
+    """A CRM item (`D_12`, `deal:12`) whose number is an id `parse_id` accepts."""
+    if not value:
+        return None
+    if not value.isascii():  # `str.isdigit` in parse_item takes "²", which int() refuses
+        raise FilterError(f"item: {value[:40]!r} is not a CRM item such as D_12, deal:12 "
+                          "or L_5")
+    key = parse_item(value)
+    read_id("item", key.partition(":")[2])
+    return key
 
 
 def _time(name: str, value: str) -> datetime | None:
