@@ -36,6 +36,9 @@ _SECRET_TEXT = re.compile(
     r"|auth|password)[\"']?\s*[=:]\s*[\"']?)([^\s\"'&,;}]+)"
 )
 _WEBHOOK_PATH = re.compile(r"(/rest/\d+/)([A-Za-z0-9]{6,})(/)")
+# What could end a text line early or rewrite it on a terminal: C0 and C1 controls (tab
+# aside; NEL among them), DEL, and the Unicode line and paragraph separators.
+_LINE_BREAKERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 _HANDLER_MARK = "_taskbridge_handler"
 
 
@@ -132,7 +135,22 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(body, ensure_ascii=False)
 
 
+def one_line(text: str) -> str:
+    """`text` with every character that could start a new line escaped (``\\n``, ``\\x1b``)."""
+    return _LINE_BREAKERS.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return {10: "\\n", 13: "\\r"}.get(code) or (
+        f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
 class TextFormatter(logging.Formatter):
+    """One line per record: whatever a message quotes (a member_id, a key, an error from
+    a request) is escaped, so input never starts a line of its own. A traceback follows
+    on lines indented under its record."""
+
     def __init__(self) -> None:
         super().__init__(
             "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s%(pass_note)s] %(message)s")
@@ -145,7 +163,18 @@ class TextFormatter(logging.Formatter):
             ("" if record.correlation_id == served.id else f" {served.id}")
             + f": journal {','.join(map(str, served.journal_ids))}"
             f" for {','.join(served.correlation_ids)}")
-        return scrub_text(super().format(record))
+        record.message = one_line(record.getMessage())
+        if self.usesTime():
+            record.asctime = self.formatTime(record, self.datefmt)
+        text = one_line(self.formatMessage(record))
+        details = []
+        if record.exc_info:
+            details.append(self.formatException(record.exc_info))
+        if record.stack_info:
+            details.append(self.formatStack(record.stack_info))
+        for detail in details:
+            text += "".join(f"\n    {one_line(line)}" for line in detail.splitlines())
+        return scrub_text(text)
 
 
 class _StderrHandler(logging.StreamHandler):

@@ -13,6 +13,7 @@ value is at fault, `field`.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -29,7 +30,9 @@ from connector.task_creation import (
     parse_deadline,
 )
 from mappers.bindings import DEAL, LEAD, CrmRef
-from webhooks.request_body import BodyError
+from mappers.errors import InvalidIdError
+from mappers.ids import parse_id
+from webhooks.request_body import BodyError, read_json
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,8 @@ blueprint = Blueprint("task_api", __name__)
 ENTITIES = {"deal": DEAL, "lead": LEAD}
 REQUIRED = ("member_id", "entity", "item_id", "title", "responsible_id", "created_by")
 OPTIONAL = ("description", "deadline", "checklist", "task_control", "result_required")
+# A portal's member_id, as events carry it (`EventAuth`): it is logged, so nothing else.
+MEMBER_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}", re.ASCII)
 
 
 def _refuse(status: int, code: str, description: str, field: str | None = None,
@@ -54,13 +59,14 @@ def _refuse(status: int, code: str, description: str, field: str | None = None,
 @blueprint.post("/bitrix/tasks")
 def create_task():  # type: ignore[no-untyped-def]
     """Create a task bound to a deal or lead, for an automation of the portal."""
-    if request.mimetype != "application/json":
-        raise BodyError(415, "unsupported_media_type", "send application/json")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return _refuse(400, "invalid_json", "the body must be a JSON object")
+    try:
+        body = read_json(request)
+    except BodyError as exc:
+        if exc.status != 400:
+            raise
+        return _refuse(400, "invalid_json", exc.description)
     member_id = body.get("member_id")
-    if not isinstance(member_id, str) or not member_id.strip() or len(member_id) > 64:
+    if not isinstance(member_id, str) or not MEMBER_ID.fullmatch(member_id):
         return _refuse(400, "invalid_field", "member_id: required, a portal's member_id",
                        "member_id")
     settings = current_app.extensions["taskbridge.settings"]
@@ -127,12 +133,11 @@ def parse_new_task(body: dict[str, Any]) -> NewTask:
 
 
 def _user_or_item_id(body: dict[str, Any], name: str) -> int:
-    value = body.get(name)
-    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
-        raise InvalidNewTask(name, "must be a positive integer ID")
-    if int(value) <= 0:
-        raise InvalidNewTask(name, "must be a positive integer ID")
-    return int(value)
+    try:
+        return parse_id(body.get(name), name)
+    except InvalidIdError:
+        raise InvalidNewTask(name, "must be a positive integer ID (1 to 18 ASCII digits)"
+                             ) from None
 
 
 def _text(body: dict[str, Any], name: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -120,3 +121,31 @@ def test_a_text_line_names_its_pass_before_the_message() -> None:
         "[pass-3: journal 4,5 for req-c,req-d] rest call batch")
     assert line(ServedPass.of("pass-4", [_Row(6, "req-e")])).endswith(
         "[req-e pass-4: journal 6 for req-e] rest call batch")
+
+
+def _text_line(message: str, *args: object, exc_info: object = None) -> str:
+    record = logging.LogRecord("webhooks.task_api", logging.WARNING, __file__, 1, message,
+                               args, exc_info)  # type: ignore[arg-type]
+    return TextFormatter().format(record)
+
+
+@pytest.mark.parametrize(
+    ("quoted", "shown"),
+    [("a\nb", "a\\nb"), ("a\r\nb", "a\\r\\nb"), ("a\x1b[2Jb", "a\\x1b[2Jb"),
+     ("a\x85b", "a\\x85b"), ("a\u2028b", "a\\u2028b"), ("a\tb", "a\tb"), ("ü€", "ü€")],
+)  # fmt: skip
+def test_a_text_line_stays_one_line_whatever_its_message_quotes(quoted: str,
+                                                                shown: str) -> None:
+    line = _text_line("portal %s refused", quoted)
+    assert line.endswith(f"] portal {shown} refused")
+    assert len(line.splitlines()) == 1
+
+
+def test_a_traceback_follows_indented_under_its_record() -> None:
+    try:
+        raise ValueError("bad\n2030-01-01 00:00:00,000 INFO forged [x] line")
+    except ValueError:
+        line = _text_line("failed for %s", "m\n1", exc_info=sys.exc_info())
+    first, *rest = line.split("\n")
+    assert first.endswith("] failed for m\\n1")
+    assert rest and all(part.startswith("    ") for part in rest)
