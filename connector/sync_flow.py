@@ -21,6 +21,7 @@ from connector.journal import Claimed
 from connector.portal_settings import PortalSettings
 from connector.portal_store import Portal
 from connector.rest_client import PortalClient
+from connector.row_reading import actor_of, object_number
 from connector.snapshot_store import SnapshotStore, StoredItem, StoredTask
 from connector.sync_fetch import (
     ITEM_METHOD,
@@ -206,10 +207,14 @@ class SyncFlow:
         work = work if work is not None else Pass(now=now)
         rows = self._own_writes.drop_echoes(portal, rows, work.details)
         for row in rows:
-            if row.object_type == "task" and row.object_id.isdigit():
-                by_task[int(row.object_id)].append(row)
-            elif row.object_type in ITEM_TYPES and row.object_id.isdigit():
-                by_item[CrmRef(ITEM_TYPES[row.object_type], int(row.object_id))].append(row)
+            # Rows come read (`row_reading.unreadable`); a bad id raises here, never int("²").
+            number = object_number(row) if row.object_type in ("task", *ITEM_TYPES) else None
+            if number is None:
+                continue
+            if row.object_type == "task":
+                by_task[number].append(row)
+            else:
+                by_item[CrmRef(ITEM_TYPES[row.object_type], number)].append(row)
         previous = self._snapshots.tasks(portal.id, by_task)
         stored_items = self._snapshots.items(
             portal.id, set(by_item) | _bound_items(previous.values())
@@ -359,11 +364,9 @@ def _unexplained_edits(by_task: dict[int, list[Claimed]], previous: dict[int, St
 def _actor(rows: Sequence[Claimed]) -> int | None:
     """Who made the change: the user of the latest event that names one."""
     for row in reversed(rows):
-        auth = row.payload.get("auth") if isinstance(row.payload, dict) else None
-        user = (auth or {}).get("user_id") if isinstance(auth, dict) else None
-        user = user or row.payload.get("user_id")
-        if isinstance(user, str | int) and str(user).isdigit() and int(user) > 0:
-            return int(user)
+        user = actor_of(row.payload)
+        if user is not None:
+            return user
     return None
 
 

@@ -1,7 +1,9 @@
 """The worker: claims journal rows, runs the sync flow per portal, records the outcome.
 
 Every claimed row ends `done`, `failed` (tried again later, with backoff) or `dead`
-(after `TASKBRIDGE_WORKER_MAX_ATTEMPTS`, with the reason). Outcomes are per object: a
+(after `TASKBRIDGE_WORKER_MAX_ATTEMPTS`, with the reason). A row the pass cannot read (a
+bad id or payload, `row_reading.unreadable`) ends `dead` at once, alone, with the reason,
+and the rest of its batch is processed without it. Outcomes are per object: a
 write the portal refuses fails the rows of the object whose events planned it, and the
 others end done. Rows of a portal that must be reinstalled go back to wait, visibly,
 instead of failing in a loop. Each row keeps the pass that handled it and the REST calls
@@ -31,6 +33,7 @@ from connector.portal_store import Portal
 from connector.rest_call_store import RestCallStore
 from connector.rest_client import PortalClient
 from connector.rest_errors import ReinstallRequired
+from connector.row_reading import unreadable
 from connector.settings import Settings
 from connector.snapshot_store import SnapshotStore
 from connector.storage import Storage
@@ -175,6 +178,7 @@ class Worker:
             self._app_rows(portal, client, [r for r in rows if r.object_type == "app"])
             sync_rows = [r for r in rows if r.event in TASK_EVENTS | ITEM_EVENTS]
             other = [r for r in rows if r.object_type != "app" and r not in sync_rows]
+            sync_rows = self._readable(sync_rows, record)
             if other:
                 self.journal.finish([r.id for r in other], state=IGNORED,
                                     detail={"outcome": "no rule acts on this event"})
@@ -193,6 +197,18 @@ class Worker:
             self._failed(rows, f"{type(exc).__name__}: {exc}", record.detail())
         finally:
             client.close()
+
+    def _readable(self, rows: list[Claimed], record: _PassRecord) -> list[Claimed]:
+        """The rows a pass can use; each other one ends dead now, with why."""
+        kept = []
+        for row in rows:
+            why = unreadable(row)
+            if why is None:
+                kept.append(row)
+            else:
+                # Waiting cannot make it readable: no retries, and no batch fails with it.
+                self._failed([row], f"UnreadableRow: {why}", record.detail(), max_attempts=1)
+        return kept
 
     def _sync(self, portal: Portal, client: PortalClient, rows: Sequence[Claimed],
               now: datetime, record: _PassRecord) -> None:
@@ -242,8 +258,9 @@ class Worker:
         self.journal.finish([row.id for row in rows], detail=detail)
 
     def _failed(self, rows: Sequence[Claimed], error: str, detail: dict[str, Any], *,
-                quiet: bool = False) -> None:
-        state = self.journal.fail(rows, error, max_attempts=self.settings.worker_max_attempts,
+                quiet: bool = False, max_attempts: int | None = None) -> None:
+        state = self.journal.fail(rows, error,
+                                  max_attempts=max_attempts or self.settings.worker_max_attempts,
                                   detail={**detail, "outcome": "failed", "error": error})
         if not quiet:
             log.warning("%d events of portal %s %s: %s", len(rows), rows[0].member_id, state,

@@ -1,0 +1,50 @@
+"""Reading a claimed journal row before a pass relies on it.
+
+The receiver refuses events it cannot read, but the journal may hold rows from an older
+version that did not (an id such as ``"²"`` or 25 digits), or rows made by hand. Such a
+row cannot become valid by waiting: the worker ends it `dead` at once with the reason
+`unreadable` gives, and the rest of its batch goes on without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from connector.journal import Claimed
+from mappers.errors import InvalidIdError
+from mappers.ids import parse_id
+
+OBJECT_TYPES = frozenset({"task", "deal", "lead"})
+_ABSENT = (None, "", "undefined")
+
+
+def unreadable(row: Claimed) -> str | None:
+    """Why a pass cannot use `row`, or None when it can."""
+    if not isinstance(row.payload, Mapping):
+        return f"the payload is a {type(row.payload).__name__}, not an object"
+    try:
+        if row.object_type in OBJECT_TYPES and row.object_id:
+            parse_id(row.object_id, f"{row.object_type} id")
+        actor_of(row.payload)
+    except InvalidIdError as exc:
+        return str(exc)
+    return None
+
+
+def object_number(row: Claimed) -> int | None:
+    """The id of the task, deal or lead a row is about; None when it names none."""
+    return parse_id(row.object_id, f"{row.object_type} id") if row.object_id else None
+
+
+def actor_of(payload: Mapping[str, Any]) -> int | None:
+    """The user an event names (``auth[user_id]``, else ``user_id``); 0 and absent are None.
+
+    Raises `InvalidIdError` for a user id that is present but not an id."""
+    auth = payload.get("auth")
+    user = auth.get("user_id") if isinstance(auth, Mapping) else None
+    if user in _ABSENT:
+        user = payload.get("user_id")
+    if user in _ABSENT:
+        return None
+    return parse_id(user, "user_id", allow_zero=True) or None
