@@ -2,9 +2,12 @@
 
 Both documented ways in (the install page POST and ONAPPINSTALL) end here. The
 tokens are verified with the OAuth server first: its answer, not the request, says
-which portal they belong to. Then the portal is set up in two REST requests: one batch
-reads what is bound, one batch binds only what is missing, so a re-install is
-idempotent and an install on a portal whose bindings drifted repairs them.
+which portal they belong to. Every user who opens the app holds such tokens, so the
+fresh token then asks the portal `user.admin`: only an administrator's install is
+stored, and it is the only way a portal's application token ever changes. Then the
+portal is set up in two REST requests: one batch reads what is bound, one batch binds
+only what is missing, so a re-install is idempotent and an install on a portal whose
+bindings drifted repairs them.
 
 The status field's options are labelled in the portal's label language. When that
 language changes, `relabel_status_field` renames the options in place: each keeps its
@@ -20,10 +23,12 @@ from typing import Any
 
 from connector.endpoint_policy import check_endpoint
 from connector.errors import TaskBridgeError
-from connector.oauth_server import OAuthError, exchange_refresh_token
+from connector.install_admin import is_portal_admin
+from connector.oauth_server import OAuthError, TokenGrant, exchange_refresh_token
 from connector.portal_settings import labels_language
 from connector.portal_store import Installation, Portal
 from connector.rest_client import PortalClient
+from connector.rest_errors import BitrixError
 from connector.settings import Settings
 from connector.storage import Storage
 from mappers.portal_events import BOUND_EVENTS, OFFLINE_EVENTS
@@ -39,7 +44,8 @@ APP_TITLE = "TaskBridge"
 
 
 class InstallRefused(TaskBridgeError):
-    """An install whose tokens the OAuth server does not vouch for, or an unsafe portal."""
+    """An install whose tokens the OAuth server does not vouch for, or whose user the
+    portal does not confirm as an administrator."""
 
 
 @dataclass(frozen=True)
@@ -73,17 +79,12 @@ class SetupReport:
 
 
 def install(storage: Storage, settings: Settings, request: InstallRequest) -> SetupReport:
-    """Verify, store (tokens encrypted), set the portal up, then mark it installed."""
-    try:
-        grant = exchange_refresh_token(settings, request.refresh_token)
-    except OAuthError as exc:
-        log.warning("install refused for portal %s: %s", request.member_id, exc.code)
-        raise InstallRefused(
-            f"the OAuth server did not accept the install's tokens ({exc.code})"
-        ) from None
-    if grant.member_id != request.member_id:
-        raise InstallRefused("the install's member_id is not the one its tokens belong to")
-    endpoint = check_endpoint(grant.client_endpoint, allow_insecure=settings.allow_insecure_portals)
+    """Verify the tokens and the installing user, and only then store (tokens encrypted),
+    set the portal up and mark it installed."""
+    grant = _vouched_grant(settings, request)
+    endpoint = check_endpoint(grant.client_endpoint, allow_insecure=settings.allow_insecure_portals,
+                              resolve=True)
+    _require_admin(settings, grant, endpoint)
     storage.portals.save(
         Installation(
             member_id=grant.member_id,
@@ -103,8 +104,44 @@ def install(storage: Storage, settings: Settings, request: InstallRequest) -> Se
     report = ensure_setup(PortalClient.for_portal(storage, settings, grant.member_id), settings,
                           language=language)
     storage.portals.mark_installed(grant.member_id)
-    log.info("portal %s installed (%s)", grant.member_id, _summary(report))
+    log.info("portal %s installed by administrator %s (%s)", grant.member_id, grant.user_id,
+             _summary(report))
     return report
+
+
+def _vouched_grant(settings: Settings, request: InstallRequest) -> TokenGrant:
+    """The OAuth server's word on the install's refresh token, for the portal it names."""
+    try:
+        grant = exchange_refresh_token(settings, request.refresh_token)
+    except OAuthError as exc:
+        log.warning("install refused for portal %s: %s", request.member_id, exc.code)
+        raise InstallRefused(
+            f"the OAuth server did not accept the install's tokens ({exc.code})"
+        ) from None
+    if grant.member_id != request.member_id:
+        log.warning("install refused for portal %s: its tokens belong to another portal",
+                    request.member_id)
+        raise InstallRefused("the install's member_id is not the one its tokens belong to")
+    return grant
+
+
+def _require_admin(settings: Settings, grant: TokenGrant, endpoint: str) -> None:
+    """Refuse unless the portal says the grant's user is an administrator."""
+    try:
+        admin = is_portal_admin(settings, grant, endpoint)
+    except BitrixError as exc:
+        log.warning("install refused for portal %s: user.admin failed (%s)",
+                    grant.member_id, exc.code or type(exc).__name__)
+        raise InstallRefused(
+            "the portal did not confirm that the installing user is an administrator"
+        ) from None
+    if not admin:
+        log.warning("install refused for portal %s: user %s is not an administrator",
+                    grant.member_id, grant.user_id)
+        raise InstallRefused(
+            "only a portal administrator can install TaskBridge; "
+            "ask an administrator to install or reinstall it"
+        )
 
 
 def ensure_setup(client: PortalClient, settings: Settings, *, language: str) -> SetupReport:

@@ -1,8 +1,9 @@
 """Accepting an event: verify it came from an installed portal, then journal it.
 
 No REST call happens here: the receiver answers in milliseconds and the worker does the
-rest. The one exception is an app update whose new application token must be vouched
-for by the OAuth server before it replaces the stored one.
+rest. Every event, ONAPPUPDATE and ONAPPUNINSTALL included, must carry the stored
+application token; no event can replace it. Only a verified administrator's install
+(`install_flow.install`) stores a new one.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from connector import metric_counters
 from connector.errors import InvalidApplicationToken, PortalUninstalled
 from connector.group_commit import GroupCommit
 from connector.journal import Arrival, Journal, Recorded
-from connector.oauth_server import OAuthError, exchange_refresh_token
 from connector.portal_store import UNINSTALLED, Portal
 from connector.settings import Settings
 from connector.storage import Storage
@@ -89,8 +89,6 @@ class EventIntake:
             raise PortalUninstalled(member_id)
         if portal.application_token_matches(event.auth.application_token):
             return portal
-        if event.name == "ONAPPUPDATE" and self._vouched_update(event, portal):
-            return self._reload(member_id) or portal
         log.warning("event %s refused for portal %s: application token mismatch",
                     event.name, member_id)
         self._refuse("token_mismatch")
@@ -104,28 +102,6 @@ class EventIntake:
     def flush_counts(self) -> None:
         """Write the refused-event counts kept in memory now (tests, shutdown)."""
         self._refused.flush()
-
-    def _vouched_update(self, event: PortalEvent, portal: Portal) -> bool:
-        """An app update brings a new application token; accept it only with OAuth's word."""
-        if not event.auth.refresh_token or not event.auth.application_token:
-            return False
-        try:
-            grant = exchange_refresh_token(self._settings, event.auth.refresh_token)
-        except OAuthError as exc:
-            log.warning("app update for portal %s not vouched for: %s", portal.member_id, exc.code)
-            return False
-        if grant.member_id != portal.member_id:
-            return False
-        self._storage.portals.rotate_tokens(
-            portal.member_id, expected_version=portal.token_version,
-            access_token=grant.access_token, refresh_token=grant.refresh_token,
-            expires_at=grant.expires_at,
-        )
-        self._storage.portals.replace_application_token(
-            portal.member_id, event.auth.application_token
-        )
-        log.info("portal %s: application token replaced on app update", portal.member_id)
-        return True
 
     def _after_lifecycle(self, event: PortalEvent, portal: Portal) -> None:
         if event.name != "ONAPPUNINSTALL":

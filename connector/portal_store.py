@@ -86,7 +86,10 @@ class Portal:
 
 
 class PortalStore:
-    """save / find / replace_application_token / rotate_tokens / mark_* / delete."""
+    """save / find / rotate_tokens / mark_* / delete.
+
+    The application token is written only by `save`, which only a verified
+    administrator's install calls: no event can replace it."""
 
     def __init__(self, engine: Engine, cipher: TokenCipher) -> None:
         self._engine = engine
@@ -164,9 +167,6 @@ class PortalStore:
 
     def mark_uninstalled(self, member_id: str) -> None:
         self._set_state(member_id, UNINSTALLED, None, uninstalled_at=_now())
-
-    def replace_application_token(self, member_id: str, application_token: str) -> None:
-        self._update(member_id, application_token_hash=token_digest(application_token))
 
     def update_settings(self, member_id: str, settings: dict[str, Any]) -> None:
         self._update(member_id, settings=settings)

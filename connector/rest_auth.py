@@ -4,18 +4,21 @@ portal store, or an incoming webhook URL. Calls go only to the stored `client_en
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import requests
 
-from connector.endpoint_policy import check_endpoint
+from connector.endpoint_policy import InsecurePortal, check_endpoint
 from connector.portal_store import NEEDS_REINSTALL, UNINSTALLED, Portal
 from connector.rest_errors import AuthError, PortalGone, ReinstallRequired
 from connector.settings import Settings
 from connector.storage import Storage
 from connector.token_refresh import TokenRefresher, reinstall_error
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,19 @@ def endpoint_of(location: str) -> str:
     """The REST base of a redirect target: everything before the method segment."""
     path_only = location.split("?", 1)[0]
     return path_only[: path_only.rfind("/") + 1]
+
+
+def checked_move(portal_key: str, endpoint: str, allow_insecure: bool) -> str:
+    """The new address a portal's 302 names, if it passes the install-time policy (its
+    name resolved too); otherwise the move is refused, logged, and nothing is sent."""
+    try:
+        return check_endpoint(endpoint, allow_insecure=allow_insecure, resolve=True)
+    except InsecurePortal as refused:
+        log.warning("portal %s redirected to an address it may not move to: %s",
+                    portal_key, refused)
+        # Not transient: repeating the request would only be redirected there again.
+        raise AuthError(f"refused to follow the portal's redirect: {refused}", method="",
+                        code="moved") from None
 
 
 class WebhookAuth:
@@ -55,7 +71,7 @@ class WebhookAuth:
                         code="expired_token")
 
     def moved(self, endpoint: str) -> None:
-        self._endpoint = check_endpoint(endpoint, allow_insecure=self.allow_insecure)
+        self._endpoint = checked_move(self.portal_key, endpoint, self.allow_insecure)
 
 
 class AppAuth:
@@ -102,7 +118,7 @@ class AppAuth:
             self._portal = portal
 
     def moved(self, endpoint: str) -> None:
-        endpoint = check_endpoint(endpoint, allow_insecure=self.settings.allow_insecure_portals)
+        endpoint = checked_move(self.portal_key, endpoint, self.settings.allow_insecure_portals)
         host = urlsplit(endpoint).netloc
         self.storage.portals.update_endpoint(self.portal_key, host, endpoint)
         self._remember(self.storage.portals.get(self.portal_key))

@@ -53,7 +53,10 @@ class AppInstaller:
 
     def install(self, client_id: str, how: str = "page", user_id: int = 1,
                 handler_url: str | None = None) -> Installation:
-        """Install the way a portal does: ``how`` is ``"page"`` or ``"event"``."""
+        """Install the way a portal does: ``how`` is ``"page"`` or ``"event"``.
+
+        Each install (a first one, or again, or after an uninstall) issues a new
+        application_token; the tokens handed over are ``user_id``'s, admin or not."""
         app = self.app(client_id)
         if handler_url:
             app.handler_url = handler_url
@@ -69,12 +72,12 @@ class AppInstaller:
         self.app(client_id).install_finished = True
 
     def update(self, client_id: str, version: int | None = None) -> Delivery | None:
-        """A new version: new application_token, bindings gone, ONAPPUPDATE sent."""
+        """A new version: bindings gone, ONAPPUPDATE sent with the same application_token
+        (only an install issues a new one)."""
         app = self.app(client_id)
         handlers = [b for b in self.portal.events.bindings_of(client_id)
                     if b.event == "ONAPPUPDATE" and not b.offline]
         app.version = version or app.version + 1
-        app.application_token = secrets.token_hex(16)
         self._forget_bindings(client_id)
         deliveries = [
             self.portal.events.send(app, "ONAPPUPDATE", {

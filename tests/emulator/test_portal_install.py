@@ -48,7 +48,8 @@ def test_onappinstall_event(portal, server, receiver):
         assert got[f"auth[{key}]"], key
 
 
-def test_update_rotates_token_and_drops_bindings(portal, server, receiver, make_rest):
+def test_update_keeps_the_application_token_and_drops_bindings(portal, server, receiver,
+                                                               make_rest):
     portal.register_app("app", "secret", f"{receiver.url}/install")
     done = portal.install_app("app", how="event")
     app = make_rest("oauth", done.tokens.access_token)
@@ -57,9 +58,34 @@ def test_update_rotates_token_and_drops_bindings(portal, server, receiver, make_
     portal.update_app("app")
     got = receiver.wait_for(lambda r: any(x.form.get("event") == "ONAPPUPDATE" for x in r))
     update = next(x for x in got if x.form["event"] == "ONAPPUPDATE").form
-    assert update["auth[application_token]"] != done.application_token
+    assert update["auth[application_token]"] == done.application_token
+    assert portal.app("app").application_token == done.application_token
     assert update["data[VERSION]"] == "2"
     assert app.call("event.get") == [] and app.call("placement.get") == []
+
+
+def test_every_install_issues_a_new_application_token(portal, server, receiver):
+    portal.register_app("app", "secret", f"{receiver.url}/bitrix/install")
+    first = portal.install_app("app", how="page")
+    again = portal.install_app("app", how="page")
+    portal.uninstall_app("app")
+    after_uninstall = portal.install_app("app", how="page")
+    tokens = {first.application_token, again.application_token,
+              after_uninstall.application_token}
+    assert len(tokens) == 3
+
+
+def test_a_non_admin_can_be_the_installer(portal, server, receiver, make_rest):
+    """The tokens handed over are the named user's; `user.admin` tells the app the truth."""
+    clerk = portal.add_user("Carla", "Clerk")
+    portal.register_app("app", "secret", f"{receiver.url}/bitrix/install")
+    done = portal.install_app("app", how="page", user_id=clerk)
+    assert done.tokens.user_id == clerk
+    assert receiver.requests[0].form["REFRESH_ID"] == done.tokens.refresh_token
+    as_clerk = make_rest("oauth", done.tokens.access_token)
+    assert as_clerk.call("user.admin") is False
+    admin = portal.install_app("app", how="page", user_id=1)
+    assert make_rest("oauth", admin.tokens.access_token).call("user.admin") is True
 
 
 def test_uninstall_sends_clean_and_revokes(portal, server, receiver, make_rest):
