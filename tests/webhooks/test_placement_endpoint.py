@@ -1,4 +1,5 @@
-"""`POST /bitrix/placement`: a verified portal admin gets a session held to their portal."""
+"""`POST /bitrix/placement`: a verified portal admin gets a session held to their portal;
+opening the app costs the portal one REST request."""
 
 from __future__ import annotations
 
@@ -86,3 +87,10 @@ def test_the_token_is_checked_at_the_stored_endpoint_only(taskbridge: Any) -> No
 def test_an_unknown_placement_is_a_404(taskbridge: Any) -> None:
     answer = open_app(taskbridge, 1, PLACEMENT="CRM_CONTACT_DETAIL_TAB")
     assert answer.status_code == 404 and answer.json()["error"] == "unknown_placement"
+
+
+def test_opening_the_app_costs_one_rest_request(taskbridge: Any) -> None:
+    taskbridge.install()
+    calls = taskbridge.portal.emulator.call_log.count()
+    assert open_app(taskbridge, 1).status_code == 200
+    assert taskbridge.portal.emulator.call_log.count() - calls == 1
