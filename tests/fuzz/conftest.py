@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import subprocess
 import sys
 import threading
@@ -42,6 +43,8 @@ class Gunicorn:
     log: Path
     booted_pids: set[int]  # the workers once they had booted
     booted_log_size: int  # gunicorn's log up to then
+    secret_key: str = ""  # TASKBRIDGE_SECRET_KEY: automation tokens and signed forms
+    admin_token: str = ""  # TASKBRIDGE_ADMIN_TOKEN: staff access to /admin/
 
     def worker_pids(self) -> set[int]:
         return children_of(self.process.pid)
@@ -87,8 +90,10 @@ def gunicorn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gunicorn]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     database_url = f"sqlite:///{workdir / 'taskbridge.sqlite3'}"
+    secret_key, admin_token = new_key(), secrets.token_urlsafe(24)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TASKBRIDGE_")}
-    env.update(TASKBRIDGE_DATABASE_URL=database_url, TASKBRIDGE_SECRET_KEY=new_key(),
+    env.update(TASKBRIDGE_DATABASE_URL=database_url, TASKBRIDGE_SECRET_KEY=secret_key,
+               TASKBRIDGE_ADMIN_TOKEN=admin_token,
                TASKBRIDGE_CLIENT_ID=CLIENT_ID, TASKBRIDGE_CLIENT_SECRET=CLIENT_SECRET,
                TASKBRIDGE_OAUTH_URL=server.url, TASKBRIDGE_PUBLIC_URL=url,
                TASKBRIDGE_ALLOW_INSECURE_PORTALS="true", TASKBRIDGE_BIND=f"127.0.0.1:{port}",
@@ -113,7 +118,7 @@ def gunicorn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gunicorn]:
         event = next(d for d in delivered if d.event == "ONCRMDEALADD")
         assert event.status == 200, log_path.read_text()[-2000:]
         yield Gunicorn(url, process, database_url, portal, event.payload, log_path, pids,
-                       log_path.stat().st_size)
+                       log_path.stat().st_size, secret_key, admin_token)
     finally:
         process.terminate()
         process.wait(timeout=30)
