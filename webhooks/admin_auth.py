@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,6 +28,8 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from connector.admin_sessions import AdminSession, AdminSessionStore
 from connector.failure_throttle import FailureThrottle
 from connector.settings import Settings
+
+log = logging.getLogger(__name__)
 
 COOKIE = "tb_admin"
 LOGIN_COOKIE = "tb_login"
@@ -154,6 +157,8 @@ def check_admin_token(candidate: str) -> bool:
         return True
     wait = guesses.failed(address)
     if wait:
+        log.warning("admin token: too many wrong guesses from %s; refused for %s s",
+                    address, wait)
         raise TooManyGuesses(wait)
     return False
 

@@ -295,3 +295,17 @@ def test_behind_a_trusted_proxy_the_cookies_are_secure(secured: TaskBridge) -> N
     cookie = next(c for c in portal.raw.headers.getlist("Set-Cookie")
                   if c.startswith("tb_admin="))
     assert "Secure" in cookie and "SameSite=None" in cookie
+
+
+def test_behind_a_trusted_proxy_the_throttle_counts_the_forwarded_address(
+        secured: TaskBridge) -> None:
+    serve_with(secured, trust_proxy=True)
+    proxy = client_at("127.0.0.8")
+
+    def guess(client: str, token: str = "guess") -> int:
+        return proxy.get(f"{secured.url}/admin/", timeout=10, headers={
+            **JSON, "Authorization": f"Bearer {token}", "X-Forwarded-For": client,
+        }).status_code
+
+    assert [guess("198.51.100.1") for _ in range(GUESS_LIMIT + 1)][-1] == 429
+    assert guess("198.51.100.2", ADMIN_TOKEN) == 200  # another client behind the same proxy
