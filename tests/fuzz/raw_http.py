@@ -75,7 +75,9 @@ def send(host: str, port: int, request: RawRequest, timeout: float = 30.0) -> Ra
                 sock.sendall(piece)
             if request.framing == "none":
                 sock.shutdown(socket.SHUT_WR)  # the end of the body is the end of input
-        except (BrokenPipeError, ConnectionResetError):
+        except TimeoutError:
+            raise
+        except OSError:  # a broken pipe, a reset, or already shut down by the server
             reset = True
         data = _read_all(sock)
     return parse(data, reset)
