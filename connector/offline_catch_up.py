@@ -23,6 +23,7 @@ from connector.rest_errors import BitrixError
 from connector.schema import journal as journal_table
 from connector.settings import Settings
 from connector.storage import Storage
+from mappers.errors import ValidationError
 from mappers.portal_events import OFFLINE_EVENTS, PortalEvent
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,11 @@ def _journal_offline(engine: Engine, portal: Portal, record: dict[str, Any],
         raise UnusableOfflineRecord("EVENT_DATA is not an object")
     event = PortalEvent(name=name, data=_as_form_values(data),
                         auth={"member_id": portal.member_id})
-    if not event.object_id:
+    try:
+        object_id = event.object_id
+    except ValidationError as exc:
+        raise UnusableOfflineRecord(f"EVENT_DATA: {exc}") from None
+    if not object_id:
         raise UnusableOfflineRecord("EVENT_DATA names no object ID")
     # Only a row not yet claimed covers this change: a row being processed may have
     # fetched the object before it changed (the receiver skips the same way).
