@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connector import metric_counters
+from connector.admin_sessions import AdminSessionStore
 from connector.errors import InvalidApplicationToken, PortalUninstalled
 from connector.group_commit import GroupCommit
 from connector.journal import Arrival, Journal, Recorded
@@ -111,6 +112,8 @@ class EventIntake:
             log.info("portal %s uninstalled TaskBridge; its data was deleted", portal.member_id)
         else:
             self._storage.portals.mark_uninstalled(portal.member_id)
+            # Its admins' open sessions would otherwise outlive the app on their portal.
+            AdminSessionStore(self._storage.engine).revoke_portal(portal.id)
             log.info("portal %s uninstalled TaskBridge; data kept", portal.member_id)
         self.forget(portal.member_id)
 

@@ -108,6 +108,16 @@ def test_a_portal_admins_session_survives_an_admin_token_change(secured: TaskBri
     assert session.get(f"{secured.url}/admin/", timeout=10).status_code == 200
 
 
+def test_a_portal_admins_session_ends_when_the_portal_uninstalls(secured: TaskBridge) -> None:
+    session = open_as_portal_admin(secured).session  # type: ignore[attr-defined]
+    assert session.get(f"{secured.url}/admin/", timeout=10).status_code == 200
+    secured.portal.emulator.installer.uninstall(CLIENT_ID, clean=False)
+    assert secured.portal.sender.wait_idle(timeout=10)
+    replayed = session.get(f"{secured.url}/admin/", headers=JSON, timeout=10,
+                           allow_redirects=False)
+    assert replayed.status_code == 401
+
+
 # -- framing -----------------------------------------------------------------------------
 
 def test_a_portal_admins_pages_may_be_framed_by_their_own_portal_only(
