@@ -35,6 +35,20 @@ def _either(draw: st.DrawFn, genuine: Any, weight: int = 2) -> Any:
     return draw(odd_ids) if pick == weight else draw(texts)
 
 
+def _spoiled(draw: st.DrawFn, genuine: dict[str, Any],
+             hostile: st.SearchStrategy[Any]) -> tuple[dict[str, Any], str]:
+    """Genuine fields with none, one or a few made hostile (or dropped): each check is
+    passed by the rest, so the hostile value reaches the code behind them."""
+    fields = dict(genuine)
+    spoiled = draw(st.lists(st.sampled_from(sorted(fields)), max_size=2, unique=True))
+    for name in spoiled:
+        if draw(st.integers(0, 4)) == 4:
+            del fields[name]
+        else:
+            fields[name] = draw(hostile)
+    return fields, "+".join(spoiled) or "none"
+
+
 def _encoded(draw: st.DrawFn, fields: dict[str, Any]) -> tuple[str, bytes, str]:
     """A dict as a PHP-bracket form (usually) or as JSON."""
     if draw(st.integers(0, 4)) == 4:
@@ -116,7 +130,8 @@ def event_requests(draw: st.DrawFn, keys: FuzzKeys) -> Fuzzed:
                     body=body)
 
 
-def _placement_options(draw: st.DrawFn, keys: FuzzKeys) -> Any:
+@st.composite
+def placement_options(draw: st.DrawFn, keys: FuzzKeys) -> Any:
     shape = draw(st.sampled_from(["task", "item", "json", "text", "deep", "dict"]))
     if shape == "task":
         return json.dumps({draw(st.sampled_from(["taskId", "TASK_ID"])): _either(draw, "1")})
@@ -140,16 +155,18 @@ def placement_requests(draw: st.DrawFn, keys: FuzzKeys) -> Fuzzed:
         content_type, body, kind = draw(body_shapes())
         return assemble(draw, rule, kind, methods=POST, target=target,
                         content_type=content_type, body=body)
-    placement = draw(st.sampled_from(PLACEMENTS) | texts)
-    fields: dict[str, Any] = {
-        "AUTH_ID": _either(draw, draw(st.sampled_from([keys.admin_auth, keys.user_auth])), 4),
-        "member_id": _either(draw, keys.member_id, 4), "PLACEMENT": placement,
-        "PLACEMENT_OPTIONS": _placement_options(draw, keys), "AUTH_EXPIRES": draw(odd_ids),
-        "REFRESH_ID": draw(st.sampled_from(["", "refresh"]) | texts), "LANG": draw(texts)}
+    placement = draw(st.sampled_from(PLACEMENTS))
+    options = {"TASK_VIEW_TAB": {"taskId": "1"}, "DEFAULT": {},
+               "CRM_DEAL_DETAIL_TAB": {"ID": str(keys.deal_id)},
+               "CRM_LEAD_DETAIL_TAB": {"ID": "1"}}[placement]
+    genuine = {"AUTH_ID": draw(st.sampled_from([keys.admin_auth, keys.user_auth])),
+               "member_id": keys.member_id, "PLACEMENT": placement,
+               "PLACEMENT_OPTIONS": json.dumps(options), "AUTH_EXPIRES": "3600",
+               "REFRESH_ID": "", "LANG": "en"}
+    fields, spoiled = _spoiled(draw, genuine, placement_options(keys) | odd_ids | texts)
     content_type, body, how = _encoded(draw, fields)
-    kind = f"placement {placement if placement in PLACEMENTS else 'odd'} {how}"
-    return assemble(draw, rule, kind, methods=POST, target=target, content_type=content_type,
-                    body=body)
+    return assemble(draw, rule, f"placement {placement}, hostile {spoiled} {how}",
+                    methods=POST, target=target, content_type=content_type, body=body)
 
 
 @st.composite
@@ -159,38 +176,26 @@ def card_form_requests(draw: st.DrawFn, keys: FuzzKeys) -> Fuzzed:
         content_type, body, kind = draw(body_shapes())
         return assemble(draw, rule, kind, methods=POST, target=path.encode(),
                         content_type=content_type, body=body)
-    token = draw(st.sampled_from(["genuine", "genuine", "tampered", "hostile"]))
-    fields = {
-        "token": {"genuine": keys.card_token, "tampered": keys.card_token[:-3] + "AAA",
-                  "hostile": draw(texts)}[token],
-        "title": draw(texts), "responsible": _either(draw, "1"),
-        "deadline": draw(st.sampled_from(["", "2026-12-31T10:00"]) | texts | odd_ids),
-        "description": draw(texts), "checklist": draw(texts),
-        "task_control": draw(st.sampled_from(["on", ""]) | texts),
-        "result_required": draw(st.sampled_from(["on", ""]) | texts)}
-    if draw(st.booleans()):
-        fields = {k: v for k, v in fields.items()
-                  if k not in draw(st.lists(st.sampled_from(sorted(fields)), max_size=3))}
+    genuine = {"token": keys.card_token, "title": "Fuzz", "responsible": "1",
+               "deadline": "2026-12-31T10:00", "description": "", "checklist": "a\nb",
+               "task_control": "on", "result_required": ""}
+    hostile = texts | odd_ids | st.just(keys.card_token[:-3] + "AAA")
+    fields, spoiled = _spoiled(draw, genuine, hostile)
     content_type, body, how = _encoded(draw, fields)
-    return assemble(draw, rule, f"card form, {token} token {how}", methods=POST,
+    return assemble(draw, rule, f"card form, hostile {spoiled} {how}", methods=POST,
                     target=path.encode(), content_type=content_type, body=body)
 
 
-def _task_fields(draw: st.DrawFn, keys: FuzzKeys) -> dict[str, Any]:
-    def value(genuine: Any) -> Any:
-        pick = draw(st.integers(0, 5))
-        return genuine if pick < 3 else draw(odd_ids) if pick == 3 else draw(json_values)
-
-    fields = {"member_id": value(keys.member_id), "entity": value("deal"),
-              "item_id": value(keys.deal_id), "title": value("Fuzz"),
-              "responsible_id": value(1), "created_by": value(1),
-              "description": value(""), "deadline": value("2026-12-31T10:00:00+00:00"),
-              "checklist": value(["one", "two"]), "task_control": value(False),
-              "result_required": value(True)}
-    dropped = draw(st.lists(st.sampled_from(sorted(fields)), max_size=3))
-    fields = {k: v for k, v in fields.items() if k not in dropped}
-    fields.update(draw(st.dictionaries(texts, json_values, max_size=1)))
-    return fields
+def _task_fields(draw: st.DrawFn, keys: FuzzKeys) -> tuple[dict[str, Any], str]:
+    genuine = {"member_id": keys.member_id, "entity": "deal", "item_id": keys.deal_id,
+               "title": "Fuzz", "responsible_id": 1, "created_by": 1, "description": "",
+               "deadline": "2026-12-31T10:00:00+00:00", "checklist": ["one", "two"],
+               "task_control": False, "result_required": True}
+    fields, spoiled = _spoiled(draw, genuine, odd_ids | json_values)
+    if draw(st.integers(0, 5)) == 5:
+        fields.update(draw(st.dictionaries(texts, json_values, min_size=1, max_size=1)))
+        spoiled += "+unknown"
+    return fields, spoiled
 
 
 @st.composite
@@ -203,7 +208,9 @@ def task_api_requests(draw: st.DrawFn, keys: FuzzKeys) -> Fuzzed:
     headers = [(b"Authorization", authorization)] if authorization else []
     shape = draw(st.sampled_from(["fields", "fields", "fields", "deep", "body"]))
     if shape == "fields":
-        content_type, body = "application/json", json.dumps(_task_fields(draw, keys)).encode()
+        fields, spoiled = _task_fields(draw, keys)
+        content_type, body = "application/json", json.dumps(fields).encode()
+        shape = f"hostile {spoiled}"
     elif shape == "deep":
         content_type, body = "application/json", draw(deep_json())
     else:
