@@ -176,7 +176,8 @@ def card_form_requests(draw: st.DrawFn, keys: FuzzKeys) -> Fuzzed:
         content_type, body, kind = draw(body_shapes())
         return assemble(draw, rule, kind, methods=POST, target=path.encode(),
                         content_type=content_type, body=body)
-    genuine = {"token": keys.card_token, "title": "Fuzz", "responsible": "1",
+    token = keys.fresh_card_token() if draw(st.booleans()) else keys.card_token
+    genuine = {"token": token, "title": "Fuzz", "responsible": "1",
                "deadline": "2026-12-31T10:00", "description": "", "checklist": "a\nb",
                "task_control": "on", "result_required": ""}
     hostile = texts | odd_ids | st.just(keys.card_token[:-3] + "AAA")
