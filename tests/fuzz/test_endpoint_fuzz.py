@@ -79,6 +79,14 @@ def may_journal(endpoint: str, method: str, status: int) -> bool:
             or (endpoint == "admin.settings" and method == "POST" and status == 303))
 
 
+def accepted_past_limit(fuzzed: Fuzzed, status: int) -> bool:
+    """A POST whose framed body (Content-Length or chunked) is past the limit must get 413
+    (or another refusal), never be read in part and acted on."""
+    request = fuzzed.request
+    return (request.method == "POST" and request.framing in ("length", "chunked")
+            and len(request.body) > MAX_BODY and status < 400)
+
+
 @pytest.fixture(scope="module")
 def app_settings(gunicorn: Gunicorn) -> Settings:
     return Settings(_env_file=None, database_url=gunicorn.database_url,
@@ -128,6 +136,8 @@ class Run:
         used_id = answer.header("X-Request-ID") or request_id
         if status >= 500 or status <= 0:
             self.failures.append((used_id, fuzzed, f"{status} {answer.body[:200]!r}"))
+        elif accepted_past_limit(fuzzed, status):
+            self.failures.append((used_id, fuzzed, "a body past the limit was not refused"))
         if mapped or answer.header("X-Request-ID"):
             self.sent[used_id] = (fuzzed, answer)
         elif may_journal(fuzzed.endpoint, fuzzed.request.method, status):
