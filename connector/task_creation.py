@@ -153,7 +153,7 @@ def add_task(client: PortalClient, task: NewTask, *, language: str = "en") -> Cr
     if "task" in outcome.errors:
         error = outcome.errors["task"]
         raise TaskNotCreated(error.description or str(error), method="tasks.task.add",
-                             code=error.code)
+                             code=error.code) from error
     answer = outcome.results.get("task") or {}
     raw = answer.get("task") if isinstance(answer, dict) else None
     task_id = raw.get("id") if isinstance(raw, dict) else None

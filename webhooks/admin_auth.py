@@ -216,7 +216,7 @@ def _still_holds(held: AdminSession, data: dict[str, Any]) -> bool:
         if not admin_token_configured():
             raise _not_configured()
         return bool(held.token_fingerprint) and hmac.compare_digest(
-            held.token_fingerprint or "", token_fingerprint())
+            (held.token_fingerprint or "").encode(), token_fingerprint().encode())
     return False
 
 
@@ -228,7 +228,8 @@ def check_csrf(viewer: Viewer, form_value: str | None) -> None:
     """Cookie sessions must echo their CSRF token; Bearer requests cannot be forged."""
     if not uses_cookie():
         return
-    if not form_value or not viewer.csrf or not hmac.compare_digest(viewer.csrf, form_value):
+    if not form_value or not viewer.csrf or not hmac.compare_digest(
+            viewer.csrf.encode(), form_value.encode()):
         raise CsrfError()
 
 
@@ -297,5 +298,5 @@ def check_login_csrf(form_value: str | None) -> None:
         expected = serializer.loads(raw, max_age=SESSION_SECONDS)
     except BadSignature:
         raise CsrfError() from None
-    if not hmac.compare_digest(str(expected), form_value):
+    if not hmac.compare_digest(str(expected).encode(), form_value.encode()):
         raise CsrfError()

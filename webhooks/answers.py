@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify
+from gunicorn.http.errors import NoMoreData, ParseException
 from werkzeug.exceptions import HTTPException
 
 from connector.endpoint_policy import InsecurePortal
 from connector.errors import InvalidApplicationToken, PortalUninstalled
 from connector.install_flow import InstallRefused
+from connector.rest_errors import BitrixError, MethodError, NotFound
 from mappers.errors import ValidationError
 from webhooks.request_body import BodyError
 
@@ -21,6 +23,13 @@ def error(status: int, code: str, description: str = "") -> tuple[Response, int]
     if description:
         body["error_description"] = description
     return jsonify(body), status
+
+
+def portal_refusal_status(exc: BitrixError) -> int:
+    """422 when the portal refused what the sender asked for (a user it does not know, a
+    bad argument); 502 when the portal itself failed or could not be reached."""
+    refused = exc.__cause__ if isinstance(exc.__cause__, BitrixError) else exc
+    return 422 if isinstance(refused, MethodError | NotFound) else 502
 
 
 def init_app(app: Flask) -> None:
@@ -47,6 +56,13 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(InsecurePortal)
     def _insecure(exc: InsecurePortal):  # type: ignore[no-untyped-def]
         return error(403, "insecure_portal", str(exc))
+
+    @app.errorhandler(ParseException)
+    @app.errorhandler(NoMoreData)
+    def _unreadable(exc: Exception):  # type: ignore[no-untyped-def]
+        # gunicorn raises these while the body is read: broken chunked framing, a body
+        # cut short. The sender's fault, whichever view was reading.
+        return error(400, "unreadable_body", "the request body is not validly framed")
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):  # type: ignore[no-untyped-def]

@@ -43,7 +43,7 @@ from mappers.errors import InvalidIdError
 from mappers.ids import parse_id
 from mappers.statuses import CrmTaskStatus, label
 from webhooks.admin_auth import signer
-from webhooks.answers import error
+from webhooks.answers import error, portal_refusal_status
 from webhooks.placement_verify import Commands, PortalUser
 from webhooks.request_body import read_body
 from webhooks.tab_words import translator
@@ -199,7 +199,8 @@ def create_task():  # type: ignore[no-untyped-def]
     except TaskPartlyCreated as exc:
         return error(502, "task_incomplete", exc.description or str(exc))
     except BitrixError as exc:
-        return error(502, "portal_refused", exc.description or str(exc))
+        return error(portal_refusal_status(exc), "portal_refused",
+                     exc.description or str(exc))
     finally:
         client.close()
     language = portal.settings.get("language") or portal.language

@@ -32,6 +32,7 @@ from connector.task_creation import (
 from mappers.bindings import DEAL, LEAD, CrmRef
 from mappers.errors import InvalidIdError
 from mappers.ids import parse_id
+from webhooks.answers import portal_refusal_status
 from webhooks.request_body import BodyError, read_json
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,8 @@ def create_task():  # type: ignore[no-untyped-def]
         return _refuse(502, "task_incomplete", exc.description or str(exc),
                        task_id=exc.task_id)
     except BitrixError as exc:
-        return _refuse(502, "portal_refused", exc.description or str(exc))
+        return _refuse(portal_refusal_status(exc), "portal_refused",
+                       exc.description or str(exc))
     finally:
         client.close()
     log.info("task api: portal %s: task %s created for %s", member_id, task_id,
@@ -116,7 +118,7 @@ def parse_new_task(body: dict[str, Any]) -> NewTask:
         if body.get(name) in (None, ""):
             raise InvalidNewTask(name, "required")
     entity = body["entity"]
-    if entity not in ENTITIES:
+    if not isinstance(entity, str) or entity not in ENTITIES:
         raise InvalidNewTask("entity", 'must be "deal" or "lead"')
     deadline = _text(body, "deadline")
     return NewTask(

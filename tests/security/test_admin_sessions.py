@@ -91,6 +91,20 @@ def test_a_cookie_kept_after_sign_out_is_refused(secured: TaskBridge) -> None:
     assert replayed.json()["error"] == "sign_in"
 
 
+@pytest.mark.parametrize("csrf", ["\U000fcc45", "é" * 40, ""])
+def test_a_non_ascii_csrf_token_is_refused_not_a_crash(secured: TaskBridge, csrf: str) -> None:
+    session, _ = staff_session(secured)
+    answer = session.post(f"{secured.url}/admin/logout", data={"csrf_token": csrf},
+                          headers=JSON, timeout=10, allow_redirects=False)
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "csrf_failed"
+    login = requests.Session()
+    login.get(f"{secured.url}/admin/login", timeout=10)
+    refused = login.post(f"{secured.url}/admin/login", timeout=10, allow_redirects=False,
+                         data={"csrf_token": csrf, "token": ADMIN_TOKEN, "next": "/admin/"})
+    assert refused.status_code == 400
+
+
 def test_a_staff_cookie_ends_when_the_admin_token_changes(secured: TaskBridge) -> None:
     session, _ = staff_session(secured)
     stolen = session.cookies.get("tb_admin")

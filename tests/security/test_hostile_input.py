@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -119,6 +120,23 @@ def test_a_chunked_body_past_the_limit_is_a_413_not_a_truncated_event(
     within = requests.post(f"{gunicorn.url}/bitrix/events", data=iter([event]), timeout=30,
                            headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert within.status_code == 200, within.text[:300]
+
+
+@pytest.mark.parametrize("path", ["/bitrix/events", "/admin/login", "/bitrix/placement"])
+def test_a_badly_framed_chunked_body_is_a_400(gunicorn: Gunicorn, path: str) -> None:  # noqa: F811
+    host, port = gunicorn.url.removeprefix("http://").split(":")
+    request = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\n"
+               "Content-Type: application/x-www-form-urlencoded\r\n"
+               "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+               "zz\r\nevent=x\r\n0\r\n\r\n").encode()
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(request)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    status_line = answer.split(b"\r\n", 1)[0]
+    assert status_line.startswith(b"HTTP/1.1 400"), answer[:300]
+    assert not gunicorn.worker_events_since_boot()
 
 
 class _TextLines(logging.Handler):

@@ -72,6 +72,8 @@ def test_an_automation_creates_a_bound_task(installed: TaskBridge, people: Peopl
 
 @pytest.mark.parametrize(("break_it", "field"), [
     ({"entity": "contact"}, "entity"),
+    ({"entity": {"a": "b"}}, "entity"),
+    ({"entity": ["deal"]}, "entity"),
     ({"item_id": "D_1"}, "item_id"),
     ({"title": "  "}, "title"),
     ({"title": None}, "title"),
@@ -135,3 +137,12 @@ def test_only_json_is_read(installed: TaskBridge) -> None:
                            headers={"Content-Type": "application/json"})
     assert broken.status_code == 400
     assert broken.json()["error"] == "invalid_json"
+
+
+def test_a_responsible_the_portal_does_not_know_is_the_senders_error(
+        installed: TaskBridge, people: People, deal: int) -> None:
+    tasks_before = len(installed.portal.emulator.state.tasks)
+    response = _post(installed, {**_valid(installed, people, deal), "responsible_id": 9999})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == "portal_refused"
+    assert len(installed.portal.emulator.state.tasks) == tasks_before
