@@ -22,7 +22,7 @@ from connector.token_cipher import new_key
 from connector.worker import Worker
 from emulator import Portal
 from emulator.server import serve_in_thread
-from tests.support.log_lines import Lines
+from tests.support.log_lines import Lines, on_root
 from tests.support.processes import free_port, wait_until_up
 from tests.support.stack import CLIENT_ID, CLIENT_SECRET
 
@@ -81,14 +81,8 @@ def served(tmp_path: Path) -> Iterator[Served]:
 
 @pytest.fixture
 def worker_lines() -> Iterator[Lines]:
-    handler = Lines(logging.INFO)
-    root = logging.getLogger()
-    old = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    yield handler
-    root.removeHandler(handler)
-    root.setLevel(old)
+    with on_root(Lines(logging.INFO)) as handler:
+        yield handler
 
 
 def test_a_request_id_leads_to_its_journal_row_and_the_rest_calls_made_for_it(

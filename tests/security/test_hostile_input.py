@@ -18,11 +18,12 @@ import pytest
 import requests
 from sqlalchemy import create_engine, func, select
 
-from connector.logging_setup import CorrelationFilter, TextFormatter
+from connector.logging_setup import TextFormatter
 from connector.schema import journal
 from emulator import php_form
 from tests.fuzz.conftest import Gunicorn, gunicorn  # noqa: F401  (the fixture)
 from tests.security.conftest import deal_event, post_event, secured  # noqa: F401
+from tests.support.log_lines import Lines, on_root
 from tests.support.stack import TaskBridge
 
 LIMIT = 256 * 1024
@@ -139,33 +140,15 @@ def test_a_badly_framed_chunked_body_is_a_400(gunicorn: Gunicorn, path: str) -> 
     assert not gunicorn.worker_events_since_boot()
 
 
-class _TextLines(logging.Handler):
-    """Keeps what TaskBridge's text formatter (TASKBRIDGE_LOG_FORMAT=text) writes."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.text = ""
-        self.addFilter(CorrelationFilter())
-        self.setFormatter(TextFormatter())
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.text += self.format(record) + "\n"
-
-
 @pytest.fixture
-def text_log() -> Iterator[_TextLines]:
-    handler = _TextLines()
-    root = logging.getLogger()
-    old = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    yield handler
-    root.removeHandler(handler)
-    root.setLevel(old)
+def text_log() -> Iterator[Lines]:
+    """What TaskBridge's text formatter (TASKBRIDGE_LOG_FORMAT=text) writes."""
+    with on_root(Lines(logging.INFO, TextFormatter())) as handler:
+        yield handler
 
 
 def test_a_newline_in_a_member_id_does_not_forge_a_log_line(
-    secured: TaskBridge, text_log: _TextLines,  # noqa: F811
+    secured: TaskBridge, text_log: Lines,  # noqa: F811
 ) -> None:
     answer = requests.post(f"{secured.url}/bitrix/tasks", timeout=10,
                            json={"member_id": f"m\n{FORGED}", "entity": "deal"})
@@ -175,7 +158,7 @@ def test_a_newline_in_a_member_id_does_not_forge_a_log_line(
 
 
 def test_a_newline_in_a_logged_domain_does_not_forge_a_log_line(
-    secured: TaskBridge, deal_event: dict[str, Any], text_log: _TextLines,  # noqa: F811
+    secured: TaskBridge, deal_event: dict[str, Any], text_log: Lines,  # noqa: F811
 ) -> None:
     event = copy.deepcopy(deal_event)
     event["auth"]["domain"] = f"elsewhere.example\n{FORGED}\r\x1b[2K"
