@@ -42,11 +42,11 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import update  # noqa: E402
 from werkzeug.serving import WSGIRequestHandler, make_server  # noqa: E402
 
-from connector.schema import portals  # noqa: E402
 from connector.settings import Settings, load_settings  # noqa: E402
-from connector.snapshot_store import SnapshotStore  # noqa: E402
-from connector.storage import Storage, open_storage  # noqa: E402
-from connector.token_cipher import new_key  # noqa: E402
+from connector.storage.schema import portals  # noqa: E402
+from connector.storage.snapshots import SnapshotStore  # noqa: E402
+from connector.storage.store import Storage, open_storage  # noqa: E402
+from connector.storage.token_cipher import new_key  # noqa: E402
 from connector.worker import Worker  # noqa: E402
 from emulator import Portal  # noqa: E402
 from emulator.server import serve_in_thread  # noqa: E402
@@ -269,7 +269,7 @@ def settle(s: Stack, script: Script, *, timeout: float,
            since: float | None = None) -> float | None:
     """Wait until every task is right (or, without `expected`, until the journal is idle)."""
     deadline = time.monotonic() + timeout
-    from connector.journal import Journal
+    from connector.storage.journal import Journal
 
     journal = Journal(s.storage.engine)
     while time.monotonic() < deadline:
@@ -317,7 +317,7 @@ def _passes(s: Stack) -> None:
 
 def _explain(s: Stack, wrong_tasks: list[dict[str, Any]]) -> None:
     """Print the journal of each mismatched task (for --debug)."""
-    from connector.journal import Journal
+    from connector.storage.journal import Journal
 
     journal = Journal(s.storage.engine)
     for entry in wrong_tasks[:3]:

@@ -58,7 +58,7 @@ from bench.chaos_workload import (
     total_changes,
     units_for,
 )
-from connector.token_cipher import new_key
+from connector.storage.token_cipher import new_key
 from emulator.lossy_delivery import lose_deliveries
 from tests.support.stack import TaskBridge, taskbridge_for
 

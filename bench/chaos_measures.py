@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from connector.schema import write_log
+from connector.storage.schema import write_log
 from emulator import Portal
 from emulator.php_form import flatten
 

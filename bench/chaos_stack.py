@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 
 from bench.chaos_measures import UNFINISHED, Measures
 from bench.chaos_measures import measure as measure_portal
-from connector.schema import journal, scheduler_runs
+from connector.storage.schema import journal, scheduler_runs
 from emulator import Portal
 from emulator.server import serve_in_thread
 from emulator.slow_calls import SlowCalls

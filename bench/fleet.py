@@ -48,7 +48,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from bench.chaos_measures import check_writes, duplicate_timeline_entries
 from bench.fleet_budget import budget_check, budget_ok
-from connector.token_cipher import new_key
+from connector.storage.token_cipher import new_key
 from emulator import Portal
 from emulator.oauth_hub import OAuthHub
 from emulator.server import RunningServer, serve_in_thread

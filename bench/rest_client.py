@@ -32,11 +32,11 @@ SELECT = ["ID", "TITLE", "REAL_STATUS", "RESPONSIBLE_ID"]
 
 # children: one client each ---------------------------------------------------------------
 def read_taskbridge(args: dict[str, Any]) -> Callable[[], int]:
-    from connector.portal_store import Installation
     from connector.rest_client import PortalClient
     from connector.settings import load_settings
-    from connector.storage import open_storage
-    from connector.token_cipher import new_key
+    from connector.storage.portals import Installation
+    from connector.storage.store import open_storage
+    from connector.storage.token_cipher import new_key
 
     folder = tempfile.mkdtemp(prefix="bench-rest-db-")
     settings = load_settings(

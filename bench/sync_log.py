@@ -66,7 +66,7 @@ def seed_counters(engine) -> int:  # type: ignore[no-untyped-def]
     """As many counter series as a busy deployment keeps (the fill bypasses the journal's
     verbs, so it bumps none): every event by state and outcome, the latency histogram,
     REST methods by result, refreshes per portal. Returns how many series."""
-    from connector import metric_counters as m
+    from connector.storage import counters as m
 
     counts = {}
     for event in (*EVENTS, "ONCRMDEALADD", "ONTASKDELETE", "ONAPPUPDATE"):
@@ -102,11 +102,11 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    from connector.portal_store import Installation
     from connector.settings import load_settings
-    from connector.storage import open_storage
-    from connector.sync_log import LogFilter, SyncLog
-    from connector.token_cipher import new_key
+    from connector.storage.portals import Installation
+    from connector.storage.store import open_storage
+    from connector.storage.sync_log import LogFilter, SyncLog
+    from connector.storage.token_cipher import new_key
     from webhooks.app import create_app
 
     folder = Path(tempfile.mkdtemp(prefix="tb-bench-synclog-"))

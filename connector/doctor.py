@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connector.install_flow import PLACEMENTS, STATUS_FIELD
-from connector.portal_store import INSTALLED
 from connector.rest_client import PortalClient
 from connector.rest_errors import BitrixError
 from connector.settings import Settings
-from connector.storage import Storage
+from connector.storage.portals import INSTALLED
+from connector.storage.store import Storage
 from connector.token_refresh import TokenRefresher
 from mappers.portal_events import BOUND_EVENTS, OFFLINE_EVENTS
 

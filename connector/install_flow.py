@@ -26,11 +26,11 @@ from connector.errors import TaskBridgeError
 from connector.install_admin import is_portal_admin
 from connector.oauth_server import OAuthError, TokenGrant, exchange_refresh_token
 from connector.portal_settings import labels_language
-from connector.portal_store import Installation, Portal
 from connector.rest_client import PortalClient
 from connector.rest_errors import BitrixError
 from connector.settings import Settings
-from connector.storage import Storage
+from connector.storage.portals import Installation, Portal
+from connector.storage.store import Storage
 from mappers.portal_events import BOUND_EVENTS, OFFLINE_EVENTS
 from mappers.statuses import CrmTaskStatus, label, labels_for
 

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connector import metric_counters
-from connector.admin_sessions import AdminSessionStore
 from connector.errors import InvalidApplicationToken, PortalUninstalled
-from connector.group_commit import GroupCommit
-from connector.journal import Arrival, Journal, Recorded
-from connector.portal_store import UNINSTALLED, Portal
 from connector.settings import Settings
-from connector.storage import Storage
+from connector.storage import counters as metric_counters
+from connector.storage.access import AdminSessionStore
+from connector.storage.group_commit import GroupCommit
+from connector.storage.journal import Arrival, Journal, Recorded
+from connector.storage.portals import UNINSTALLED, Portal
+from connector.storage.store import Storage
 from mappers.portal_events import PortalEvent, dedupe_key, parse_event, redact
 
 log = logging.getLogger(__name__)

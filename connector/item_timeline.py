@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import Engine, String, cast, select
 
-from connector.schema import crm_item_statuses, journal, task_snapshots
-from connector.sync_log import LogFilter, LogRow, SyncLog, binding_code, scrub
+from connector.storage.schema import crm_item_statuses, journal, task_snapshots
+from connector.storage.sync_log import LogFilter, LogRow, SyncLog, binding_code, scrub
 
 ENTITY_TYPES = {"lead": 1, "deal": 2}
 

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, delete, select
 
 from connector.rate_budget import insert_ignoring_duplicates
 from connector.rest_errors import OperationTimeLimit
-from connector.schema import rest_method_pauses
+from connector.storage.schema import rest_method_pauses
 
 DEFAULT_PAUSE = 60.0  # when the portal gives no reset time
 

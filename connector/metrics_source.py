@@ -1,6 +1,6 @@
 """What `/metrics` reports, read from the database so every web worker agrees.
 
-Counters come from `metric_counters` (see `connector.metric_counters`): bumped by the
+Counters come from `metric_counters` (see `connector.storage.counters`): bumped by the
 transactions that change what they count, so they only grow, retention or not. Gauges
 come from indexed lookups: a scrape costs the same at a thousand journal rows or a
 million (no query here reads the journal, `rest_calls` or `scheduler_runs` in full).
@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, func, select
 
-from connector import metric_counters as metrics
-from connector.journal import FAILED, PENDING, PROCESSING
-from connector.metric_counters import LATENCY_BUCKETS, number
-from connector.schema import journal, metric_counters, portals, scheduler_runs
+from connector.storage import counters as metrics
+from connector.storage.counters import LATENCY_BUCKETS, number
+from connector.storage.journal import FAILED, PENDING, PROCESSING
+from connector.storage.schema import journal, metric_counters, portals, scheduler_runs
 
 QUEUED = (PENDING, FAILED, PROCESSING)
 

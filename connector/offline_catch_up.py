@@ -16,13 +16,13 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from connector.install_flow import AUTH_CONNECTOR
-from connector.journal import PENDING, Journal
-from connector.portal_store import INSTALLED, Portal
 from connector.rest_client import PortalClient
 from connector.rest_errors import BitrixError
-from connector.schema import journal as journal_table
 from connector.settings import Settings
-from connector.storage import Storage
+from connector.storage.journal import PENDING, Journal
+from connector.storage.portals import INSTALLED, Portal
+from connector.storage.schema import journal as journal_table
+from connector.storage.store import Storage
 from mappers.errors import ValidationError
 from mappers.portal_events import OFFLINE_EVENTS, PortalEvent
 

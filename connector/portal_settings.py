@@ -10,7 +10,7 @@ from connector.errors import TaskBridgeError
 from mappers.statuses import language_code, registered_languages
 
 if TYPE_CHECKING:
-    from connector.portal_store import Portal
+    from connector.storage.portals import Portal
 
 
 class PortalSettingsError(TaskBridgeError):

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from connector.schema import rest_rate_budgets
+from connector.storage.schema import rest_rate_budgets
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]

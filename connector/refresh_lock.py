@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from sqlalchemy import Engine, or_, update
 
 from connector.rate_budget import insert_ignoring_duplicates, locked_transaction
-from connector.schema import rest_refresh_leases
+from connector.storage.schema import rest_refresh_leases
 
 _THREAD_LOCKS: dict[tuple[str, str], threading.Lock] = {}
 _REGISTRY_LOCK = threading.Lock()

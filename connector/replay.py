@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 
 from connector.errors import TaskBridgeError
-from connector.journal import DEAD, FAILED, PENDING
-from connector.schema import journal
-from connector.sync_log import LogFilter, SyncLog
+from connector.storage.journal import DEAD, FAILED, PENDING
+from connector.storage.schema import journal
+from connector.storage.sync_log import LogFilter, SyncLog
 
 REPLAYABLE = (FAILED, DEAD)
 MAX_REPLAY = 10_000

@@ -41,7 +41,7 @@ from connector.rest_errors import (
 from connector.rest_transport import Answer, PortalMoved, RestTransport
 from connector.retry_policy import RetryPolicy
 from connector.settings import Settings
-from connector.storage import Storage
+from connector.storage.store import Storage
 
 Auth = AppAuth | WebhookAuth
 _MEMORY_BUDGETS: dict[str, MemoryRateBudget] = {}

@@ -1,5 +1,5 @@
 """Jobs that find what no event reports, run on one elected worker at a time
-(`connector.leadership`).
+(`connector.storage.leadership`).
 
 - the overdue sweep: a deadline passing fires nothing, so open tasks past their deadline
   are queued for a re-check (the rules then make them EXPIRED);
@@ -25,18 +25,18 @@ from typing import Any
 
 from sqlalchemy import Engine, Select, and_, delete, or_, select
 
-from connector.journal import DEAD, Journal
-from connector.leadership import Leadership
 from connector.metrics_source import record_scheduler_run
 from connector.offline_catch_up import offline_catch_up
-from connector.portal_store import INSTALLED, Portal
 from connector.rest_client import PortalClient
 from connector.rest_errors import BitrixError
-from connector.schema import journal as journal_table
-from connector.schema import rest_calls, scheduler_runs, write_log
 from connector.settings import Settings
-from connector.snapshot_store import SnapshotStore
-from connector.storage import Storage
+from connector.storage.journal import DEAD, Journal
+from connector.storage.leadership import Leadership
+from connector.storage.portals import INSTALLED, Portal
+from connector.storage.schema import journal as journal_table
+from connector.storage.schema import rest_calls, scheduler_runs, write_log
+from connector.storage.snapshots import SnapshotStore
+from connector.storage.store import Storage
 from connector.user_tokens import poll_views
 from mappers.overdue import is_overdue
 

@@ -124,7 +124,7 @@ class Settings(BaseSettings):
     def _fernet_key(cls, value: SecretStr) -> SecretStr:
         raw = value.get_secret_value()
         if raw:
-            from connector.token_cipher import validate_key
+            from connector.storage.token_cipher import validate_key
 
             validate_key(raw)
         return value

@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import update
 
 from connector.install_flow import relabel_status_field
-from connector.journal import DONE
 from connector.portal_settings import (
     PortalSettings,
     PortalSettingsError,
@@ -23,8 +22,9 @@ from connector.portal_settings import (
 )
 from connector.rest_client import PortalClient
 from connector.rest_errors import BitrixError, NotFound
-from connector.schema import journal, portals
-from connector.storage import Storage
+from connector.storage.journal import DONE
+from connector.storage.schema import journal, portals
+from connector.storage.store import Storage
 from mappers.statuses import language_code
 
 SETTINGS_EVENT = "SETTINGS_CHANGED"

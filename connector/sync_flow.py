@@ -17,12 +17,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from connector.journal import Claimed
 from connector.portal_settings import PortalSettings
-from connector.portal_store import Portal
 from connector.rest_client import PortalClient
 from connector.row_reading import actor_of, object_number
-from connector.snapshot_store import SnapshotStore, StoredItem, StoredTask
+from connector.storage.journal import Claimed
+from connector.storage.portals import Portal
+from connector.storage.snapshots import SnapshotStore, StoredItem, StoredTask
 from connector.sync_fetch import (
     ITEM_METHOD,
     Fetched,

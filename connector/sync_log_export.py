@@ -13,7 +13,7 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 
-from connector.sync_log import LogRow
+from connector.storage.sync_log import LogRow
 
 CSV_FIELDS = (
     "id", "member_id", "received_at", "source", "event", "object", "state", "attempts",

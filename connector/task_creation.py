@@ -23,9 +23,9 @@ from typing import Any
 from sqlalchemy import Engine
 
 from connector.install_flow import AUTH_CONNECTOR
-from connector.portal_store import Portal
 from connector.rest_client import PortalClient
 from connector.rest_errors import BitrixError
+from connector.storage.portals import Portal
 from connector.sync_fetch import ITEM_METHOD, portal_facts
 from connector.sync_flow import rules_of
 from connector.write_back import WriteBack, WriteOutcome, entity_type

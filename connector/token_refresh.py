@@ -14,11 +14,11 @@ import logging
 import requests
 
 from connector.oauth_server import OAuthError, exchange_refresh_token
-from connector.portal_store import NEEDS_REINSTALL, Portal
 from connector.refresh_lock import process_lock, thread_lock
 from connector.rest_errors import AuthError, ReinstallRequired, TransportError
 from connector.settings import Settings
-from connector.storage import Storage
+from connector.storage.portals import NEEDS_REINSTALL, Portal
+from connector.storage.store import Storage
 
 log = logging.getLogger("connector.rest")
 

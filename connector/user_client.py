@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from connector.endpoint_policy import check_endpoint
 from connector.method_pauses import MethodPauses
-from connector.portal_store import Portal
 from connector.rate_budget import DatabaseRateBudget
 from connector.rest_auth import Target
 from connector.rest_client import PortalClient
 from connector.rest_errors import AuthError
 from connector.rest_transport import RestTransport
 from connector.settings import Settings
-from connector.storage import Storage
+from connector.storage.portals import Portal
+from connector.storage.store import Storage
 
 
 class UserTokenAuth:

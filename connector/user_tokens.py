@@ -20,15 +20,15 @@ from typing import Any
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from connector.journal import Journal
 from connector.oauth_server import OAuthError, exchange_refresh_token
-from connector.portal_store import INSTALLED, Portal
 from connector.rest_errors import AuthError, BitrixError
-from connector.schema import user_tokens
 from connector.settings import Settings
-from connector.snapshot_store import SnapshotStore
-from connector.storage import Storage
-from connector.token_cipher import TokenCipher
+from connector.storage.journal import Journal
+from connector.storage.portals import INSTALLED, Portal
+from connector.storage.schema import user_tokens
+from connector.storage.snapshots import SnapshotStore
+from connector.storage.store import Storage
+from connector.storage.token_cipher import TokenCipher
 from connector.user_client import user_client
 from mappers.statuses import CrmTaskStatus
 

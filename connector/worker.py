@@ -27,16 +27,16 @@ from typing import Any
 from connector.call_log import CallRecord
 from connector.errors import TaskBridgeError
 from connector.install_flow import refresh_setup
-from connector.journal import DONE, IGNORED, Claimed, Journal
 from connector.logging_setup import ServedPass, serving
-from connector.portal_store import Portal
-from connector.rest_call_store import RestCallStore
 from connector.rest_client import PortalClient
 from connector.rest_errors import ReinstallRequired
 from connector.row_reading import unreadable
 from connector.settings import Settings
-from connector.snapshot_store import SnapshotStore
-from connector.storage import Storage
+from connector.storage.journal import DONE, IGNORED, Claimed, Journal
+from connector.storage.portals import Portal
+from connector.storage.rest_state import RestCallStore
+from connector.storage.snapshots import SnapshotStore
+from connector.storage.store import Storage
 from connector.sync_fetch import forget_facts
 from connector.sync_flow import ITEM_EVENTS, TASK_EVENTS, Pass, SyncFlow
 from connector.write_back import WriteOutcome

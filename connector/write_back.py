@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from connector.install_flow import AUTH_CONNECTOR
 from connector.rest_client import PortalClient
 from connector.rest_errors import BitrixError, OutcomeUnknown
-from connector.schema import write_log
+from connector.storage.schema import write_log
 from connector.sync_fetch import PortalFacts
 from mappers.bindings import CrmRef
 from mappers.snapshots import TaskSnapshot

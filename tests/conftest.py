@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from connector.settings import Settings, load_settings
-from connector.token_cipher import new_key
+from connector.storage.token_cipher import new_key
 
 PG_URL_ENV = "TASKBRIDGE_TEST_PG_URL"
 # `make test` as root installs PostgreSQL and Chromium, so there a missing one is a broken
@@ -83,7 +83,7 @@ def pg_url(pg_server_url: str) -> Iterator[str]:
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def any_storage(request: pytest.FixtureRequest, make_settings: Callable[..., Settings]) -> Any:
     """A fresh Storage, once on SQLite and once on PostgreSQL."""
-    from connector.storage import open_storage
+    from connector.storage.store import open_storage
 
     if request.param == "postgresql":
         return open_storage(make_settings(database_url=request.getfixturevalue("pg_url")))

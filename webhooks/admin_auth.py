@@ -4,7 +4,7 @@ who opened the app inside Bitrix24 (a session held to that one portal).
 Staff send `Authorization: Bearer <token>` or sign in with a form that sets a signed
 session cookie. Tokens are compared with `hmac.compare_digest`, and wrong guesses are
 throttled per client address (only failures count). A cookie names a server-side session
-(`connector.admin_sessions`): signing out revokes it, and a staff session also ends when
+(`connector.storage.access`): signing out revokes it, and a staff session also ends when
 the admin token changes, since it holds a fingerprint (an HMAC) of the token it began with.
 Cookie sessions carry a CSRF token that every form that changes something must echo;
 Bearer requests carry no cookie, so they need none. With no admin token configured, staff
@@ -25,9 +25,9 @@ from typing import Any
 from flask import Response, current_app, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from connector.admin_sessions import AdminSession, AdminSessionStore
-from connector.failure_throttle import FailureThrottle
 from connector.settings import Settings
+from connector.storage.access import AdminSession, AdminSessionStore
+from connector.storage.failure_throttle import FailureThrottle
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from connector.intake import EventIntake
 from connector.logging_setup import configure_logging
 from connector.settings import Settings, load_settings
-from connector.storage import Storage, open_storage
+from connector.storage.store import Storage, open_storage
 from webhooks import (
     admin,
     answers,

@@ -7,8 +7,8 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from connector import migrate
-from connector.schema import journal
+from connector.storage import migrate
+from connector.storage.schema import journal
 
 blueprint = Blueprint("health", __name__)
 

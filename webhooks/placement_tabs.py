@@ -24,12 +24,12 @@ from typing import Any
 from flask import Blueprint, current_app, render_template, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from connector.form_tokens import FormTokenStore
-from connector.journal import Journal
-from connector.portal_store import Portal
 from connector.rest_client import PortalClient
 from connector.rest_errors import BitrixError
-from connector.snapshot_store import SnapshotStore, StoredTask
+from connector.storage.form_tokens import FormTokenStore
+from connector.storage.journal import Journal
+from connector.storage.portals import Portal
+from connector.storage.snapshots import SnapshotStore, StoredTask
 from connector.task_creation import (
     InvalidNewTask,
     NewTask,

@@ -26,14 +26,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from connector.auth_throttle import AuthThrottle
 from connector.batching import BatchResult
 from connector.errors import TaskBridgeError
-from connector.portal_store import INSTALLED, Portal
 from connector.rest_client import PortalClient
 from connector.rest_errors import BitrixError
 from connector.settings import Settings
-from connector.storage import Storage
+from connector.storage.auth_throttle import AuthThrottle
+from connector.storage.portals import INSTALLED, Portal
+from connector.storage.store import Storage
 from connector.user_client import user_client
 
 THROTTLE_SCOPE = "placement_auth"

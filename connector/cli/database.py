@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from connector import migrate
 from connector.cli import common
-from connector.database import make_engine
+from connector.storage import migrate
+from connector.storage.engines import make_engine
 
 
 @click.group()

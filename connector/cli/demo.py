@@ -26,12 +26,12 @@ import click
 import requests
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from connector.journal import Journal
 from connector.scheduler import overdue_sweep
 from connector.settings import load_settings
-from connector.snapshot_store import SnapshotStore
-from connector.storage import Storage, open_storage
-from connector.token_cipher import new_key
+from connector.storage.journal import Journal
+from connector.storage.snapshots import SnapshotStore
+from connector.storage.store import Storage, open_storage
+from connector.storage.token_cipher import new_key
 from connector.worker import Worker
 from mappers.statuses import CrmTaskStatus, label
 

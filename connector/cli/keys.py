@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from connector.token_cipher import new_key
+from connector.storage.token_cipher import new_key
 
 
 @click.command()

@@ -17,14 +17,10 @@ from connector import doctor as doctor_checks
 from connector.cli import common
 from connector.endpoint_policy import check_endpoint
 from connector.errors import TaskBridgeError
-from connector.journal import PROCESSING, WAITING
 from connector.portal_settings import PortalSettingsError, apply_assignments, parse_assignment
-from connector.portal_store import Installation
 from connector.replay import replay_matching, replay_one
 from connector.rest_client import PortalClient
 from connector.rest_errors import BitrixError
-from connector.schema import journal
-from connector.schema import portals as portals_table
 from connector.settings_change import (
     Funnel,
     change_settings,
@@ -32,8 +28,12 @@ from connector.settings_change import (
     names_review_stage,
     validate,
 )
-from connector.storage import Storage
-from connector.sync_log import STATES, LogFilter, LogRow, SyncLog, parse_item
+from connector.storage.journal import PROCESSING, WAITING
+from connector.storage.portals import Installation
+from connector.storage.schema import journal
+from connector.storage.schema import portals as portals_table
+from connector.storage.store import Storage
+from connector.storage.sync_log import STATES, LogFilter, LogRow, SyncLog, parse_item
 
 BACKLOG = (*WAITING, PROCESSING)
 

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import insert
 
 from connector.call_log import CallRecord
-from connector.portal_store import Installation
 from connector.rest_client import PortalClient
 from connector.retry_policy import RetryPolicy
-from connector.schema import journal
+from connector.storage.portals import Installation
+from connector.storage.schema import journal
 from connector.worker import Worker
 from tests.conftest import REQUIRED_ENV, required
 from tests.support.stack import CLIENT_ID, taskbridge_for

@@ -14,12 +14,12 @@ from sqlalchemy import update
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from connector.portal_store import Installation
 from connector.rest_client import PortalClient
 from connector.retry_policy import RetryPolicy
-from connector.schema import portals
 from connector.settings import Settings
-from connector.storage import Storage, open_storage
+from connector.storage.portals import Installation
+from connector.storage.schema import portals
+from connector.storage.store import Storage, open_storage
 from emulator import Portal
 from emulator.server import RunningServer, serve_in_thread
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connector.admin_sessions import AdminSessionStore
-from connector.failure_throttle import FailureThrottle
-from connector.portal_store import Installation
+from connector.storage.access import AdminSessionStore
+from connector.storage.failure_throttle import FailureThrottle
+from connector.storage.portals import Installation
 
 NOW = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)

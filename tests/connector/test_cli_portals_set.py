@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from connector.cli import main
-from connector.journal import Journal
+from connector.storage.journal import Journal
 from tests.connector.test_cli_task_create import taskbridge_env  # noqa: F401  (fixture)
 from tests.scenarios import conftest as scenario
 from tests.scenarios.conftest import People

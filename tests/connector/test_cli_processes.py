@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-from connector.token_cipher import new_key
+from connector.storage.token_cipher import new_key
 
 
 def _start(*args: str) -> subprocess.Popen:

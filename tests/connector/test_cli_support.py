@@ -11,11 +11,11 @@ from click.testing import CliRunner
 from sqlalchemy import insert
 
 from connector.cli import cli
-from connector.journal import Journal
-from connector.portal_store import Installation
-from connector.schema import journal
 from connector.settings import Settings
-from connector.storage import Storage, open_storage
+from connector.storage.journal import Journal
+from connector.storage.portals import Installation
+from connector.storage.schema import journal
+from connector.storage.store import Storage, open_storage
 from mappers.php_form import encode_form
 from tests.support.live_server import serve
 from webhooks.app import create_app

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from connector.group_commit import GroupCommit, _Slot
-from connector.journal import DUPLICATE, PENDING, Arrival, Journal, Recorded
-from connector.portal_store import Installation
-from connector.storage import Storage
+from connector.storage.group_commit import GroupCommit, _Slot
+from connector.storage.journal import DUPLICATE, PENDING, Arrival, Journal, Recorded
+from connector.storage.portals import Installation
+from connector.storage.store import Storage
 from mappers.portal_events import dedupe_key, parse_event
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

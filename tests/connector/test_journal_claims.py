@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connector.journal import DEAD, DONE, FAILED, PENDING, Journal
-from connector.portal_store import Installation
-from connector.storage import Storage
+from connector.storage.journal import DEAD, DONE, FAILED, PENDING, Journal
+from connector.storage.portals import Installation
+from connector.storage.store import Storage
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connector.journal import Claimed, Journal
-from connector.portal_store import Installation
 from connector.settings import Settings
-from connector.storage import Storage, open_storage
+from connector.storage.journal import Claimed, Journal
+from connector.storage.portals import Installation
+from connector.storage.store import Storage, open_storage
 
 pytestmark = pytest.mark.postgres
 

@@ -14,16 +14,16 @@ from urllib.parse import urlencode
 import responses
 from sqlalchemy import event, select, text
 
-from connector import metric_counters as metrics
 from connector import metrics_source
-from connector.journal import Arrival, Journal
-from connector.portal_store import Installation
-from connector.rest_call_store import RestCallStore
 from connector.rest_client import PortalClient
 from connector.retry_policy import RetryPolicy
-from connector.schema import metric_counters
 from connector.settings import Settings
-from connector.storage import open_storage
+from connector.storage import counters as metrics
+from connector.storage.journal import Arrival, Journal
+from connector.storage.portals import Installation
+from connector.storage.rest_state import RestCallStore
+from connector.storage.schema import metric_counters
+from connector.storage.store import open_storage
 from mappers.portal_events import dedupe_key, parse_event
 from tests.support.sql_statements import statements
 from tests.webhooks.conftest import task_event

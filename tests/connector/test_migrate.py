@@ -7,9 +7,9 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import inspect, text
 
-from connector import migrate
-from connector.database import make_engine
 from connector.settings import Settings
+from connector.storage import migrate
+from connector.storage.engines import make_engine
 
 TABLES = {"portals", "journal", "task_snapshots", "crm_item_statuses", "write_log"}
 
@@ -52,7 +52,7 @@ def test_postgresql_from_empty(pg_url: str) -> None:
 
 
 def test_every_table_in_the_code_has_a_migration(make_settings: Callable[..., Settings]) -> None:
-    from connector.schema import metadata
+    from connector.storage.schema import metadata
 
     engine = make_engine(make_settings().database_url)
     migrate.upgrade(engine)

@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from connector.install_flow import AUTH_CONNECTOR
-from connector.journal import Journal
 from connector.offline_catch_up import offline_catch_up
 from connector.rest_client import PortalClient
+from connector.storage.journal import Journal
 from tests.support.stack import TaskBridge
 
 

@@ -9,14 +9,14 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
-from connector import migrate
-from connector.database import make_engine
-from connector.journal import Journal
-from connector.portal_store import Installation
 from connector.scheduler import overdue_sweep
 from connector.settings import Settings
-from connector.snapshot_store import SnapshotStore, StoredTask
-from connector.storage import Storage
+from connector.storage import migrate
+from connector.storage.engines import make_engine
+from connector.storage.journal import Journal
+from connector.storage.portals import Installation
+from connector.storage.snapshots import SnapshotStore, StoredTask
+from connector.storage.store import Storage
 from mappers.bindings import CrmRef
 from mappers.snapshots import COMPLETED, DECLINED, IN_PROGRESS, SUPPOSEDLY_COMPLETED, TaskSnapshot
 from mappers.statuses import CrmTaskStatus

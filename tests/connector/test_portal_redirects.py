@@ -15,12 +15,12 @@ import pytest
 import responses
 
 from connector.endpoint_policy import InsecurePortal, check_endpoint
-from connector.portal_store import Installation
 from connector.rest_client import PortalClient
 from connector.rest_errors import AuthError
 from connector.retry_policy import RetryPolicy
 from connector.settings import Settings
-from connector.storage import Storage, open_storage
+from connector.storage.portals import Installation
+from connector.storage.store import Storage, open_storage
 
 OLD = "https://old.portal.example.com/rest/"
 DNS = {

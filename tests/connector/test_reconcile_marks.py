@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from connector.metrics_source import record_scheduler_run
-from connector.portal_store import Installation, Portal
 from connector.rest_errors import QueryLimitExceeded
 from connector.scheduler import RECONCILE_SLACK, reconcile, retention, run_job
-from connector.schema import scheduler_runs
 from connector.settings import Settings
-from connector.storage import Storage
+from connector.storage.portals import Installation, Portal
+from connector.storage.schema import scheduler_runs
+from connector.storage.store import Storage
 
 T1 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

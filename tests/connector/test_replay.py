@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import insert, update
 
-from connector.journal import Journal
-from connector.portal_store import Installation
 from connector.replay import ReplayRefused, replay_matching, replay_one
-from connector.schema import journal
 from connector.settings import Settings
-from connector.storage import Storage, open_storage
-from connector.sync_log import LogFilter
+from connector.storage.journal import Journal
+from connector.storage.portals import Installation
+from connector.storage.schema import journal
+from connector.storage.store import Storage, open_storage
+from connector.storage.sync_log import LogFilter
 
 NOW = datetime(2025, 4, 1, 12, 0, tzinfo=UTC)
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from connector.journal import Journal
 from connector.settings import Settings, load_settings
-from connector.storage import open_storage
-from connector.token_cipher import new_key
+from connector.storage.journal import Journal
+from connector.storage.store import open_storage
+from connector.storage.token_cipher import new_key
 from connector.worker import Worker
 from emulator import Portal
 from emulator.server import serve_in_thread

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from connector.method_kinds import is_idempotent, is_write
-from connector.portal_store import NEEDS_REINSTALL
 from connector.rest_client import PortalClient
 from connector.rest_errors import (
     InsufficientScope,
@@ -14,6 +13,7 @@ from connector.rest_errors import (
     ReinstallRequired,
     error_for,
 )
+from connector.storage.portals import NEEDS_REINSTALL
 from tests.connector import rest_fixtures
 from tests.connector.rest_fixtures import WEBHOOK_CODE, add_tasks
 

@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select
 
-from connector.journal import DONE, Journal
-from connector.portal_store import Installation
 from connector.scheduler import offline_catch_up, reconcile, retention
-from connector.schema import write_log
 from connector.settings import Settings
-from connector.storage import Storage
+from connector.storage.journal import DONE, Journal
+from connector.storage.portals import Installation
+from connector.storage.schema import write_log
+from connector.storage.store import Storage
 from tests.support.stack import TaskBridge
 
 

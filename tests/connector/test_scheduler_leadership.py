@@ -10,10 +10,10 @@ from collections.abc import Callable, Iterator
 import pytest
 from sqlalchemy import Engine, text
 
-from connector.leadership import LEADER_LOCK
 from connector.scheduler import Scheduler
 from connector.settings import Settings
-from connector.storage import Storage, open_storage
+from connector.storage.leadership import LEADER_LOCK
+from connector.storage.store import Storage, open_storage
 
 pytestmark = pytest.mark.postgres
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine
 
-from connector.sqlite_write_lock import write_lock
+from connector.storage.locks import write_lock
 
 PROBE = """
 import fcntl, os, sys
@@ -71,7 +71,7 @@ def test_no_lock_for_memory_or_postgresql() -> None:
 
 
 def test_a_forked_child_gets_its_own_descriptor(tmp_path: Path) -> None:
-    from connector.sqlite_write_lock import _LOCKS
+    from connector.storage.locks import _LOCKS
 
     engine = create_engine(f"sqlite:///{tmp_path / 'tb.sqlite3'}")
     with write_lock(engine):

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from sqlalchemy import insert
 
-from connector.portal_store import Installation
-from connector.schema import journal, task_snapshots
 from connector.settings import Settings
-from connector.storage import Storage, open_storage
-from connector.sync_log import FilterError, LogFilter, SyncLog, parse_item, scrub
+from connector.storage.portals import Installation
+from connector.storage.schema import journal, task_snapshots
+from connector.storage.store import Storage, open_storage
+from connector.storage.sync_log import FilterError, LogFilter, SyncLog, parse_item, scrub
 from connector.sync_log_export import csv_lines, json_array
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -105,7 +105,7 @@ def test_keyset_pages_walk_every_row_once_newest_first(storage: Storage) -> None
 
 def test_free_text_searches_a_window_and_says_where_it_stopped(
         storage: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("connector.sync_log.TEXT_WINDOW", 10)
+    monkeypatch.setattr("connector.storage.sync_log.TEXT_WINDOW", 10)
     add_rows(storage, [{"key": f"task:{n}", "error": "needle" if n in (3, 25) else None}
                        for n in range(1, 31)])
     log = SyncLog(storage.engine)

@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import select
 
 from connector.errors import SecretKeyError
-from connector.portal_store import Installation
-from connector.schema import portals
 from connector.settings import Settings
-from connector.storage import open_storage
-from connector.token_cipher import TokenCipher, new_key
+from connector.storage.portals import Installation
+from connector.storage.schema import portals
+from connector.storage.store import open_storage
+from connector.storage.token_cipher import TokenCipher, new_key
 
 INSTALL = Installation(
     member_id="a1b2c3",

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from connector.call_log import CallRecord
-from connector.journal import DEAD, DONE, FAILED, PENDING
 from connector.replay import replay_one
-from connector.rest_call_store import RestCallStore
 from connector.rest_client import PortalClient
 from connector.retry_policy import RetryPolicy
-from connector.schema import write_log
+from connector.storage.journal import DEAD, DONE, FAILED, PENDING
+from connector.storage.rest_state import RestCallStore
+from connector.storage.schema import write_log
 from connector.worker import Worker
 from tests.support.stack import CLIENT_ID, TaskBridge
 

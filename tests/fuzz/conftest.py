@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from connector.token_cipher import new_key
+from connector.storage.token_cipher import new_key
 from emulator import Portal
 from emulator.server import serve_in_thread
 from tests.support.processes import free_port, wait_until_up

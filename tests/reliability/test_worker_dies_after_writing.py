@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from connector.call_log import CallRecord
-from connector.journal import Claimed
+from connector.storage.journal import Claimed
 from connector.worker import Worker
 from tests.support.stack import TaskBridge
 

@@ -15,8 +15,8 @@ from pydantic import SecretStr
 from requests.adapters import HTTPAdapter
 from sqlalchemy import insert
 
-from connector.portal_store import Installation
-from connector.schema import journal
+from connector.storage.portals import Installation
+from connector.storage.schema import journal
 from tests.security.conftest import ADMIN_TOKEN, CSRF, staff_session
 from tests.support.stack import CLIENT_ID, TaskBridge
 from webhooks.app import create_app

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connector.journal import DEAD, DONE, PENDING, Journal
+from connector.storage.journal import DEAD, DONE, PENDING, Journal
 from tests.security.conftest import secured  # noqa: F401  (the fixture)
 from tests.support.stack import TaskBridge
 

@@ -19,7 +19,7 @@ import requests
 from sqlalchemy import create_engine, func, select
 
 from connector.logging_setup import TextFormatter
-from connector.schema import journal
+from connector.storage.schema import journal
 from emulator import php_form
 from tests.fuzz.conftest import Gunicorn, gunicorn  # noqa: F401  (the fixture)
 from tests.security.conftest import deal_event, post_event, secured  # noqa: F401

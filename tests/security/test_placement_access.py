@@ -14,7 +14,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from connector.schema import journal
+from connector.storage.schema import journal
 from connector.user_tokens import poll_views
 from emulator.errors import RestError
 from tests.support.stack import CLIENT_ID, TaskBridge

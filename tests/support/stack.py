@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from connector.journal import Journal
-from connector.portal_store import Portal as StoredPortal
 from connector.settings import Settings, load_settings
-from connector.snapshot_store import SnapshotStore
-from connector.storage import Storage, open_storage
+from connector.storage.journal import Journal
+from connector.storage.portals import Portal as StoredPortal
+from connector.storage.snapshots import SnapshotStore
+from connector.storage.store import Storage, open_storage
 from connector.worker import Worker
 from emulator import Portal
 from emulator.server import RunningServer, serve_in_thread
@@ -68,7 +68,7 @@ class TaskBridge:
 
     @property
     def journal_table(self) -> Any:
-        from connector.schema import journal
+        from connector.storage.schema import journal
 
         return journal
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from connector.journal import Journal
-from connector.portal_store import Installation
 from connector.settings import Settings
-from connector.storage import Storage, open_storage
+from connector.storage.journal import Journal
+from connector.storage.portals import Installation
+from connector.storage.store import Storage, open_storage
 from mappers.php_form import encode_form
 from tests.support.live_server import LiveServer, serve
 from webhooks.app import create_app

@@ -11,8 +11,8 @@ from connector.portal_settings import PortalSettingsError
 from connector.replay import ReplayRefused, replay_one
 from connector.settings import Settings
 from connector.settings_change import Funnel, Stage, validate
-from connector.storage import Storage, open_storage
-from connector.sync_log import FilterError, LogFilter, parse_item
+from connector.storage.store import Storage, open_storage
+from connector.storage.sync_log import FilterError, LogFilter, parse_item
 from webhooks.admin import query
 from webhooks.admin.labels import EN, IT
 from webhooks.admin.messages import AUTH_CODES, CATALOG, localized

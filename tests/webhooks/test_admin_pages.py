@@ -11,9 +11,9 @@ import requests
 from sqlalchemy import insert
 
 from connector.call_log import CallRecord
-from connector.journal import Journal
-from connector.rest_call_store import RestCallStore
-from connector.schema import journal
+from connector.storage.journal import Journal
+from connector.storage.rest_state import RestCallStore
+from connector.storage.schema import journal
 from tests.support.stack import CLIENT_SECRET, taskbridge_for
 
 ADMIN = "staff-token-for-tests"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from connector.journal import Journal
+from connector.storage.journal import Journal
 from tests.support.card_tasks import STATUS_FIELD
 from tests.webhooks.test_admin_pages import csrf_of, signed_in, site  # noqa: F401  (fixture)
 

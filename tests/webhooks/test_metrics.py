@@ -9,16 +9,16 @@ from datetime import UTC, datetime, timedelta
 import requests
 import responses
 
-from connector.journal import Journal
 from connector.metrics_source import record_scheduler_run
-from connector.portal_store import Installation
 from connector.replay import replay_one
-from connector.rest_call_store import RestCallStore
 from connector.rest_client import PortalClient
 from connector.retry_policy import RetryPolicy
 from connector.scheduler import retention
 from connector.settings import Settings
-from connector.storage import open_storage
+from connector.storage.journal import Journal
+from connector.storage.portals import Installation
+from connector.storage.rest_state import RestCallStore
+from connector.storage.store import open_storage
 from tests.support.live_server import serve
 from tests.webhooks.conftest import APP_TOKEN, MEMBER, task_event
 from webhooks.app import create_app

@@ -8,8 +8,8 @@ from typing import Any
 import requests
 from sqlalchemy import insert
 
-from connector.portal_store import Installation
-from connector.schema import journal
+from connector.storage.portals import Installation
+from connector.storage.schema import journal
 from tests.support.stack import CLIENT_ID
 
 

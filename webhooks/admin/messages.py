@@ -18,7 +18,7 @@ from webhooks.admin.labels import EN, translator
 _VALUE = r"(?P<value>'.*'|\".*\")"
 CATALOG: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (key, re.compile(pattern, re.DOTALL)) for key, pattern in (
-        # the sync log's filters (connector/sync_log.py, webhooks/admin/query.py)
+        # the sync log's filters (connector/storage/sync_log.py, webhooks/admin/query.py)
         ("err.not_item", rf"item: {_VALUE} is not a CRM item such as D_12, deal:12 or L_5"),
         ("err.not_outcome", rf"outcome: {_VALUE} is not one of (?P<choices>.+)"),
         ("err.not_number", rf"(?P<name>\w+): {_VALUE} is not a number"),

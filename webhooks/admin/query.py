@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
-from connector.sync_log import FilterError, LogFilter, parse_item
+from connector.storage.sync_log import FilterError, LogFilter, parse_item
 from mappers.errors import InvalidIdError
 from mappers.ids import parse_id
 

@@ -8,7 +8,6 @@ from flask import Blueprint, current_app, g, redirect, request, url_for
 
 from connector.errors import PortalNotFound
 from connector.portal_settings import PortalSettings, PortalSettingsError
-from connector.portal_store import Portal
 from connector.rest_client import PortalClient
 from connector.rest_errors import BitrixError
 from connector.settings_change import (
@@ -18,6 +17,7 @@ from connector.settings_change import (
     reviewable,
     validate,
 )
+from connector.storage.portals import Portal
 from mappers.statuses import registered_languages
 from webhooks.admin.pages import message, render, storage, viewer
 from webhooks.admin_auth import check_csrf

@@ -19,10 +19,10 @@ from typing import Any
 
 from sqlalchemy import Engine, bindparam, func, select, update
 
-from connector import metric_counters as metrics
-from connector.journal_queries import FOLLOWERS, HEADS
-from connector.schema import journal
-from connector.sqlite_write_lock import write_lock
+from connector.storage import counters as metrics
+from connector.storage.journal_queries import FOLLOWERS, HEADS
+from connector.storage.locks import write_lock
+from connector.storage.schema import journal
 from mappers.portal_events import PortalEvent
 
 PENDING = "pending"

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, String, cast, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from connector.schema import crm_item_statuses, task_snapshots
+from connector.storage.schema import crm_item_statuses, task_snapshots
 from mappers.bindings import CrmRef
 from mappers.item_status import TaskStatusRecord
 from mappers.overdue import NOT_OVERDUE_REAL_STATUSES

@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, delete, insert
 from sqlalchemy.exc import IntegrityError
 
-from connector.schema import used_form_tokens
-from connector.sqlite_write_lock import write_lock
+from connector.storage.locks import write_lock
+from connector.storage.schema import used_form_tokens
 
 TOKEN_ID_MAX = 64
 

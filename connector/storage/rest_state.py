@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from connector import metric_counters as metrics
 from connector.call_log import CallRecord, redact
-from connector.schema import rest_calls
+from connector.storage import counters as metrics
+from connector.storage.schema import rest_calls
 
 
 @dataclass(frozen=True)

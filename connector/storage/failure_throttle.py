@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from connector.auth_throttle import KEY_MAX, AuthThrottle
-from connector.schema import auth_throttle
+from connector.storage.auth_throttle import KEY_MAX, AuthThrottle
+from connector.storage.schema import auth_throttle
 
 
 class FailureThrottle(AuthThrottle):

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, or_, select
 
-from connector import migrate
-from connector.database import make_engine
 from connector.errors import SecretKeyError
-from connector.portal_store import PortalStore
-from connector.schema import portals
 from connector.settings import Settings
-from connector.token_cipher import TokenCipher
+from connector.storage import migrate
+from connector.storage.engines import make_engine
+from connector.storage.portals import PortalStore
+from connector.storage.schema import portals
+from connector.storage.token_cipher import TokenCipher
 
 
 @dataclass(frozen=True)

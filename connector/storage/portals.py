@@ -15,10 +15,10 @@ from typing import Any
 
 from sqlalchemy import Engine, RowMapping, delete, select, update
 
-from connector import metric_counters
 from connector.errors import PortalNotFound
-from connector.schema import crm_item_statuses, journal, portals, task_snapshots, write_log
-from connector.token_cipher import TokenCipher
+from connector.storage import counters as metric_counters
+from connector.storage.schema import crm_item_statuses, journal, portals, task_snapshots, write_log
+from connector.storage.token_cipher import TokenCipher
 
 INSTALLED = "installed"
 INSTALLING = "installing"

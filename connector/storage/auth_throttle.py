@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, case, insert, update
 from sqlalchemy.exc import IntegrityError
 
-from connector.schema import auth_throttle
-from connector.sqlite_write_lock import write_lock
+from connector.storage.locks import write_lock
+from connector.storage.schema import auth_throttle
 
 KEY_MAX = 128
 

@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-SCRIPT_LOCATION = str(Path(__file__).resolve().parent / "migrations")
+SCRIPT_LOCATION = str(Path(__file__).resolve().parent.parent / "migrations")
 
 
 def _config() -> Config:

@@ -20,7 +20,7 @@ from sqlalchemy.sql import Select
 
 from connector.call_log import SECRET_KEYS as CALL_SECRET_KEYS
 from connector.errors import TaskBridgeError
-from connector.schema import journal, portals, task_snapshots
+from connector.storage.schema import journal, portals, task_snapshots
 from mappers.portal_events import SECRET_KEYS as EVENT_SECRET_KEYS
 
 PAGE_SIZE = 50

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from connector.journal import Arrival, Journal, Recorded
+from connector.storage.journal import Arrival, Journal, Recorded
 
 MAX_BATCH = 100
 

@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, delete, insert, select, update
 
-from connector.schema import admin_sessions, portals
-from connector.sqlite_write_lock import write_lock
+from connector.storage.locks import write_lock
+from connector.storage.schema import admin_sessions, portals
 
 
 @dataclass(frozen=True)
