@@ -32,7 +32,7 @@ SELECT = ["ID", "TITLE", "REAL_STATUS", "RESPONSIBLE_ID"]
 
 # children: one client each ---------------------------------------------------------------
 def read_taskbridge(args: dict[str, Any]) -> Callable[[], int]:
-    from connector.rest_client import PortalClient
+    from connector.rest.client import PortalClient
     from connector.settings import load_settings
     from connector.storage.portals import Installation
     from connector.storage.store import open_storage

@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connector.install_flow import PLACEMENTS, STATUS_FIELD
-from connector.rest_client import PortalClient
-from connector.rest_errors import BitrixError
+from connector.rest.client import PortalClient
+from connector.rest.errors import BitrixError
+from connector.rest.token_refresh import TokenRefresher
 from connector.settings import Settings
 from connector.storage.portals import INSTALLED
 from connector.storage.store import Storage
-from connector.token_refresh import TokenRefresher
 from mappers.portal_events import BOUND_EVENTS, OFFLINE_EVENTS
 
 NEEDED_SCOPES = ("crm", "task", "placement", "user")

@@ -10,7 +10,7 @@
     └── PortalUninstalled      an event from a portal that uninstalled TaskBridge
 
 The REST client's own hierarchy (`BitrixError` and its subclasses) lives in
-`connector.rest_errors`.
+`connector.rest.errors`.
 """
 
 from __future__ import annotations

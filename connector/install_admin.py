@@ -8,13 +8,13 @@ server named. Nothing here touches the database: the client is built from the gr
 
 from __future__ import annotations
 
-from connector.method_pauses import MethodPauses
-from connector.oauth_server import TokenGrant
-from connector.rate_budget import MemoryRateBudget
-from connector.rest_auth import Target
-from connector.rest_client import PortalClient
-from connector.rest_errors import AuthError
-from connector.rest_transport import RestTransport
+from connector.rest.auth import Target
+from connector.rest.client import PortalClient
+from connector.rest.errors import AuthError
+from connector.rest.method_pauses import MethodPauses
+from connector.rest.oauth import TokenGrant
+from connector.rest.rate_budget import MemoryRateBudget
+from connector.rest.transport import RestTransport
 from connector.settings import Settings
 
 

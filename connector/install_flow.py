@@ -21,13 +21,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from connector.endpoint_policy import check_endpoint
 from connector.errors import TaskBridgeError
 from connector.install_admin import is_portal_admin
-from connector.oauth_server import OAuthError, TokenGrant, exchange_refresh_token
 from connector.portal_settings import labels_language
-from connector.rest_client import PortalClient
-from connector.rest_errors import BitrixError
+from connector.rest.client import PortalClient
+from connector.rest.endpoint_policy import check_endpoint
+from connector.rest.errors import BitrixError
+from connector.rest.oauth import OAuthError, TokenGrant, exchange_refresh_token
 from connector.settings import Settings
 from connector.storage.portals import Installation, Portal
 from connector.storage.store import Storage

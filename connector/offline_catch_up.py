@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from connector.install_flow import AUTH_CONNECTOR
-from connector.rest_client import PortalClient
-from connector.rest_errors import BitrixError
+from connector.rest.client import PortalClient
+from connector.rest.errors import BitrixError
 from connector.settings import Settings
 from connector.storage.journal import PENDING, Journal
 from connector.storage.portals import INSTALLED, Portal

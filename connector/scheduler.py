@@ -27,8 +27,8 @@ from sqlalchemy import Engine, Select, and_, delete, or_, select
 
 from connector.metrics_source import record_scheduler_run
 from connector.offline_catch_up import offline_catch_up
-from connector.rest_client import PortalClient
-from connector.rest_errors import BitrixError
+from connector.rest.client import PortalClient
+from connector.rest.errors import BitrixError
 from connector.settings import Settings
 from connector.storage.journal import DEAD, Journal
 from connector.storage.leadership import Leadership

@@ -20,8 +20,8 @@ from connector.portal_settings import (
     apply_assignments,
     labels_language,
 )
-from connector.rest_client import PortalClient
-from connector.rest_errors import BitrixError, NotFound
+from connector.rest.client import PortalClient
+from connector.rest.errors import BitrixError, NotFound
 from connector.storage.journal import DONE
 from connector.storage.schema import journal, portals
 from connector.storage.store import Storage

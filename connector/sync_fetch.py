@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from connector.rest_client import PortalClient
-from connector.rest_errors import BitrixError
+from connector.rest.client import PortalClient
+from connector.rest.errors import BitrixError
 from mappers.bindings import DEAL, LEAD, CrmRef, parse_bindings
 from mappers.bound_items import BoundItem
 from mappers.snapshots import CrmItemSnapshot

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from connector.portal_settings import PortalSettings
-from connector.rest_client import PortalClient
+from connector.rest.client import PortalClient
 from connector.row_reading import actor_of, object_number
 from connector.storage.journal import Claimed
 from connector.storage.portals import Portal

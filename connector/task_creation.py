@@ -23,8 +23,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from connector.install_flow import AUTH_CONNECTOR
-from connector.rest_client import PortalClient
-from connector.rest_errors import BitrixError
+from connector.rest.client import PortalClient
+from connector.rest.errors import BitrixError
 from connector.storage.portals import Portal
 from connector.sync_fetch import ITEM_METHOD, portal_facts
 from connector.sync_flow import rules_of

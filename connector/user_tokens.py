@@ -20,8 +20,9 @@ from typing import Any
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from connector.oauth_server import OAuthError, exchange_refresh_token
-from connector.rest_errors import AuthError, BitrixError
+from connector.rest.errors import AuthError, BitrixError
+from connector.rest.oauth import OAuthError, exchange_refresh_token
+from connector.rest.user_client import user_client
 from connector.settings import Settings
 from connector.storage.journal import Journal
 from connector.storage.portals import INSTALLED, Portal
@@ -29,7 +30,6 @@ from connector.storage.schema import user_tokens
 from connector.storage.snapshots import SnapshotStore
 from connector.storage.store import Storage
 from connector.storage.token_cipher import TokenCipher
-from connector.user_client import user_client
 from mappers.statuses import CrmTaskStatus
 
 log = logging.getLogger(__name__)

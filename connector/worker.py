@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connector.call_log import CallRecord
 from connector.errors import TaskBridgeError
 from connector.install_flow import refresh_setup
 from connector.logging_setup import ServedPass, serving
-from connector.rest_client import PortalClient
-from connector.rest_errors import ReinstallRequired
+from connector.rest.call_log import CallRecord
+from connector.rest.client import PortalClient
+from connector.rest.errors import ReinstallRequired
 from connector.row_reading import unreadable
 from connector.settings import Settings
 from connector.storage.journal import DONE, IGNORED, Claimed, Journal

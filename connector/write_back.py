@@ -18,8 +18,8 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from connector.install_flow import AUTH_CONNECTOR
-from connector.rest_client import PortalClient
-from connector.rest_errors import BitrixError, OutcomeUnknown
+from connector.rest.client import PortalClient
+from connector.rest.errors import BitrixError, OutcomeUnknown
 from connector.storage.schema import write_log
 from connector.sync_fetch import PortalFacts
 from mappers.bindings import CrmRef

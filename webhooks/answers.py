@@ -8,10 +8,10 @@ from flask import Flask, Response, jsonify
 from gunicorn.http.errors import NoMoreData, ParseException
 from werkzeug.exceptions import HTTPException
 
-from connector.endpoint_policy import InsecurePortal
 from connector.errors import InvalidApplicationToken, PortalUninstalled
 from connector.install_flow import InstallRefused
-from connector.rest_errors import BitrixError, MethodError, NotFound
+from connector.rest.endpoint_policy import InsecurePortal
+from connector.rest.errors import BitrixError, MethodError, NotFound
 from mappers.errors import ValidationError
 from webhooks.request_body import BodyError
 

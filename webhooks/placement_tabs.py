@@ -24,8 +24,8 @@ from typing import Any
 from flask import Blueprint, current_app, render_template, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from connector.rest_client import PortalClient
-from connector.rest_errors import BitrixError
+from connector.rest.client import PortalClient
+from connector.rest.errors import BitrixError
 from connector.storage.form_tokens import FormTokenStore
 from connector.storage.journal import Journal
 from connector.storage.portals import Portal

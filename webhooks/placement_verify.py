@@ -26,15 +26,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from connector.batching import BatchResult
 from connector.errors import TaskBridgeError
-from connector.rest_client import PortalClient
-from connector.rest_errors import BitrixError
+from connector.rest.batch import BatchResult
+from connector.rest.client import PortalClient
+from connector.rest.errors import BitrixError
+from connector.rest.user_client import user_client
 from connector.settings import Settings
 from connector.storage.auth_throttle import AuthThrottle
 from connector.storage.portals import INSTALLED, Portal
 from connector.storage.store import Storage
-from connector.user_client import user_client
 
 THROTTLE_SCOPE = "placement_auth"
 ATTEMPTS_PER_WINDOW = 20

@@ -19,8 +19,8 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from connector.automation_token import token_matches
-from connector.rest_client import PortalClient
-from connector.rest_errors import BitrixError
+from connector.rest.client import PortalClient
+from connector.rest.errors import BitrixError
 from connector.task_creation import (
     InvalidNewTask,
     ItemUnavailable,

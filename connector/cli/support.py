@@ -15,12 +15,12 @@ from sqlalchemy import func, select, update
 
 from connector import doctor as doctor_checks
 from connector.cli import common
-from connector.endpoint_policy import check_endpoint
 from connector.errors import TaskBridgeError
 from connector.portal_settings import PortalSettingsError, apply_assignments, parse_assignment
 from connector.replay import replay_matching, replay_one
-from connector.rest_client import PortalClient
-from connector.rest_errors import BitrixError
+from connector.rest.client import PortalClient
+from connector.rest.endpoint_policy import check_endpoint
+from connector.rest.errors import BitrixError
 from connector.settings_change import (
     Funnel,
     change_settings,

@@ -11,8 +11,8 @@ import click
 from connector.automation_token import automation_token
 from connector.cli import common
 from connector.errors import SettingsError
-from connector.rest_client import PortalClient
-from connector.rest_errors import BitrixError
+from connector.rest.client import PortalClient
+from connector.rest.errors import BitrixError
 from connector.storage.portals import Portal
 from connector.storage.store import Storage
 from connector.sync_fetch import portal_facts

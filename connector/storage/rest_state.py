@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from connector.call_log import CallRecord, redact
+from connector.rest.call_log import CallRecord, redact
 from connector.storage import counters as metrics
 from connector.storage.schema import rest_calls
 

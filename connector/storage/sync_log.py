@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import Engine, String, cast, func, or_, select
 from sqlalchemy.sql import Select
 
-from connector.call_log import SECRET_KEYS as CALL_SECRET_KEYS
 from connector.errors import TaskBridgeError
+from connector.rest.call_log import SECRET_KEYS as CALL_SECRET_KEYS
 from connector.storage.schema import journal, portals, task_snapshots
 from mappers.portal_events import SECRET_KEYS as EVENT_SECRET_KEYS
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import insert
 
-from connector.call_log import CallRecord
-from connector.rest_client import PortalClient
-from connector.retry_policy import RetryPolicy
+from connector.rest.call_log import CallRecord
+from connector.rest.client import PortalClient
+from connector.rest.retry_policy import RetryPolicy
 from connector.storage.portals import Installation
 from connector.storage.schema import journal
 from connector.worker import Worker

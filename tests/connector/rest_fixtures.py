@@ -14,8 +14,8 @@ from sqlalchemy import update
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from connector.rest_client import PortalClient
-from connector.retry_policy import RetryPolicy
+from connector.rest.client import PortalClient
+from connector.rest.retry_policy import RetryPolicy
 from connector.settings import Settings
 from connector.storage.portals import Installation
 from connector.storage.schema import portals

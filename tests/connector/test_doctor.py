@@ -88,7 +88,7 @@ def test_a_binding_left_at_an_old_address_is_named_and_setup_removes_it(
     import requests
 
     from connector.install_flow import ensure_setup
-    from connector.rest_client import PortalClient
+    from connector.rest.client import PortalClient
 
     taskbridge.install()
     old = "http://127.0.0.1:9"

@@ -15,8 +15,8 @@ import responses
 from sqlalchemy import event, select, text
 
 from connector import metrics_source
-from connector.rest_client import PortalClient
-from connector.retry_policy import RetryPolicy
+from connector.rest.client import PortalClient
+from connector.rest.retry_policy import RetryPolicy
 from connector.settings import Settings
 from connector.storage import counters as metrics
 from connector.storage.journal import Arrival, Journal

@@ -8,7 +8,7 @@ from typing import Any
 
 from connector.install_flow import AUTH_CONNECTOR
 from connector.offline_catch_up import offline_catch_up
-from connector.rest_client import PortalClient
+from connector.rest.client import PortalClient
 from connector.storage.journal import Journal
 from tests.support.stack import TaskBridge
 

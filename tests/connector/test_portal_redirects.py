@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 import responses
 
-from connector.endpoint_policy import InsecurePortal, check_endpoint
-from connector.rest_client import PortalClient
-from connector.rest_errors import AuthError
-from connector.retry_policy import RetryPolicy
+from connector.rest.client import PortalClient
+from connector.rest.endpoint_policy import InsecurePortal, check_endpoint
+from connector.rest.errors import AuthError
+from connector.rest.retry_policy import RetryPolicy
 from connector.settings import Settings
 from connector.storage.portals import Installation
 from connector.storage.store import Storage, open_storage
@@ -81,7 +81,7 @@ def test_a_redirect_to_a_refused_address_is_not_followed(
 ) -> None:
     storage, settings = stored
     responses.post(f"{OLD}user.current", status=302, headers={"Location": location})
-    with caplog.at_level(logging.WARNING, logger="connector.rest_auth"), \
+    with caplog.at_level(logging.WARNING, logger="connector.rest.auth"), \
             pytest.raises(AuthError, match="refused to follow") as refused:
         _client(storage, settings).call("user.current")
     assert refused.value.code == "moved"

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from connector.metrics_source import record_scheduler_run
-from connector.rest_errors import QueryLimitExceeded
+from connector.rest.errors import QueryLimitExceeded
 from connector.scheduler import RECONCILE_SLACK, reconcile, retention, run_job
 from connector.settings import Settings
 from connector.storage.portals import Installation, Portal

@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
-from connector.call_log import redact
-from connector.rest_client import PortalClient
-from connector.rest_errors import NotFound
+from connector.rest.call_log import redact
+from connector.rest.client import PortalClient
+from connector.rest.errors import NotFound
 from tests.connector import rest_fixtures
 from tests.connector.rest_fixtures import CLIENT_SECRET, WEBHOOK_CODE
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from connector.method_kinds import is_idempotent, is_write
-from connector.rest_client import PortalClient
-from connector.rest_errors import (
+from connector.rest.client import PortalClient
+from connector.rest.errors import (
     InsufficientScope,
     NotFound,
     PortalGone,
     ReinstallRequired,
     error_for,
 )
+from connector.rest.method_kinds import is_idempotent, is_write
 from connector.storage.portals import NEEDS_REINSTALL
 from tests.connector import rest_fixtures
 from tests.connector.rest_fixtures import WEBHOOK_CODE, add_tasks

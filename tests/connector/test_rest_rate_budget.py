@@ -10,8 +10,8 @@ import threading
 
 import pytest
 
-from connector.rate_budget import DatabaseRateBudget, MemoryRateBudget, reserve
-from connector.rest_errors import OperationTimeLimit
+from connector.rest.errors import OperationTimeLimit
+from connector.rest.rate_budget import DatabaseRateBudget, MemoryRateBudget, reserve
 from tests.connector import rest_fixtures
 
 # The fixtures these tests use, by name.

@@ -10,8 +10,8 @@ import pytest
 import requests
 import responses
 
-from connector.rest_client import PortalClient
-from connector.rest_errors import (
+from connector.rest.client import PortalClient
+from connector.rest.errors import (
     AuthError,
     MethodError,
     OutcomeUnknown,
@@ -19,7 +19,7 @@ from connector.rest_errors import (
     ServerError,
     TransportError,
 )
-from connector.retry_policy import RetryPolicy, backoff, equal_jitter, should_retry
+from connector.rest.retry_policy import RetryPolicy, backoff, equal_jitter, should_retry
 from tests.connector import rest_fixtures
 from tests.connector.rest_fixtures import FAST_RETRIES, app_settings, install, wait_until
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import connector
-from connector.rest_client import PortalClient
-from connector.rest_errors import ReinstallRequired
+from connector.rest.client import PortalClient
+from connector.rest.errors import ReinstallRequired
 from connector.storage.portals import NEEDS_REINSTALL
 from connector.storage.store import open_storage
 from tests.connector import rest_fixtures
@@ -35,7 +35,7 @@ import json, sys, time
 from pathlib import Path
 from connector.settings import load_settings
 from connector.storage.store import open_storage
-from connector.rest_client import PortalClient
+from connector.rest.client import PortalClient
 args = json.loads(sys.argv[1])
 storage = open_storage(load_settings(**args["settings"]), upgrade=False)
 client = PortalClient.for_portal(storage, load_settings(**args["settings"]), args["member_id"])

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from connector.call_log import CallRecord
 from connector.replay import replay_one
-from connector.rest_client import PortalClient
-from connector.retry_policy import RetryPolicy
+from connector.rest.call_log import CallRecord
+from connector.rest.client import PortalClient
+from connector.rest.retry_policy import RetryPolicy
 from connector.storage.journal import DEAD, DONE, FAILED, PENDING
 from connector.storage.rest_state import RestCallStore
 from connector.storage.schema import write_log

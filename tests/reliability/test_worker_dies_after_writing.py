@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from connector.call_log import CallRecord
+from connector.rest.call_log import CallRecord
 from connector.storage.journal import Claimed
 from connector.worker import Worker
 from tests.support.stack import TaskBridge

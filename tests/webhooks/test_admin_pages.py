@@ -10,7 +10,7 @@ import pytest
 import requests
 from sqlalchemy import insert
 
-from connector.call_log import CallRecord
+from connector.rest.call_log import CallRecord
 from connector.storage.journal import Journal
 from connector.storage.rest_state import RestCallStore
 from connector.storage.schema import journal

@@ -11,8 +11,8 @@ import responses
 
 from connector.metrics_source import record_scheduler_run
 from connector.replay import replay_one
-from connector.rest_client import PortalClient
-from connector.retry_policy import RetryPolicy
+from connector.rest.client import PortalClient
+from connector.rest.retry_policy import RetryPolicy
 from connector.scheduler import retention
 from connector.settings import Settings
 from connector.storage.journal import Journal

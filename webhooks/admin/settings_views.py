@@ -8,8 +8,8 @@ from flask import Blueprint, current_app, g, redirect, request, url_for
 
 from connector.errors import PortalNotFound
 from connector.portal_settings import PortalSettings, PortalSettingsError
-from connector.rest_client import PortalClient
-from connector.rest_errors import BitrixError
+from connector.rest.client import PortalClient
+from connector.rest.errors import BitrixError
 from connector.settings_change import (
     Funnel,
     change_settings,

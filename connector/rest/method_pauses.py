@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, delete, select
 
-from connector.rate_budget import insert_ignoring_duplicates
-from connector.rest_errors import OperationTimeLimit
+from connector.rest.errors import OperationTimeLimit
+from connector.rest.rate_budget import insert_ignoring_duplicates
 from connector.storage.schema import rest_method_pauses
 
 DEFAULT_PAUSE = 60.0  # when the portal gives no reset time

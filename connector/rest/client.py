@@ -22,14 +22,11 @@ from typing import Any
 
 import requests
 
-from connector import paging
-from connector.batching import MAX_COMMANDS, BatchResult, chunks, encode_command, merge_chunk
-from connector.call_log import CallRecord, CallRecorder, OnCall, redact
-from connector.method_kinds import is_idempotent, is_write
-from connector.method_pauses import MethodPauses
-from connector.rate_budget import DatabaseRateBudget, MemoryRateBudget, RateBudget
-from connector.rest_auth import AppAuth, Target, WebhookAuth, endpoint_of
-from connector.rest_errors import (
+from connector.rest import paging
+from connector.rest.auth import AppAuth, Target, WebhookAuth, endpoint_of
+from connector.rest.batch import MAX_COMMANDS, BatchResult, chunks, encode_command, merge_chunk
+from connector.rest.call_log import CallRecord, CallRecorder, OnCall, redact
+from connector.rest.errors import (
     BitrixError,
     ExpiredToken,
     OperationTimeLimit,
@@ -38,8 +35,11 @@ from connector.rest_errors import (
     ServerError,
     TransportError,
 )
-from connector.rest_transport import Answer, PortalMoved, RestTransport
-from connector.retry_policy import RetryPolicy
+from connector.rest.method_kinds import is_idempotent, is_write
+from connector.rest.method_pauses import MethodPauses
+from connector.rest.rate_budget import DatabaseRateBudget, MemoryRateBudget, RateBudget
+from connector.rest.retry_policy import RetryPolicy
+from connector.rest.transport import Answer, PortalMoved, RestTransport
 from connector.settings import Settings
 from connector.storage.store import Storage
 

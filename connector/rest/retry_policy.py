@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from tenacity import RetryCallState, Retrying, stop_after_delay
 
-from connector.rest_errors import QueryLimitExceeded, ServerError, TransportError
+from connector.rest.errors import QueryLimitExceeded, ServerError, TransportError
 
 log = logging.getLogger("connector.rest")
 T = TypeVar("T")

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import Engine, or_, update
 
-from connector.rate_budget import insert_ignoring_duplicates, locked_transaction
+from connector.rest.rate_budget import insert_ignoring_duplicates, locked_transaction
 from connector.storage.schema import rest_refresh_leases
 
 _THREAD_LOCKS: dict[tuple[str, str], threading.Lock] = {}

@@ -13,7 +13,7 @@ from typing import Any
 
 import requests
 
-from connector.rest_errors import TransportError, make_error
+from connector.rest.errors import TransportError, make_error
 
 CONNECT_TIMEOUT = 5.0
 

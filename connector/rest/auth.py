@@ -11,12 +11,12 @@ from urllib.parse import urlsplit
 
 import requests
 
-from connector.endpoint_policy import InsecurePortal, check_endpoint
-from connector.rest_errors import AuthError, PortalGone, ReinstallRequired
+from connector.rest.endpoint_policy import InsecurePortal, check_endpoint
+from connector.rest.errors import AuthError, PortalGone, ReinstallRequired
+from connector.rest.token_refresh import TokenRefresher, reinstall_error
 from connector.settings import Settings
 from connector.storage.portals import NEEDS_REINSTALL, UNINSTALLED, Portal
 from connector.storage.store import Storage
-from connector.token_refresh import TokenRefresher, reinstall_error
 
 log = logging.getLogger(__name__)
 

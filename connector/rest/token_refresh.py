@@ -13,9 +13,9 @@ import logging
 
 import requests
 
-from connector.oauth_server import OAuthError, exchange_refresh_token
-from connector.refresh_lock import process_lock, thread_lock
-from connector.rest_errors import AuthError, ReinstallRequired, TransportError
+from connector.rest.errors import AuthError, ReinstallRequired, TransportError
+from connector.rest.oauth import OAuthError, exchange_refresh_token
+from connector.rest.refresh_lock import process_lock, thread_lock
 from connector.settings import Settings
 from connector.storage.portals import NEEDS_REINSTALL, Portal
 from connector.storage.store import Storage

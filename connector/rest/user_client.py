@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from connector.endpoint_policy import check_endpoint
-from connector.method_pauses import MethodPauses
-from connector.rate_budget import DatabaseRateBudget
-from connector.rest_auth import Target
-from connector.rest_client import PortalClient
-from connector.rest_errors import AuthError
-from connector.rest_transport import RestTransport
+from connector.rest.auth import Target
+from connector.rest.client import PortalClient
+from connector.rest.endpoint_policy import check_endpoint
+from connector.rest.errors import AuthError
+from connector.rest.method_pauses import MethodPauses
+from connector.rest.rate_budget import DatabaseRateBudget
+from connector.rest.transport import RestTransport
 from connector.settings import Settings
 from connector.storage.portals import Portal
 from connector.storage.store import Storage

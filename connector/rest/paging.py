@@ -26,12 +26,20 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from connector.batching import MAX_COMMANDS
+from connector.rest.batch import MAX_COMMANDS
 
-if TYPE_CHECKING:
-    from connector.rest_client import PortalClient
+
+class PageSource(Protocol):
+    """What paging needs of a client: `PortalClient` is one."""
+
+    def call(self, method: str, params: Mapping[str, Any] | None = None, *,
+             write: bool | None = None, idempotent: bool | None = None) -> Any: ...
+
+    def batch(self, commands: Mapping[str, tuple[str, Mapping[str, Any]]], *,
+              halt: bool = False) -> Any: ...
+
 
 PAGE = 50
 
@@ -45,7 +53,7 @@ class _Shape:
 
 
 def iterate(
-    client: PortalClient, method: str, params: Mapping[str, Any] | None, *,
+    client: PageSource, method: str, params: Mapping[str, Any] | None, *,
     id_field: str = "ID", page_key: str | None = None,
 ) -> Iterator[dict[str, Any]]:
     base = dict(params or {})
@@ -81,7 +89,7 @@ def iterate(
 class _Chains:
     """Batches of chained pages, one in flight while the caller reads the one before."""
 
-    def __init__(self, client: PortalClient, method: str, page_params: Any, shape: _Shape,
+    def __init__(self, client: PageSource, method: str, page_params: Any, shape: _Shape,
                  id_field: str, page_key: str | None) -> None:
         self._client, self._method, self._page_params = client, method, page_params
         self._shape, self._id_field, self._page_key = shape, id_field, page_key

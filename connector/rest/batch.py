@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from connector.rest_errors import BitrixError, make_error
+from connector.rest.errors import BitrixError, make_error
 
 MAX_COMMANDS = 50
 Command = tuple[str, Mapping[str, Any]]
