@@ -154,7 +154,7 @@ def main() -> int:
     baseline = timed(lambda: raw.execute(
         "SELECT id FROM journal ORDER BY id DESC LIMIT 50").fetchall())
     raw.close()
-    from connector import metrics_source
+    from connector.observability import metrics as metrics_source
 
     series = seed_counters(storage.engine)
     metrics_ms = timed(lambda: metrics_source.render(metrics_source.collect(storage.engine)))

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from connector.install_flow import AUTH_CONNECTOR
+from connector.portals.install import AUTH_CONNECTOR
 from connector.rest.client import PortalClient
 from connector.rest.errors import BitrixError
 from connector.settings import Settings

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Select, and_, delete, or_, select
 
-from connector.metrics_source import record_scheduler_run
+from connector.observability.metrics import record_scheduler_run
 from connector.offline_catch_up import offline_catch_up
 from connector.rest.client import PortalClient
 from connector.rest.errors import BitrixError

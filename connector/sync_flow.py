@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from connector.portal_settings import PortalSettings
+from connector.portals.settings import PortalSettings
 from connector.rest.client import PortalClient
 from connector.row_reading import actor_of, object_number
 from connector.storage.journal import Claimed

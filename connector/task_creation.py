@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from connector.install_flow import AUTH_CONNECTOR
+from connector.portals.install import AUTH_CONNECTOR
 from connector.rest.client import PortalClient
 from connector.rest.errors import BitrixError
 from connector.storage.portals import Portal

@@ -25,8 +25,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connector.errors import TaskBridgeError
-from connector.install_flow import refresh_setup
-from connector.logging_setup import ServedPass, serving
+from connector.observability.logging_setup import ServedPass, serving
+from connector.portals.install import refresh_setup
 from connector.rest.call_log import CallRecord
 from connector.rest.client import PortalClient
 from connector.rest.errors import ReinstallRequired

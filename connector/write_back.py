@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from connector.install_flow import AUTH_CONNECTOR
+from connector.portals.install import AUTH_CONNECTOR
 from connector.rest.client import PortalClient
 from connector.rest.errors import BitrixError, OutcomeUnknown
 from connector.storage.schema import write_log

@@ -9,7 +9,7 @@ from gunicorn.http.errors import NoMoreData, ParseException
 from werkzeug.exceptions import HTTPException
 
 from connector.errors import InvalidApplicationToken, PortalUninstalled
-from connector.install_flow import InstallRefused
+from connector.portals.install import InstallRefused
 from connector.rest.endpoint_policy import InsecurePortal
 from connector.rest.errors import BitrixError, MethodError, NotFound
 from mappers.errors import ValidationError

@@ -1,5 +1,5 @@
 """Every log line of a request carries its correlation id (`g.correlation_id`, set by the
-app factory), through the contextvar in `connector.logging_setup`."""
+app factory), through the contextvar in `connector.observability.logging_setup`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import contextlib
 
 from flask import Flask, g
 
-from connector.logging_setup import bind_correlation, unbind_correlation
+from connector.observability.logging_setup import bind_correlation, unbind_correlation
 
 
 def init_app(app: Flask) -> None:

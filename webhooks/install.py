@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
-from connector.install_flow import InstallRequest, install
+from connector.portals.install import InstallRequest, install
 from webhooks.request_body import BodyError, read_body
 
 blueprint = Blueprint("install", __name__)

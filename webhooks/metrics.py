@@ -3,7 +3,7 @@
 The series name portals (member ids), so they are not for the world: with
 `TASKBRIDGE_METRICS_TOKEN` set, a scrape must send `Authorization: Bearer <token>`; unset,
 only loopback callers may read them. A scrape must stay cheap: it reads the counter table
-and a few index lookups (`connector.metrics_source`), never the journal in full."""
+and a few index lookups (`connector.observability.metrics`), never the journal in full."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import ipaddress
 
 from flask import Blueprint, Request, Response, current_app, request
 
-from connector import metrics_source
+from connector.observability import metrics as metrics_source
 from webhooks.answers import error
 
 blueprint = Blueprint("metrics", __name__)

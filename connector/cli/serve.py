@@ -45,7 +45,7 @@ def web(host: str, port: int, workers: int) -> None:
 @click.option("--no-scheduler", is_flag=True, help="Do not take part in running the jobs.")
 def worker(batch_size: int, no_scheduler: bool) -> None:
     """Process the journal and run the scheduler (overdue sweep, catch-up, reconcile)."""
-    from connector.logging_setup import configure_logging
+    from connector.observability.logging_setup import configure_logging
     from connector.scheduler import Scheduler
     from connector.worker import Worker
 

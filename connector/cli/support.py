@@ -13,21 +13,21 @@ from urllib.parse import urlsplit
 import click
 from sqlalchemy import func, select, update
 
-from connector import doctor as doctor_checks
 from connector.cli import common
 from connector.errors import TaskBridgeError
-from connector.portal_settings import PortalSettingsError, apply_assignments, parse_assignment
-from connector.replay import replay_matching, replay_one
-from connector.rest.client import PortalClient
-from connector.rest.endpoint_policy import check_endpoint
-from connector.rest.errors import BitrixError
-from connector.settings_change import (
+from connector.portals import doctor as doctor_checks
+from connector.portals.settings import PortalSettingsError, apply_assignments, parse_assignment
+from connector.portals.settings_change import (
     Funnel,
     change_settings,
     load_funnels,
     names_review_stage,
     validate,
 )
+from connector.replay import replay_matching, replay_one
+from connector.rest.client import PortalClient
+from connector.rest.endpoint_policy import check_endpoint
+from connector.rest.errors import BitrixError
 from connector.storage.journal import PROCESSING, WAITING
 from connector.storage.portals import Installation
 from connector.storage.schema import journal

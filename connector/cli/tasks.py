@@ -8,9 +8,9 @@ from datetime import datetime
 
 import click
 
-from connector.automation_token import automation_token
 from connector.cli import common
 from connector.errors import SettingsError
+from connector.portals.automation_token import automation_token
 from connector.rest.client import PortalClient
 from connector.rest.errors import BitrixError
 from connector.storage.portals import Portal

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from connector.automation_token import automation_token
 from connector.cli import cli
+from connector.portals.automation_token import automation_token
 from connector.sync_fetch import forget_facts
 from tests.scenarios import conftest as scenario
 from tests.scenarios.conftest import People

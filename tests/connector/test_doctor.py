@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from connector.cli import cli
-from connector.doctor import diagnose
+from connector.portals.doctor import diagnose
 
 
 def _env(taskbridge: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -87,7 +87,7 @@ def test_a_binding_left_at_an_old_address_is_named_and_setup_removes_it(
     """After PUBLIC_URL moved, the portal would keep posting every event to the old one."""
     import requests
 
-    from connector.install_flow import ensure_setup
+    from connector.portals.install import ensure_setup
     from connector.rest.client import PortalClient
 
     taskbridge.install()

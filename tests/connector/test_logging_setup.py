@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from connector.logging_setup import (
+from connector.observability.logging_setup import (
     ServedPass,
     TextFormatter,
     configure_logging,

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import responses
 from sqlalchemy import event, select, text
 
-from connector import metrics_source
+from connector.observability import metrics as metrics_source
 from connector.rest.client import PortalClient
 from connector.rest.retry_policy import RetryPolicy
 from connector.settings import Settings

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from connector.install_flow import AUTH_CONNECTOR
 from connector.offline_catch_up import offline_catch_up
+from connector.portals.install import AUTH_CONNECTOR
 from connector.rest.client import PortalClient
 from connector.storage.journal import Journal
 from tests.support.stack import TaskBridge

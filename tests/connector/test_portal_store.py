@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from connector.errors import PortalNotFound
-from connector.portal_settings import PortalSettingsError, apply_assignments, labels_language
+from connector.portals.settings import PortalSettingsError, apply_assignments, labels_language
 from connector.settings import Settings
 from connector.storage.portals import INSTALLED, NEEDS_REINSTALL, UNINSTALLED, Installation
 from connector.storage.store import Storage, open_storage

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from connector.metrics_source import record_scheduler_run
+from connector.observability.metrics import record_scheduler_run
 from connector.rest.errors import QueryLimitExceeded
 from connector.scheduler import RECONCILE_SLACK, reconcile, retention, run_job
 from connector.settings import Settings

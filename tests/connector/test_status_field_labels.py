@@ -4,7 +4,7 @@ finds nothing to do the next time."""
 
 from __future__ import annotations
 
-from connector.install_flow import refresh_setup
+from connector.portals.install import refresh_setup
 from tests.scenarios import conftest as scenario
 from tests.support.card_tasks import STATUS_FIELD
 from tests.support.stack import TaskBridge

@@ -16,7 +16,7 @@ from typing import Any
 import requests
 from sqlalchemy import create_engine, text
 
-from connector.automation_token import automation_token
+from connector.portals.automation_token import automation_token
 from connector.settings import Settings
 from tests.fuzz.conftest import Gunicorn
 from tests.support.stack import CLIENT_ID

@@ -18,7 +18,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, func, select
 
-from connector.logging_setup import TextFormatter
+from connector.observability.logging_setup import TextFormatter
 from connector.storage.schema import journal
 from emulator import php_form
 from tests.fuzz.conftest import Gunicorn, gunicorn  # noqa: F401  (the fixture)

@@ -10,7 +10,7 @@ import pytest
 import requests
 from sqlalchemy import text
 
-from connector.logging_setup import JsonFormatter
+from connector.observability.logging_setup import JsonFormatter
 from tests.security.conftest import ADMIN_TOKEN
 from tests.support.stack import CLIENT_ID, CLIENT_SECRET, TaskBridge
 

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from connector.logging_setup import CorrelationFilter, JsonFormatter
+from connector.observability.logging_setup import CorrelationFilter, JsonFormatter
 
 
 class Lines(logging.Handler):

@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import pytest
 
-from connector.portal_settings import PortalSettingsError
+from connector.portals.settings import PortalSettingsError
+from connector.portals.settings_change import Funnel, Stage, validate
 from connector.replay import ReplayRefused, replay_one
 from connector.settings import Settings
-from connector.settings_change import Funnel, Stage, validate
 from connector.storage.store import Storage, open_storage
 from connector.storage.sync_log import FilterError, LogFilter, parse_item
 from webhooks.admin import query

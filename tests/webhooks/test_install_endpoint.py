@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import requests
 
-from connector.install_flow import PLACEMENTS, STATUS_FIELD
+from connector.portals.install import PLACEMENTS, STATUS_FIELD
 from mappers.portal_events import BOUND_EVENTS, OFFLINE_EVENTS
 from tests.support.stack import CLIENT_ID, TaskBridge
 

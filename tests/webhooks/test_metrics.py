@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import requests
 import responses
 
-from connector.metrics_source import record_scheduler_run
+from connector.observability.metrics import record_scheduler_run
 from connector.replay import replay_one
 from connector.rest.client import PortalClient
 from connector.rest.retry_policy import RetryPolicy

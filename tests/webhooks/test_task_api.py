@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from connector.automation_token import automation_token
+from connector.portals.automation_token import automation_token
 from tests.scenarios import conftest as scenario
 from tests.scenarios.conftest import People
 from tests.support.card_tasks import checklist, status_code, timeline, writes_of

@@ -29,7 +29,7 @@ CATALOG: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("err.not_replayable", r"event (?P<id>\d+) is (?P<state>\w+); "
                                r"only failed or dead events replay"),
         ("err.filter_not_replayable", r"only failed or dead events replay, not (?P<state>\w+)"),
-        # a portal's settings (connector/portal_settings.py, connector/settings_change.py)
+        # a portal's settings (connector/portals/settings.py, connector/portals/settings_change.py)
         ("err.no_funnel", r"(?P<name>review_stage\.\d+): the portal has no such funnel"),
         ("err.not_a_stage", rf"(?P<name>review_stage\.\d+): {_VALUE} is not a stage of "
                             r"that funnel"),

@@ -7,16 +7,16 @@ import logging
 from flask import Blueprint, current_app, g, redirect, request, url_for
 
 from connector.errors import PortalNotFound
-from connector.portal_settings import PortalSettings, PortalSettingsError
-from connector.rest.client import PortalClient
-from connector.rest.errors import BitrixError
-from connector.settings_change import (
+from connector.portals.settings import PortalSettings, PortalSettingsError
+from connector.portals.settings_change import (
     Funnel,
     change_settings,
     load_funnels,
     reviewable,
     validate,
 )
+from connector.rest.client import PortalClient
+from connector.rest.errors import BitrixError
 from connector.storage.portals import Portal
 from mappers.statuses import registered_languages
 from webhooks.admin.pages import message, render, storage, viewer

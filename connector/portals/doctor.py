@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from connector.install_flow import PLACEMENTS, STATUS_FIELD
+from connector.portals.install import PLACEMENTS, STATUS_FIELD
 from connector.rest.client import PortalClient
 from connector.rest.errors import BitrixError
 from connector.rest.token_refresh import TokenRefresher

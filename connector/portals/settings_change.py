@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import update
 
-from connector.install_flow import relabel_status_field
-from connector.portal_settings import (
+from connector.portals.install import relabel_status_field
+from connector.portals.settings import (
     PortalSettings,
     PortalSettingsError,
     apply_assignments,

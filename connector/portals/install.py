@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connector.errors import TaskBridgeError
-from connector.install_admin import is_portal_admin
-from connector.portal_settings import labels_language
+from connector.portals.install_admin import is_portal_admin
+from connector.portals.settings import labels_language
 from connector.rest.client import PortalClient
 from connector.rest.endpoint_policy import check_endpoint
 from connector.rest.errors import BitrixError
