@@ -47,7 +47,7 @@ from connector.storage.schema import portals  # noqa: E402
 from connector.storage.snapshots import SnapshotStore  # noqa: E402
 from connector.storage.store import Storage, open_storage  # noqa: E402
 from connector.storage.token_cipher import new_key  # noqa: E402
-from connector.worker import Worker  # noqa: E402
+from connector.sync.worker import Worker  # noqa: E402
 from emulator import Portal  # noqa: E402
 from emulator.server import serve_in_thread  # noqa: E402
 from mappers.bindings import CrmRef  # noqa: E402

@@ -8,10 +8,10 @@ import uuid
 from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from connector.intake import EventIntake
 from connector.observability.logging_setup import configure_logging
 from connector.settings import Settings, load_settings
 from connector.storage.store import Storage, open_storage
+from connector.sync.intake import EventIntake
 from webhooks import (
     admin,
     answers,

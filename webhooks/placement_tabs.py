@@ -30,7 +30,7 @@ from connector.storage.form_tokens import FormTokenStore
 from connector.storage.journal import Journal
 from connector.storage.portals import Portal
 from connector.storage.snapshots import SnapshotStore, StoredTask
-from connector.task_creation import (
+from connector.sync.task_creation import (
     InvalidNewTask,
     NewTask,
     TaskPartlyCreated,

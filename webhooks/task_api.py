@@ -5,7 +5,7 @@ The body is JSON: `member_id`, `entity` ("deal" or "lead"), `item_id`, `title`,
 `checklist` (strings), `task_control` and `result_required` (booleans). The caller
 authenticates with `Authorization: Bearer <token>`, the portal's token from
 `taskbridge task token --portal MEMBER_ID` (`connector.portals.automation_token`). The task is
-created as from a card (`connector.task_creation.create_and_show`); the answer is
+created as from a card (`connector.sync.task_creation.create_and_show`); the answer is
 201 `{"task_id": N}`. Refusals are JSON with `error`, `error_description` and, when one
 value is at fault, `field`.
 """
@@ -21,7 +21,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from connector.portals.automation_token import token_matches
 from connector.rest.client import PortalClient
 from connector.rest.errors import BitrixError
-from connector.task_creation import (
+from connector.sync.task_creation import (
     InvalidNewTask,
     ItemUnavailable,
     NewTask,

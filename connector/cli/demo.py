@@ -32,7 +32,7 @@ from connector.storage.journal import Journal
 from connector.storage.snapshots import SnapshotStore
 from connector.storage.store import Storage, open_storage
 from connector.storage.token_cipher import new_key
-from connector.worker import Worker
+from connector.sync.worker import Worker
 from mappers.statuses import CrmTaskStatus, label
 
 CLIENT_ID = "local.taskbridge.demo"

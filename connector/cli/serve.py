@@ -47,7 +47,7 @@ def worker(batch_size: int, no_scheduler: bool) -> None:
     """Process the journal and run the scheduler (overdue sweep, catch-up, reconcile)."""
     from connector.observability.logging_setup import configure_logging
     from connector.scheduler import Scheduler
-    from connector.worker import Worker
+    from connector.sync.worker import Worker
 
     settings = common.settings()
     configure_logging(settings)
@@ -76,7 +76,7 @@ def run(host: str, port: int) -> None:
     from werkzeug.serving import make_server
 
     from connector.scheduler import Scheduler
-    from connector.worker import Worker
+    from connector.sync.worker import Worker
     from webhooks.app import create_app
 
     settings = common.settings()

@@ -24,7 +24,6 @@ from connector.portals.settings_change import (
     names_review_stage,
     validate,
 )
-from connector.replay import replay_matching, replay_one
 from connector.rest.client import PortalClient
 from connector.rest.endpoint_policy import check_endpoint
 from connector.rest.errors import BitrixError
@@ -34,6 +33,7 @@ from connector.storage.schema import journal
 from connector.storage.schema import portals as portals_table
 from connector.storage.store import Storage
 from connector.storage.sync_log import STATES, LogFilter, LogRow, SyncLog, parse_item
+from connector.sync.replay import replay_matching, replay_one
 
 BACKLOG = (*WAITING, PROCESSING)
 

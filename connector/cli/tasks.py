@@ -15,8 +15,8 @@ from connector.rest.client import PortalClient
 from connector.rest.errors import BitrixError
 from connector.storage.portals import Portal
 from connector.storage.store import Storage
-from connector.sync_fetch import portal_facts
-from connector.task_creation import (
+from connector.sync.fetch import portal_facts
+from connector.sync.task_creation import (
     InvalidNewTask,
     ItemUnavailable,
     NewTask,

@@ -16,7 +16,7 @@ from connector.rest.client import PortalClient
 from connector.rest.retry_policy import RetryPolicy
 from connector.storage.portals import Installation
 from connector.storage.schema import journal
-from connector.worker import Worker
+from connector.sync.worker import Worker
 from tests.conftest import REQUIRED_ENV, required
 from tests.support.stack import CLIENT_ID, taskbridge_for
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner, Result
 
 from connector.cli import cli
 from connector.portals.automation_token import automation_token
-from connector.sync_fetch import forget_facts
+from connector.sync.fetch import forget_facts
 from tests.scenarios import conftest as scenario
 from tests.scenarios.conftest import People
 from tests.support.card_tasks import checklist, status_code, timeline, writes_of

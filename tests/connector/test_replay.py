@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import insert, update
 
-from connector.replay import ReplayRefused, replay_matching, replay_one
 from connector.settings import Settings
 from connector.storage.journal import Journal
 from connector.storage.portals import Installation
 from connector.storage.schema import journal
 from connector.storage.store import Storage, open_storage
 from connector.storage.sync_log import LogFilter
+from connector.sync.replay import ReplayRefused, replay_matching, replay_one
 
 NOW = datetime(2025, 4, 1, 12, 0, tzinfo=UTC)
 
@@ -83,7 +83,7 @@ def test_a_filter_on_another_state_is_refused(storage: Storage) -> None:
 
 def test_a_row_picked_up_meanwhile_is_left_alone(storage: Storage,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    from connector import replay as module
+    from connector.sync import replay as module
 
     original = module._requeue
 

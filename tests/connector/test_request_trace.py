@@ -19,7 +19,7 @@ from connector.settings import Settings, load_settings
 from connector.storage.journal import Journal
 from connector.storage.store import open_storage
 from connector.storage.token_cipher import new_key
-from connector.worker import Worker
+from connector.sync.worker import Worker
 from emulator import Portal
 from emulator.server import serve_in_thread
 from tests.support.log_lines import Lines, on_root

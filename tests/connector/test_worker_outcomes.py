@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from connector.replay import replay_one
 from connector.rest.call_log import CallRecord
 from connector.rest.client import PortalClient
 from connector.rest.retry_policy import RetryPolicy
 from connector.storage.journal import DEAD, DONE, FAILED, PENDING
 from connector.storage.rest_state import RestCallStore
 from connector.storage.schema import write_log
-from connector.worker import Worker
+from connector.sync.replay import replay_one
+from connector.sync.worker import Worker
 from tests.support.stack import CLIENT_ID, TaskBridge
 
 

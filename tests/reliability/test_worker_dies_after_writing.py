@@ -11,7 +11,7 @@ import pytest
 
 from connector.rest.call_log import CallRecord
 from connector.storage.journal import Claimed
-from connector.worker import Worker
+from connector.sync.worker import Worker
 from tests.support.stack import TaskBridge
 
 MARKER = re.compile(r"\[([0-9a-f]{12})\]")

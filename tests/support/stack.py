@@ -13,7 +13,7 @@ from connector.storage.journal import Journal
 from connector.storage.portals import Portal as StoredPortal
 from connector.storage.snapshots import SnapshotStore
 from connector.storage.store import Storage, open_storage
-from connector.worker import Worker
+from connector.sync.worker import Worker
 from emulator import Portal
 from emulator.server import RunningServer, serve_in_thread
 from tests.support.live_server import LiveServer, serve_later

@@ -10,7 +10,6 @@ import requests
 import responses
 
 from connector.observability.metrics import record_scheduler_run
-from connector.replay import replay_one
 from connector.rest.client import PortalClient
 from connector.rest.retry_policy import RetryPolicy
 from connector.scheduler import retention
@@ -19,6 +18,7 @@ from connector.storage.journal import Journal
 from connector.storage.portals import Installation
 from connector.storage.rest_state import RestCallStore
 from connector.storage.store import open_storage
+from connector.sync.replay import replay_one
 from tests.support.live_server import serve
 from tests.webhooks.conftest import APP_TOKEN, MEMBER, task_event
 from webhooks.app import create_app

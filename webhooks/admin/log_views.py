@@ -11,10 +11,10 @@ from flask import Blueprint, Response, redirect, request, stream_with_context, u
 
 from connector.observability.item_timeline import item_timeline
 from connector.observability.sync_log_export import MAX_EXPORT_ROWS, csv_lines, json_array
-from connector.replay import ReplayRefused, replay_matching, replay_one
 from connector.storage.rest_state import RestCallStore, StoredCall
 from connector.storage.schema import write_log
 from connector.storage.sync_log import STATES, Entry, FilterError, LogFilter, SyncLog, scrub
+from connector.sync.replay import ReplayRefused, replay_matching, replay_one
 from mappers.ids import MAX_DIGITS
 from webhooks.admin import query
 from webhooks.admin.pages import message, render, storage, viewer

@@ -24,7 +24,7 @@ CATALOG: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("err.not_number", rf"(?P<name>\w+): {_VALUE} is not a number"),
         ("err.not_id", rf"(?P<name>\w+): {_VALUE} is not an id \(1 to 18 digits\)"),
         ("err.not_time", rf"(?P<name>\w+): {_VALUE} is not a date and time"),
-        # replay (connector/replay.py)
+        # replay (connector/sync/replay.py)
         ("err.no_event", r"event (?P<id>\d+) does not exist"),
         ("err.not_replayable", r"event (?P<id>\d+) is (?P<state>\w+); "
                                r"only failed or dead events replay"),

@@ -30,16 +30,16 @@ from connector.portals.install import refresh_setup
 from connector.rest.call_log import CallRecord
 from connector.rest.client import PortalClient
 from connector.rest.errors import ReinstallRequired
-from connector.row_reading import unreadable
 from connector.settings import Settings
 from connector.storage.journal import DONE, IGNORED, Claimed, Journal
 from connector.storage.portals import Portal
 from connector.storage.rest_state import RestCallStore
 from connector.storage.snapshots import SnapshotStore
 from connector.storage.store import Storage
-from connector.sync_fetch import forget_facts
-from connector.sync_flow import ITEM_EVENTS, TASK_EVENTS, Pass, SyncFlow
-from connector.write_back import WriteOutcome
+from connector.sync.fetch import forget_facts
+from connector.sync.flow import ITEM_EVENTS, TASK_EVENTS, Pass, SyncFlow
+from connector.sync.row_reading import unreadable
+from connector.sync.write_back import WriteOutcome
 from mappers.errors import ValidationError
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from connector.portals.install import AUTH_CONNECTOR
 from connector.rest.client import PortalClient
 from connector.rest.errors import BitrixError, OutcomeUnknown
 from connector.storage.schema import write_log
-from connector.sync_fetch import PortalFacts
+from connector.sync.fetch import PortalFacts
 from mappers.bindings import CrmRef
 from mappers.snapshots import TaskSnapshot
 from mappers.statuses import CrmTaskStatus

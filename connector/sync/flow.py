@@ -19,11 +19,10 @@ from typing import Any
 
 from connector.portals.settings import PortalSettings
 from connector.rest.client import PortalClient
-from connector.row_reading import actor_of, object_number
 from connector.storage.journal import Claimed
 from connector.storage.portals import Portal
 from connector.storage.snapshots import SnapshotStore, StoredItem, StoredTask
-from connector.sync_fetch import (
+from connector.sync.fetch import (
     ITEM_METHOD,
     Fetched,
     Needs,
@@ -32,7 +31,8 @@ from connector.sync_fetch import (
     known_facts,
     portal_facts,
 )
-from connector.write_back import WriteBack, WriteOutcome
+from connector.sync.row_reading import actor_of, object_number
+from connector.sync.write_back import WriteBack, WriteOutcome
 from mappers.bindings import CrmRef
 from mappers.bound_items import bound_responsibles
 from mappers.changes import unexplained_edit, what_changed

@@ -26,9 +26,9 @@ from connector.portals.install import AUTH_CONNECTOR
 from connector.rest.client import PortalClient
 from connector.rest.errors import BitrixError
 from connector.storage.portals import Portal
-from connector.sync_fetch import ITEM_METHOD, portal_facts
-from connector.sync_flow import rules_of
-from connector.write_back import WriteBack, WriteOutcome, entity_type
+from connector.sync.fetch import ITEM_METHOD, portal_facts
+from connector.sync.flow import rules_of
+from connector.sync.write_back import WriteBack, WriteOutcome, entity_type
 from mappers.bindings import CrmRef
 from mappers.card_notes import card_task_note
 from mappers.changes import what_changed
