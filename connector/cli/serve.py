@@ -46,7 +46,7 @@ def web(host: str, port: int, workers: int) -> None:
 def worker(batch_size: int, no_scheduler: bool) -> None:
     """Process the journal and run the scheduler (overdue sweep, catch-up, reconcile)."""
     from connector.observability.logging_setup import configure_logging
-    from connector.scheduler import Scheduler
+    from connector.scheduler.scheduler import Scheduler
     from connector.sync.worker import Worker
 
     settings = common.settings()
@@ -75,7 +75,7 @@ def run(host: str, port: int) -> None:
 
     from werkzeug.serving import make_server
 
-    from connector.scheduler import Scheduler
+    from connector.scheduler.scheduler import Scheduler
     from connector.sync.worker import Worker
     from webhooks.app import create_app
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from connector.offline_catch_up import offline_catch_up
 from connector.portals.install import AUTH_CONNECTOR
 from connector.rest.client import PortalClient
+from connector.scheduler.offline_catch_up import offline_catch_up
 from connector.storage.journal import Journal
 from tests.support.stack import TaskBridge
 

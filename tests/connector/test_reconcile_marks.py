@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from connector.observability.metrics import record_scheduler_run
 from connector.rest.errors import QueryLimitExceeded
-from connector.scheduler import RECONCILE_SLACK, reconcile, retention, run_job
+from connector.scheduler.scheduler import RECONCILE_SLACK, reconcile, retention, run_job
 from connector.settings import Settings
 from connector.storage.portals import Installation, Portal
 from connector.storage.schema import scheduler_runs

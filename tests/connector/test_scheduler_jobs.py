@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select
 
-from connector.scheduler import offline_catch_up, reconcile, retention
+from connector.scheduler.scheduler import offline_catch_up, reconcile, retention
 from connector.settings import Settings
 from connector.storage.journal import DONE, Journal
 from connector.storage.portals import Installation

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from sqlalchemy import Engine, text
 
-from connector.scheduler import Scheduler
+from connector.scheduler.scheduler import Scheduler
 from connector.settings import Settings
 from connector.storage.leadership import LEADER_LOCK
 from connector.storage.store import Storage, open_storage

@@ -12,7 +12,7 @@ import responses
 from connector.observability.metrics import record_scheduler_run
 from connector.rest.client import PortalClient
 from connector.rest.retry_policy import RetryPolicy
-from connector.scheduler import retention
+from connector.scheduler.scheduler import retention
 from connector.settings import Settings
 from connector.storage.journal import Journal
 from connector.storage.portals import Installation

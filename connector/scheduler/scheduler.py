@@ -3,7 +3,7 @@
 
 - the overdue sweep: a deadline passing fires nothing, so open tasks past their deadline
   are queued for a re-check (the rules then make them EXPIRED);
-- the offline catch-up (`connector.offline_catch_up`): events the portal kept in its
+- the offline catch-up (`connector.scheduler.offline_catch_up`): events the portal kept in its
   offline queue (deliveries that never reached us) are journaled, then cleared;
 - the reconcile pass: what changed on each portal since its last pass is re-checked, and
   a few of the open tasks checked longest ago, which finds what no event reports (a
@@ -26,9 +26,9 @@ from typing import Any
 from sqlalchemy import Engine, Select, and_, delete, or_, select
 
 from connector.observability.metrics import record_scheduler_run
-from connector.offline_catch_up import offline_catch_up
 from connector.rest.client import PortalClient
 from connector.rest.errors import BitrixError
+from connector.scheduler.offline_catch_up import offline_catch_up
 from connector.settings import Settings
 from connector.storage.journal import DEAD, Journal
 from connector.storage.leadership import Leadership
@@ -37,7 +37,7 @@ from connector.storage.schema import journal as journal_table
 from connector.storage.schema import rest_calls, scheduler_runs, write_log
 from connector.storage.snapshots import SnapshotStore
 from connector.storage.store import Storage
-from connector.user_tokens import poll_views
+from connector.storage.user_tokens import poll_views
 from mappers.overdue import is_overdue
 
 log = logging.getLogger(__name__)
