@@ -27,7 +27,7 @@ from connector.portals.settings_change import (
 from connector.rest.client import PortalClient
 from connector.rest.endpoint_policy import check_endpoint
 from connector.rest.errors import BitrixError
-from connector.storage.journal import PROCESSING, WAITING
+from connector.storage.journal_rows import PROCESSING, WAITING
 from connector.storage.portals import Installation
 from connector.storage.schema import journal
 from connector.storage.schema import portals as portals_table

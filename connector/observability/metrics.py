@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, select
 
 from connector.storage import counters as metrics
 from connector.storage.counters import LATENCY_BUCKETS, number
-from connector.storage.journal import FAILED, PENDING, PROCESSING
+from connector.storage.journal_rows import FAILED, PENDING, PROCESSING
 from connector.storage.schema import journal, metric_counters, portals, scheduler_runs
 
 QUEUED = (PENDING, FAILED, PROCESSING)

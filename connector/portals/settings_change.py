@@ -22,7 +22,7 @@ from connector.portals.settings import (
 )
 from connector.rest.client import PortalClient
 from connector.rest.errors import BitrixError, NotFound
-from connector.storage.journal import DONE
+from connector.storage.journal_rows import DONE
 from connector.storage.schema import journal, portals
 from connector.storage.store import Storage
 from mappers.statuses import language_code

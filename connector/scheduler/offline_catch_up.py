@@ -19,7 +19,8 @@ from connector.portals.install import AUTH_CONNECTOR
 from connector.rest.client import PortalClient
 from connector.rest.errors import BitrixError
 from connector.settings import Settings
-from connector.storage.journal import PENDING, Journal
+from connector.storage.journal import Journal
+from connector.storage.journal_rows import PENDING
 from connector.storage.portals import INSTALLED, Portal
 from connector.storage.schema import journal as journal_table
 from connector.storage.store import Storage

@@ -30,7 +30,8 @@ from connector.rest.client import PortalClient
 from connector.rest.errors import BitrixError
 from connector.scheduler.offline_catch_up import offline_catch_up
 from connector.settings import Settings
-from connector.storage.journal import DEAD, Journal
+from connector.storage.journal import Journal
+from connector.storage.journal_rows import DEAD
 from connector.storage.leadership import Leadership
 from connector.storage.portals import INSTALLED, Portal
 from connector.storage.schema import journal as journal_table

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from connector.storage.journal import Arrival, Journal, Recorded
+from connector.storage.journal import Journal
+from connector.storage.journal_rows import Arrival, Recorded
 
 MAX_BATCH = 100
 

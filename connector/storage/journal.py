@@ -5,142 +5,42 @@ domain verbs; the worker and the admin pages never write SQL of their own.
 
 States: pending ▸ processing ▸ done | failed (retried later) | dead (gave up, with why);
 duplicate (a re-delivery of an event still waiting) and ignored (an event TaskBridge
-does not act on) are recorded and never processed.
+does not act on) are recorded and never processed. The states and the row values are in
+`journal_rows`; the named statements in `journal_queries`.
 """
 
 from __future__ import annotations
 
-import functools
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, func, select, update
+from sqlalchemy import Engine, func, select, update
 
 from connector.storage import counters as metrics
-from connector.storage.journal_queries import FOLLOWERS, HEADS
+from connector.storage.journal_queries import FIND_WAITING, FOLLOWERS, HEADS, DriverInsert
+from connector.storage.journal_rows import (
+    DEAD,
+    DEDUPE_WINDOW,
+    DONE,
+    DUPLICATE,
+    FAILED,
+    IGNORED,
+    PENDING,
+    PROCESSING,
+    Arrival,
+    Claimed,
+    Recorded,
+    as_utc,
+    claimed_from,
+    finished_counts,
+    received_key,
+    retry_delay,
+    row_for,
+)
 from connector.storage.locks import write_lock
 from connector.storage.schema import journal
-from mappers.portal_events import PortalEvent
-
-PENDING = "pending"
-PROCESSING = "processing"
-DONE = "done"
-FAILED = "failed"
-DEAD = "dead"
-DUPLICATE = "duplicate"
-IGNORED = "ignored"
-WAITING = (PENDING, FAILED)
-
-DEDUPE_WINDOW = timedelta(minutes=5)
-
-
-@dataclass(frozen=True)
-class Recorded:
-    id: int
-    state: str
-    duplicate_of: int | None = None
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """A journal row the worker now holds."""
-
-    id: int
-    portal_id: int
-    member_id: str
-    event: str
-    object_type: str
-    object_id: str
-    object_key: str
-    payload: dict[str, Any]
-    source: str
-    attempts: int
-    received_at: datetime
-    correlation_id: str | None
-    replays: tuple[dict[str, Any], ...] = ()  # who replayed it, kept across processing
-
-
-def _row(arrival: Arrival, state: str, original: int | None) -> dict[str, Any]:
-    event = arrival.event
-    return {
-        "portal_id": arrival.portal_id,
-        "member_id": event.auth.member_id,
-        "received_at": arrival.received_at,
-        "source": arrival.source,
-        "event": event.name,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "object_key": event.object_key,
-        "payload": arrival.payload,
-        "dedupe_key": arrival.dedupe_key,
-        "state": state,
-        "attempts": 0,
-        "next_attempt_at": arrival.received_at + arrival.due_in if state == PENDING else None,
-        "finished_at": None if state == PENDING else arrival.received_at,
-        "detail": {"duplicate_of": original} if original is not None else None,
-        "correlation_id": arrival.correlation_id,
-    }
-
-
-def retry_delay(attempts: int) -> timedelta:
-    """Backoff before the next try: 5 s, 10 s, 20 s ... capped at one hour."""
-    return timedelta(seconds=min(3600, 5 * 2 ** max(0, attempts - 1)))
-
-
-@dataclass(frozen=True)
-class Arrival:
-    """One event as it reached TaskBridge, ready to be journaled."""
-
-    event: PortalEvent
-    portal_id: int | None
-    payload: dict[str, Any]
-    dedupe_key: str
-    received_at: datetime
-    source: str = "online"
-    correlation_id: str | None = None
-    due_in: timedelta = timedelta(0)
-
-
-# Built once: the receiver runs these for every batch of events, so their compiled form
-# is reused.
-_FIND_WAITING = (
-    select(journal.c.portal_id, journal.c.dedupe_key, journal.c.received_at, journal.c.id)
-    .where(
-        journal.c.portal_id.in_(bindparam("portal_ids", expanding=True)),
-        journal.c.dedupe_key.in_(bindparam("dedupe_keys", expanding=True)),
-        journal.c.received_at >= bindparam("since"),
-        journal.c.state == PENDING,
-    )
-    # No ORDER BY: it would steer the planner off the dedupe index onto a scan of the
-    # portal's rows. The few matches are sorted in Python.
-)
-_INSERTED = ("portal_id", "member_id", "received_at", "source", "event", "object_type",
-             "object_id", "object_key", "payload", "dedupe_key", "state", "attempts",
-             "next_attempt_at", "finished_at", "detail", "correlation_id")
-
-
-class _DriverInsert:
-    """The journal INSERT as the driver's own SQL: the receiver runs it for every event,
-    and SQLAlchemy's per-statement work cost as much as the insert itself. Values go
-    through the columns' own types, so rows are stored exactly as SQLAlchemy stores them."""
-
-    def __init__(self, dialect: Any) -> None:
-        mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        self.sql = (f"INSERT INTO journal ({', '.join(_INSERTED)}) "
-                    f"VALUES ({', '.join([mark] * len(_INSERTED))}) RETURNING id")
-        self.convert = [journal.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-                        for name in _INSERTED]
-
-    def one(self, cursor: Any, row: dict[str, Any]) -> int:
-        """Insert one row on the connection's own cursor; its new id."""
-        cursor.execute(self.sql, tuple(
-            value if convert is None or value is None else convert(value)
-            for value, convert in zip((row[name] for name in _INSERTED), self.convert,
-                                      strict=True)))
-        return int(cursor.fetchone()[0])
 
 
 class Journal:
@@ -148,11 +48,11 @@ class Journal:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._insert: _DriverInsert | None = None
+        self._insert: DriverInsert | None = None
 
-    def _inserter(self, dialect: Any) -> _DriverInsert:
+    def _inserter(self, dialect: Any) -> DriverInsert:
         if self._insert is None:
-            self._insert = _DriverInsert(dialect)
+            self._insert = DriverInsert(dialect)
         return self._insert
 
     def record_many(self, arrivals: Sequence[Arrival]) -> list[Recorded]:
@@ -181,14 +81,14 @@ class Journal:
                                          if received >= since), first_here.get(key))
                     state = (DUPLICATE if original is not None
                              else PENDING if arrival.event.known else IGNORED)
-                    row_id = insert.one(cursor, _row(arrival, state, original))
+                    row_id = insert.one(cursor, row_for(arrival, state, original))
                     if state == PENDING:
                         first_here[key] = row_id
                     recorded.append(Recorded(id=row_id, state=state, duplicate_of=original))
                 # One upsert per batch, last, so the counter rows are held only until the
                 # commit.
                 metrics.bump_on_cursor(cursor, conn.dialect.paramstyle, Counter(
-                    _received(a.event.name, r.state)
+                    received_key(a.event.name, r.state)
                     for a, r in zip(arrivals, recorded, strict=True)))
             finally:
                 cursor.close()
@@ -201,7 +101,7 @@ class Journal:
         if not lookups:
             return {}
         found: dict[tuple[int, str], list] = {}
-        for row in conn.execute(_FIND_WAITING, {
+        for row in conn.execute(FIND_WAITING, {
             "portal_ids": sorted({a.portal_id for a in lookups}),
             "dedupe_keys": sorted({a.dedupe_key for a in lookups}),
             "since": min(a.received_at for a in lookups) - DEDUPE_WINDOW,
@@ -264,7 +164,7 @@ class Journal:
             rows = conn.execute(
                 select(journal).where(journal.c.id.in_(ids)).order_by(journal.c.id)
             ).all()
-        return [_claimed(row._mapping) for row in rows]
+        return [claimed_from(row._mapping) for row in rows]
 
     def finish(self, ids: Iterable[int], *, detail: dict[str, Any] | None = None,
                state: str = DONE, now: datetime | None = None) -> None:
@@ -278,9 +178,9 @@ class Journal:
                         error=None, detail=detail)
                 .returning(journal.c.event, journal.c.received_at)
             ).all()
-            counts = _finished(finished, state)
+            counts = finished_counts(finished, state)
             if state == DONE:
-                counts.update(metrics.latency([(now - _aware(row.received_at)).total_seconds()
+                counts.update(metrics.latency([(now - as_utc(row.received_at)).total_seconds()
                                                for row in finished]))
             metrics.bump(conn, counts)
 
@@ -302,7 +202,7 @@ class Journal:
         with self._engine.begin() as conn:
             counts: Counter[metrics.Key] = Counter()
             for ids, row_detail in updates:
-                counts.update(_finished(conn.execute(
+                counts.update(finished_counts(conn.execute(
                     update(journal)
                     .where(journal.c.id.in_(ids), journal.c.state == PROCESSING)
                     .values(detail=row_detail, **values)
@@ -399,27 +299,9 @@ class Journal:
             )
 
 
-@functools.lru_cache(maxsize=1024)
-def _received(event: str, state: str) -> metrics.Key:
-    return metrics.EVENTS_RECEIVED, metrics.labels(event=event, state=state)
 
 
-def _finished(rows: Sequence[Any], outcome: str) -> Counter[metrics.Key]:
-    """Counter increments for rows that just ended a try as `outcome`."""
-    return Counter((metrics.EVENTS_FINISHED, metrics.labels(event=row.event, outcome=outcome))
-                   for row in rows)
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def _claimed(row: Any) -> Claimed:
-    received = _aware(row["received_at"])
-    return Claimed(
-        id=row["id"], portal_id=row["portal_id"], member_id=row["member_id"],
-        event=row["event"], object_type=row["object_type"], object_id=row["object_id"],
-        object_key=row["object_key"], payload=row["payload"], source=row["source"],
-        attempts=row["attempts"], received_at=received, correlation_id=row["correlation_id"],
-        replays=tuple((row["detail"] or {}).get("replays") or ()),
-    )

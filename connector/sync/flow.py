@@ -19,7 +19,7 @@ from typing import Any
 
 from connector.portals.settings import PortalSettings
 from connector.rest.client import PortalClient
-from connector.storage.journal import Claimed
+from connector.storage.journal_rows import Claimed
 from connector.storage.portals import Portal
 from connector.storage.snapshots import SnapshotStore, StoredItem, StoredTask
 from connector.sync.fetch import (

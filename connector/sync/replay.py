@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 
 from connector.errors import TaskBridgeError
-from connector.storage.journal import DEAD, FAILED, PENDING
+from connector.storage.journal_rows import DEAD, FAILED, PENDING
 from connector.storage.schema import journal
 from connector.storage.sync_log import LogFilter, SyncLog
 

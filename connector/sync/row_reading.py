@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from connector.storage.journal import Claimed
+from connector.storage.journal_rows import Claimed
 from mappers.errors import InvalidIdError
 from mappers.ids import parse_id
 

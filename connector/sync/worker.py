@@ -31,7 +31,8 @@ from connector.rest.call_log import CallRecord
 from connector.rest.client import PortalClient
 from connector.rest.errors import ReinstallRequired
 from connector.settings import Settings
-from connector.storage.journal import DONE, IGNORED, Claimed, Journal
+from connector.storage.journal import Journal
+from connector.storage.journal_rows import DONE, IGNORED, Claimed
 from connector.storage.portals import Portal
 from connector.storage.rest_state import RestCallStore
 from connector.storage.snapshots import SnapshotStore

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from connector.storage.group_commit import GroupCommit, _Slot
-from connector.storage.journal import DUPLICATE, PENDING, Arrival, Journal, Recorded
+from connector.storage.journal import Journal
+from connector.storage.journal_rows import DUPLICATE, PENDING, Arrival, Recorded
 from connector.storage.portals import Installation
 from connector.storage.store import Storage
 from mappers.portal_events import dedupe_key, parse_event

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connector.storage.journal import DEAD, DONE, FAILED, PENDING, Journal
+from connector.storage.journal import Journal
+from connector.storage.journal_rows import DEAD, DONE, FAILED, PENDING
 from connector.storage.portals import Installation
 from connector.storage.store import Storage
 

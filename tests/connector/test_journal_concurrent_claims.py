@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from connector.settings import Settings
-from connector.storage.journal import Claimed, Journal
+from connector.storage.journal import Journal
+from connector.storage.journal_rows import Claimed
 from connector.storage.portals import Installation
 from connector.storage.store import Storage, open_storage
 

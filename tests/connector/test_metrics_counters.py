@@ -19,7 +19,8 @@ from connector.rest.client import PortalClient
 from connector.rest.retry_policy import RetryPolicy
 from connector.settings import Settings
 from connector.storage import counters as metrics
-from connector.storage.journal import Arrival, Journal
+from connector.storage.journal import Journal
+from connector.storage.journal_rows import Arrival
 from connector.storage.portals import Installation
 from connector.storage.rest_state import RestCallStore
 from connector.storage.schema import metric_counters

@@ -11,7 +11,8 @@ from sqlalchemy import insert, select
 
 from connector.scheduler.scheduler import offline_catch_up, reconcile, retention
 from connector.settings import Settings
-from connector.storage.journal import DONE, Journal
+from connector.storage.journal import Journal
+from connector.storage.journal_rows import DONE
 from connector.storage.portals import Installation
 from connector.storage.schema import write_log
 from connector.storage.store import Storage

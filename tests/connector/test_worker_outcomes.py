@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from connector.rest.call_log import CallRecord
 from connector.rest.client import PortalClient
 from connector.rest.retry_policy import RetryPolicy
-from connector.storage.journal import DEAD, DONE, FAILED, PENDING
+from connector.storage.journal_rows import DEAD, DONE, FAILED, PENDING
 from connector.storage.rest_state import RestCallStore
 from connector.storage.schema import write_log
 from connector.sync.replay import replay_one

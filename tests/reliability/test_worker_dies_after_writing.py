@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from connector.rest.call_log import CallRecord
-from connector.storage.journal import Claimed
+from connector.storage.journal_rows import Claimed
 from connector.sync.worker import Worker
 from tests.support.stack import TaskBridge
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from connector.storage.journal import DEAD, DONE, PENDING, Journal
+from connector.storage.journal import Journal
+from connector.storage.journal_rows import DEAD, DONE, PENDING
 from tests.security.conftest import secured  # noqa: F401  (the fixture)
 from tests.support.stack import TaskBridge
 
