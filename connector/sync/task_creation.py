@@ -27,7 +27,7 @@ from connector.rest.client import PortalClient
 from connector.rest.errors import BitrixError
 from connector.storage.portals import Portal
 from connector.sync.fetch import ITEM_METHOD, portal_facts
-from connector.sync.flow import rules_of
+from connector.sync.pass_state import rules_of
 from connector.sync.write_back import WriteBack, WriteOutcome, entity_type
 from mappers.bindings import CrmRef
 from mappers.card_notes import card_task_note

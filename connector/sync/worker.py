@@ -38,7 +38,8 @@ from connector.storage.rest_state import RestCallStore
 from connector.storage.snapshots import SnapshotStore
 from connector.storage.store import Storage
 from connector.sync.fetch import forget_facts
-from connector.sync.flow import ITEM_EVENTS, TASK_EVENTS, Pass, SyncFlow
+from connector.sync.flow import SyncFlow
+from connector.sync.pass_state import ITEM_EVENTS, TASK_EVENTS, Pass
 from connector.sync.row_reading import unreadable
 from connector.sync.write_back import WriteOutcome
 from mappers.errors import ValidationError
