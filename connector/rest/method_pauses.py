@@ -12,11 +12,9 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, delete, select
-
 from connector.rest.errors import OperationTimeLimit
-from connector.rest.rate_budget import insert_ignoring_duplicates
-from connector.storage.schema import rest_method_pauses
+from connector.storage.engines import Engine
+from connector.storage.rest_state import load_pauses, store_pause
 
 DEFAULT_PAUSE = 60.0  # when the portal gives no reset time
 
@@ -56,26 +54,11 @@ class MethodPauses:
 
     def _load(self) -> None:
         assert self.engine is not None
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(rest_method_pauses.c.method, rest_method_pauses.c.until).where(
-                    rest_method_pauses.c.portal_key == self.portal_key,
-                    rest_method_pauses.c.until > self.clock(),
-                )
-            ).all()
+        rows = load_pauses(self.engine, self.portal_key, self.clock())
         with self._lock:
-            for row in rows:
-                self._until[row.method] = max(row.until, self._until.get(row.method, 0.0))
+            for method, until in rows:
+                self._until[method] = max(until, self._until.get(method, 0.0))
 
     def _store(self, method: str, until: float) -> None:
         assert self.engine is not None
-        table = rest_method_pauses
-        with self.engine.begin() as conn:
-            conn.execute(
-                delete(table).where(table.c.portal_key == self.portal_key, table.c.method == method)
-            )
-            conn.execute(
-                insert_ignoring_duplicates(conn, table).values(
-                    portal_key=self.portal_key, method=method, until=until
-                )
-            )
+        store_pause(self.engine, self.portal_key, method, until)

@@ -5,9 +5,9 @@ plans). A caller *reserves* a slot: the level rises by one at once and the calle
 until the bucket has drained enough for that slot, so waiting callers queue in order and
 no request is sent that the portal would answer with 503.
 
-`DatabaseRateBudget` keeps the level in `rest_rate_budgets`, so every thread and process
-on the same database shares it; the read-modify-write holds the row lock
-(`SELECT ... FOR UPDATE` on PostgreSQL, `BEGIN IMMEDIATE` on SQLite).
+`DatabaseRateBudget` keeps the level in `rest_rate_budgets` (`connector.storage.rest_state`),
+so every thread and process on the same database shares it; the read-modify-write holds
+the row lock (`SELECT ... FOR UPDATE` on PostgreSQL, `BEGIN IMMEDIATE` on SQLite).
 `MemoryRateBudget` is the same bucket for one process (incoming-webhook mode).
 """
 
@@ -18,10 +18,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, Engine, Table, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-
-from connector.storage.schema import rest_rate_budgets
+from connector.storage.engines import Engine
+from connector.storage.rest_state import BudgetRow, StoreBudget
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
@@ -100,80 +98,36 @@ class DatabaseRateBudget(RateBudget):
         super().__init__(drain, burst, **kw)  # type: ignore[arg-type]
         self.engine = engine
         self.portal_key = portal_key
+        self._row = BudgetRow(engine, portal_key)
         self._row_ready = False
 
     def _reserve(self) -> float:
-        with self._locked_row() as (conn, level, stamp):
+        with self._locked_row() as (store, level, stamp):
             now = self.clock()
             taken, wait = reserve(level, stamp, now, self.drain, self.burst)
-            self._store(conn, taken, now)
+            store(taken, now)
         return wait
 
     def _fill(self) -> None:
-        with self._locked_row() as (conn, level, _stamp):
-            self._store(conn, max(level, self.burst), self.clock())
+        with self._locked_row() as (store, level, _stamp):
+            store(max(level, self.burst), self.clock())
 
     def level(self) -> float:
         """The bucket's level now (for tests and the doctor command)."""
-        with self.engine.connect() as conn:
-            row = conn.execute(self._select()).first()
+        row = self._row.read()
         if row is None:
             return 0.0
-        return max(0.0, row.level - max(0.0, self.clock() - row.stamp) * self.drain)
-
-    def _select(self):  # type: ignore[no-untyped-def]
-        return select(rest_rate_budgets.c.level, rest_rate_budgets.c.stamp).where(
-            rest_rate_budgets.c.portal_key == self.portal_key
-        )
-
-    def _store(self, conn: Connection, level: float, stamp: float) -> None:
-        conn.execute(
-            update(rest_rate_budgets)
-            .where(rest_rate_budgets.c.portal_key == self.portal_key)
-            .values(level=level, stamp=stamp)
-        )
+        level, stamp = row
+        return max(0.0, level - max(0.0, self.clock() - stamp) * self.drain)
 
     @contextmanager
-    def _locked_row(self) -> Iterator[tuple[Connection, float, float]]:
+    def _locked_row(self) -> Iterator[tuple[StoreBudget, float, float]]:
         self._ensure_row()
-        with locked_transaction(self.engine) as conn:
-            query = self._select()
-            if conn.dialect.name == "postgresql":
-                query = query.with_for_update()
-            row = conn.execute(query).one()
-            yield conn, row.level, row.stamp
+        with self._row.locked() as (level, stamp, store):
+            yield store, level, stamp
 
     def _ensure_row(self) -> None:
         if self._row_ready:
             return
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert_ignoring_duplicates(conn, rest_rate_budgets).values(
-                    portal_key=self.portal_key, level=0.0, stamp=self.clock()
-                )
-            )
+        self._row.create(level=0.0, stamp=self.clock())
         self._row_ready = True
-
-
-@contextmanager
-def locked_transaction(engine: Engine) -> Iterator[Connection]:
-    """A transaction that serialises writers: plain on PostgreSQL (pair it with FOR UPDATE
-    or an advisory lock), `BEGIN IMMEDIATE` on SQLite (takes the write lock up front)."""
-    if engine.dialect.name != "sqlite":
-        with engine.begin() as conn:
-            yield conn
-        return
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.exec_driver_sql("ROLLBACK")
-            raise
-        conn.exec_driver_sql("COMMIT")
-
-
-def insert_ignoring_duplicates(conn: Connection, table: Table):  # type: ignore[no-untyped-def]
-    """`INSERT ... ON CONFLICT DO NOTHING` in the connection's dialect."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing()

@@ -16,10 +16,13 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, or_, update
-
-from connector.rest.rate_budget import insert_ignoring_duplicates, locked_transaction
-from connector.storage.schema import rest_refresh_leases
+from connector.storage.engines import Engine
+from connector.storage.locks import advisory_transaction_lock
+from connector.storage.rest_state import (
+    create_refresh_lease,
+    release_refresh_lease,
+    take_refresh_lease,
+)
 
 _THREAD_LOCKS: dict[tuple[str, str], threading.Lock] = {}
 _REGISTRY_LOCK = threading.Lock()
@@ -46,8 +49,7 @@ def advisory_key(member_id: str) -> int:
 def process_lock(engine: Engine, member_id: str, ttl: float = 30.0) -> Iterator[None]:
     """Hold the cross-process refresh lock for `member_id` while the block runs."""
     if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (advisory_key(member_id),))
+        with advisory_transaction_lock(engine, advisory_key(member_id)):
             yield
         return
     holder = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
@@ -55,34 +57,14 @@ def process_lock(engine: Engine, member_id: str, ttl: float = 30.0) -> Iterator[
     try:
         yield
     finally:
-        with engine.begin() as conn:
-            conn.execute(
-                update(rest_refresh_leases)
-                .where(rest_refresh_leases.c.member_id == member_id,
-                       rest_refresh_leases.c.holder == holder)
-                .values(holder=None, expires_at=0.0)
-            )
+        release_refresh_lease(engine, member_id, holder)
 
 
 def _take_lease(engine: Engine, member_id: str, holder: str, ttl: float) -> None:
-    table = rest_refresh_leases
-    with engine.begin() as conn:
-        conn.execute(
-            insert_ignoring_duplicates(conn, table).values(
-                member_id=member_id, holder=None, expires_at=0.0
-            )
-        )
+    create_refresh_lease(engine, member_id)
     deadline = time.monotonic() + ttl * 2
     while True:
-        now = time.time()
-        with locked_transaction(engine) as conn:
-            taken = conn.execute(
-                update(table)
-                .where(table.c.member_id == member_id,
-                       or_(table.c.holder.is_(None), table.c.expires_at < now))
-                .values(holder=holder, expires_at=now + ttl)
-            ).rowcount
-        if taken == 1:
+        if take_refresh_lease(engine, member_id, holder, time.time(), ttl):
             return
         if time.monotonic() > deadline:
             raise RefreshLockTimeout(f"refresh lease for {member_id} not released")

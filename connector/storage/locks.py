@@ -1,4 +1,7 @@
-"""One writer at a time on a SQLite file, handed over by the kernel instead of by polling.
+"""Locks the database gives: one writer at a time on a SQLite file, a transaction that
+serialises writers, and PostgreSQL's transaction-scoped advisory lock.
+
+One writer at a time on a SQLite file, handed over by the kernel instead of by polling.
 
 SQLite lets one connection write at a time; a connection that finds the file locked
 sleeps and retries (1, 2, 5 ... up to 100 ms between tries), so when the two web workers
@@ -16,7 +19,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 _LOCKS: dict[str, WriteLock] = {}
 _LOCKS_GUARD = threading.Lock()
@@ -60,3 +63,30 @@ def write_lock(engine: Engine) -> AbstractContextManager[None]:
         if lock is None:
             lock = _LOCKS[path] = WriteLock(path)
     return lock.held()
+
+
+@contextmanager
+def locked_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that serialises writers: plain on PostgreSQL (pair it with FOR UPDATE
+    or an advisory lock), `BEGIN IMMEDIATE` on SQLite (takes the write lock up front)."""
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            yield conn
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.exec_driver_sql("ROLLBACK")
+            raise
+        conn.exec_driver_sql("COMMIT")
+
+
+@contextmanager
+def advisory_transaction_lock(engine: Engine, key: int) -> Iterator[None]:
+    """PostgreSQL's advisory lock `key`, held by a transaction open while the block runs
+    (the server releases it if the holder dies)."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (key,))
+        yield

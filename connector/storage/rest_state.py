@@ -1,4 +1,8 @@
-"""Persisting REST `CallRecord`s for the sync log and `/metrics`.
+"""What the REST client keeps in the database: each portal's rate-budget row, the methods a
+portal paused, the refresh leases (SQLite), and the REST call log.
+
+The arithmetic is the client's (`connector.rest.rate_budget`, `method_pauses`,
+`refresh_lock`); here are only the rows and their statements.
 
 The worker hands each record of a client to `RestCallStore.record` (the client's
 `on_call` hook), with the journal row it was working on. Params arrive redacted by the
@@ -8,16 +12,141 @@ client; they are redacted again here so nothing secret is stored even by mistake
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, Table, delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from connector.rest.call_log import CallRecord, redact
 from connector.storage import counters as metrics
-from connector.storage.schema import rest_calls
+from connector.storage.locks import locked_transaction
+from connector.storage.schema import (
+    rest_calls,
+    rest_method_pauses,
+    rest_rate_budgets,
+    rest_refresh_leases,
+)
+
+# Stores the bucket's new (level, stamp) inside the transaction that holds its row.
+StoreBudget = Callable[[float, float], None]
+
+
+def insert_ignoring_duplicates(conn: Connection, table: Table):  # type: ignore[no-untyped-def]
+    """`INSERT ... ON CONFLICT DO NOTHING` in the connection's dialect."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
+
+
+class BudgetRow:
+    """One portal's row in `rest_rate_budgets`: the bucket's level and when it was set."""
+
+    def __init__(self, engine: Engine, portal_key: str) -> None:
+        self._engine = engine
+        self._portal_key = portal_key
+
+    def create(self, level: float, stamp: float) -> None:
+        """Insert the row unless a process already has."""
+        with self._engine.begin() as conn:
+            conn.execute(
+                insert_ignoring_duplicates(conn, rest_rate_budgets).values(
+                    portal_key=self._portal_key, level=level, stamp=stamp
+                )
+            )
+
+    def read(self) -> tuple[float, float] | None:
+        """(level, stamp), or None before the row exists."""
+        with self._engine.connect() as conn:
+            row = conn.execute(self._select()).first()
+        return None if row is None else (row.level, row.stamp)
+
+    @contextmanager
+    def locked(self) -> Iterator[tuple[float, float, StoreBudget]]:
+        """Hold the row (`FOR UPDATE` on PostgreSQL, `BEGIN IMMEDIATE` on SQLite) while
+        the block runs; yields its level, its stamp and a function that stores new ones."""
+        with locked_transaction(self._engine) as conn:
+            query = self._select()
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update()
+            row = conn.execute(query).one()
+
+            def store(level: float, stamp: float) -> None:
+                conn.execute(
+                    update(rest_rate_budgets)
+                    .where(rest_rate_budgets.c.portal_key == self._portal_key)
+                    .values(level=level, stamp=stamp)
+                )
+
+            yield row.level, row.stamp, store
+
+    def _select(self):  # type: ignore[no-untyped-def]
+        return select(rest_rate_budgets.c.level, rest_rate_budgets.c.stamp).where(
+            rest_rate_budgets.c.portal_key == self._portal_key
+        )
+
+
+def load_pauses(engine: Engine, portal_key: str, now: float) -> list[tuple[str, float]]:
+    """(method, until) of the portal's pauses that have not ended by `now`."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(rest_method_pauses.c.method, rest_method_pauses.c.until).where(
+                rest_method_pauses.c.portal_key == portal_key,
+                rest_method_pauses.c.until > now,
+            )
+        ).all()
+    return [(row.method, row.until) for row in rows]
+
+
+def store_pause(engine: Engine, portal_key: str, method: str, until: float) -> None:
+    """Replace the portal's pause of `method` with one until `until`."""
+    table = rest_method_pauses
+    with engine.begin() as conn:
+        conn.execute(
+            delete(table).where(table.c.portal_key == portal_key, table.c.method == method)
+        )
+        conn.execute(
+            insert_ignoring_duplicates(conn, table).values(
+                portal_key=portal_key, method=method, until=until
+            )
+        )
+
+
+def create_refresh_lease(engine: Engine, member_id: str) -> None:
+    """The portal's lease row, free, unless it exists."""
+    with engine.begin() as conn:
+        conn.execute(
+            insert_ignoring_duplicates(conn, rest_refresh_leases).values(
+                member_id=member_id, holder=None, expires_at=0.0
+            )
+        )
+
+
+def take_refresh_lease(engine: Engine, member_id: str, holder: str, now: float,
+                       ttl: float) -> bool:
+    """Take the lease if it is free or its holder's time ran out (one conditional write)."""
+    table = rest_refresh_leases
+    with locked_transaction(engine) as conn:
+        taken = conn.execute(
+            update(table)
+            .where(table.c.member_id == member_id,
+                   or_(table.c.holder.is_(None), table.c.expires_at < now))
+            .values(holder=holder, expires_at=now + ttl)
+        ).rowcount
+    return taken == 1
+
+
+def release_refresh_lease(engine: Engine, member_id: str, holder: str) -> None:
+    """Give the lease up, if `holder` still has it."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(rest_refresh_leases)
+            .where(rest_refresh_leases.c.member_id == member_id,
+                   rest_refresh_leases.c.holder == holder)
+            .values(holder=None, expires_at=0.0)
+        )
 
 
 @dataclass(frozen=True)
