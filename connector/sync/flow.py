@@ -19,15 +19,18 @@ from connector.rest.client import PortalClient
 from connector.storage.journal_rows import Claimed
 from connector.storage.portals import Portal
 from connector.storage.snapshots import SnapshotStore, StoredItem, StoredTask
-from connector.sync.fetch import ITEM_METHOD, Fetched, Needs, PortalFacts, fetch, portal_facts
+from connector.sync.fetch import Fetched, Needs, PortalFacts, fetch, portal_facts
 from connector.sync.pass_context import PassContext
-from connector.sync.pass_state import ITEM_TYPES, OwnWrites, Pass, latest_actor_of, rules_of
+from connector.sync.pass_state import ITEM_TYPES, OwnWrites, Pass, events_of, rules_of
 from connector.sync.row_reading import object_number
 from connector.sync.write_back import WriteBack, WriteOutcome
+from mappers.actors import edited_by_someone_else
 from mappers.bindings import CrmRef
 from mappers.changes import unexplained_edit
+from mappers.item_transitions import ItemTransition, item_transition
 from mappers.snapshots import TaskSnapshot
-from mappers.statuses import CrmTaskStatus
+from mappers.status_writes import last_status_per_item, status_unchanged, written_status
+from mappers.task_bindings import status_items
 from mappers.write_plan import Write, WriteKind
 
 log = logging.getLogger(__name__)
@@ -82,7 +85,7 @@ class SyncFlow:
                 context.item(ref, item_rows)
         outcome = WriteOutcome()
         work.writes = _unchanged_statuses_dropped(
-            _last_status_per_item(work.writes), stored_items, work
+            last_status_per_item(work.writes), stored_items, work
         )
         if work.writes:
             facts = facts or portal_facts(client, portal.member_id)
@@ -109,14 +112,6 @@ class SyncFlow:
                 self._snapshots.save_item(conn, portal.id, stored_item)
 
 
-def _last_status_per_item(writes: list[Write]) -> list[Write]:
-    """One pass may compute an item's status several times (one per changed task); only
-    the last, which saw every task of the pass, is written."""
-    last = {w.item: i for i, w in enumerate(writes) if w.kind is WriteKind.ITEM_STATUS}
-    return [w for i, w in enumerate(writes)
-            if w.kind is not WriteKind.ITEM_STATUS or last[w.item] == i]
-
-
 def _unchanged_statuses_dropped(writes: list[Write], stored: dict[CrmRef, StoredItem],
                                 work: Pass) -> list[Write]:
     """An item whose card already shows the status needs no write; the others remember
@@ -126,9 +121,8 @@ def _unchanged_statuses_dropped(writes: list[Write], stored: dict[CrmRef, Stored
         if write.kind is WriteKind.ITEM_STATUS and write.item is not None:
             ref = write.item
             known = work.items.get(ref) or stored.get(ref) or StoredItem(ref, None, False, None)
-            code = str(write.field("xml_id"))
-            status = CrmTaskStatus(code) if code else None
-            if known.status == status and ref in stored:
+            status = written_status(write)
+            if status_unchanged(known.status, status, remembered=ref in stored):
                 continue
             work.items[ref] = replace(known, status=status)
             origin = work.planned_by.get(write.key)
@@ -144,8 +138,7 @@ def _any(needs: Needs) -> bool:
 
 def _bound_items(stored: Iterable[StoredTask]) -> set[CrmRef]:
     """The deals and leads of these tasks: the items TaskBridge writes a status to."""
-    return {ref for task in stored for ref in task.snapshot.crm_bindings
-            if ref.entity_type_id in ITEM_METHOD}
+    return {ref for task in stored for ref in status_items(task.snapshot.crm_bindings)}
 
 
 def _needs(by_task: dict[int, list[Claimed]], by_item: dict[CrmRef, list[Claimed]],
@@ -175,8 +168,9 @@ def _closing(by_item: dict[CrmRef, list[Claimed]], fetched: Fetched,
     listed (one command each) only then."""
     wanted = set()
     for ref in by_item:
-        item, known = fetched.items.get(ref), stored.get(ref)
-        if item is not None and item.is_final and (known is None or not known.closed):
+        known = stored.get(ref)
+        was_closed = known.closed if known is not None else None
+        if item_transition(fetched.items.get(ref), was_closed) is ItemTransition.REACHED_FINAL:
             wanted.add(ref)
     return wanted
 
@@ -190,9 +184,7 @@ def _unexplained_edits(by_task: dict[int, list[Claimed]], previous: dict[int, St
         raw, known = fetched.tasks.get(task_id), previous.get(task_id)
         if raw is None or known is None or task_id in fetched.checklists:
             continue
-        if not any(row.event == "ONTASKUPDATE" for row in rows):
-            continue
-        if latest_actor_of(rows) == facts.acting_user_id:
+        if not edited_by_someone_else(events_of(rows), acting_user_id=facts.acting_user_id):
             continue
         current = TaskSnapshot.from_rest(raw, result_count=known.snapshot.result_count)
         current = current.model_copy(update={

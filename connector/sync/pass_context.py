@@ -12,17 +12,23 @@ from typing import Any
 from connector.storage.journal_rows import Claimed
 from connector.storage.portals import Portal
 from connector.storage.snapshots import SnapshotStore, StoredItem, StoredTask
-from connector.sync.fetch import ITEM_METHOD, Fetched
-from connector.sync.pass_state import Pass, latest_actor_of
+from connector.sync.fetch import Fetched
+from connector.sync.pass_state import Pass, events_of
+from mappers.actors import actor_item_kind, task_actor
 from mappers.bindings import CrmRef
 from mappers.bound_items import bound_responsibles
 from mappers.changes import what_changed
-from mappers.closing import ClosingAction, Hold, PortalRules, plan_closing, plan_release
+from mappers.closing import ClosingAction, PortalRules, plan_closing
 from mappers.decision_reasons import explain
-from mappers.decisions import Decision, Outcome, decide_closing, decide_observation, final_status
+from mappers.decisions import Decision, Outcome, decide_closing, decide_observation
 from mappers.item_status import item_status
+from mappers.item_transitions import ItemTransition, item_transition, remembered_after_closing
+from mappers.review_stage import current_hold, release
 from mappers.snapshots import CrmItemSnapshot, TaskSnapshot
 from mappers.statuses import CrmTaskStatus
+from mappers.task_bindings import concerns_crm, status_items, unbound_status_items
+from mappers.task_status import status_kept
+from mappers.views import viewed_by_responsible
 from mappers.write_plan import (
     closing_summary_write,
     item_status_write,
@@ -74,30 +80,26 @@ class PassContext:
             self._task_gone(task_id, known, key)
             return
         current = self._snapshot(task_id, raw, known)
-        if not current.crm_bindings and (known is None or not known.snapshot.crm_bindings):
+        if not concerns_crm(known.snapshot.crm_bindings if known else None, current.crm_bindings):
             self.work.details[key] = {"fetched": {"task": task_id, "bindings": []},
                                       "outcome": "not bound to a CRM item: nothing to do"}
             return
-        # The fetched task is newer than the events that arrived: its last editor wins.
-        actor = current.changed_by or latest_actor_of(rows)
-        viewed = any(
-            row.event in ("TASKBRIDGE_TASK_VIEWED", "ONTASKCOMMENTADD")
-            and latest_actor_of([row]) == current.responsible_id
-            for row in rows
-        )
+        events = events_of(rows)
+        actor = task_actor(current.changed_by, events)
+        viewed = viewed_by_responsible(events, current.responsible_id)
         changes = what_changed(known.snapshot if known else None, current, actor_id=actor,
                                viewed_by_responsible=viewed, now=self.work.now)
         held_by = bound_responsibles(current.crm_bindings, self.fetched.items,
                                      self.fetched.bound)
         responsibles = frozenset(user for _kind, user in held_by)
-        actor_of = next((kind for kind, user in held_by if user == actor), None)
+        actor_of = actor_item_kind(held_by, actor)
         before = known.crm_status if known else None
         decisions = decide_observation(before, changes, item_responsibles=responsibles,
                                        deadline=current.deadline, now=self.work.now)
-        status = final_status(before, decisions)
-        applied = any(d.applied for d in decisions)
-        changed_at = self.work.now if applied else (known.status_changed_at if known else None)
-        self.work.tasks[task_id] = StoredTask(current, status, changed_at, deleted=False)
+        kept = status_kept(before, known.status_changed_at if known else None, decisions,
+                           now=self.work.now)
+        status = kept.status
+        self.work.tasks[task_id] = StoredTask(current, status, kept.changed_at, deleted=False)
         statuses = self._item_statuses(current.crm_bindings)
         self.work.writes.extend(
             plan_writes(current, decisions, item_statuses=statuses, language=self.rules.language)
@@ -135,28 +137,23 @@ class PassContext:
             self.work.details[key] = {"outcome": "task not found on the portal: nothing to do"}
             return
         self.work.deleted_tasks.add(task_id)
-        for ref in known.snapshot.crm_bindings:
-            if ref.entity_type_id in ITEM_METHOD:
-                status = self._item_status(ref, excluded={task_id})
-                self.work.writes.append(item_status_write(
-                    ref, status, cause=f"task:{task_id}:deleted", language=self.rules.language))
+        for ref in status_items(known.snapshot.crm_bindings):
+            status = self._item_status(ref, excluded={task_id})
+            self.work.writes.append(item_status_write(
+                ref, status, cause=f"task:{task_id}:deleted", language=self.rules.language))
         self.work.details[key] = {"outcome": "task deleted: its items fall back to their "
                                              "next most recent task"}
 
     def _unbound(self, task_id: int, known: StoredTask, current: TaskSnapshot) -> None:
-        for ref in set(known.snapshot.crm_bindings) - set(current.crm_bindings):
-            if ref.entity_type_id in ITEM_METHOD:
-                status = self._item_status(ref, excluded={task_id})
-                cause = f"task:{task_id}:unbound:{current.changed_date}"
-                self.work.writes.append(
-                    item_status_write(ref, status, cause=cause, language=self.rules.language)
-                )
+        for ref in unbound_status_items(known.snapshot.crm_bindings, current.crm_bindings):
+            status = self._item_status(ref, excluded={task_id})
+            cause = f"task:{task_id}:unbound:{current.changed_date}"
+            self.work.writes.append(
+                item_status_write(ref, status, cause=cause, language=self.rules.language)
+            )
 
     def _item_statuses(self, refs: Iterable[CrmRef]) -> dict[CrmRef, CrmTaskStatus | None]:
-        # Deals and leads only: the status field exists on them alone (§6). A task's
-        # contacts, companies and smart-process items count for the actor rule and take
-        # no field and no timeline entry (`write_plan` plans neither for them).
-        return {ref: self._item_status(ref) for ref in refs if ref.entity_type_id in ITEM_METHOD}
+        return {ref: self._item_status(ref) for ref in status_items(refs)}
 
     def _item_status(self, ref: CrmRef, excluded: set[int] | None = None) -> CrmTaskStatus | None:
         tasks = {task.snapshot.id: task for task in self.snapshots.tasks_bound_to(
@@ -174,19 +171,17 @@ class PassContext:
         for ref in current.crm_bindings:
             stored = self.work.items.get(ref) or self.stored_items.get(ref)
             item = self.fetched.items.get(ref)
-            if stored is None or not stored.held_final_stage or item is None:
+            if stored is None or item is None:
                 continue
-            review = self.rules.review_stage_by_category.get(item.category_id)
-            if review is None:
+            hold = current_hold(item, stored.held_final_stage, self.rules)
+            if hold is None:
                 continue
-            hold = Hold(ref, review, stored.held_final_stage)
             remaining = [t.snapshot for t in self._tasks_of(ref)]
-            move = plan_release(hold, remaining, current_stage_id=item.stage_id)
-            if move is None and item.stage_id != review:
-                # Someone moved the deal out of review by hand: their choice wins.
-                self.work.items[ref] = replace(stored, held_final_stage=None)
-            if move is not None:
-                self.work.writes.extend(plan_release_writes(move, cause=f"{ref.code}:{review}"))
+            released = release(hold, remaining, current_stage_id=item.stage_id)
+            if released.move is not None:
+                self.work.writes.extend(plan_release_writes(
+                    released.move, cause=f"{ref.code}:{hold.review_stage_id}"))
+            if released.ends_hold:
                 self.work.items[ref] = replace(stored, held_final_stage=None)
 
     def _tasks_of(self, ref: CrmRef) -> list[StoredTask]:
@@ -201,21 +196,21 @@ class PassContext:
         key = f"{ref.kind}:{ref.id}"
         item = self.fetched.items.get(ref)
         stored = self.stored_items.get(ref) or StoredItem(ref, None, False, None)
-        if item is None:
-            self.work.details[key] = {"outcome": "item not found on the portal (deleted)"}
+        transition = item_transition(item, stored.closed)
+        if item is None:  # ItemTransition.GONE
+            self.work.details[key] = {"outcome": transition.value}
             return
         detail: dict[str, Any] = {"fetched": {"item": ref.code, "stage": item.stage_id,
                                               "semantic": item.stage_semantic,
                                               "assigned_by": item.assigned_by_id}}
         self.work.details[key] = detail
-        if item.is_final and not stored.closed:
+        if transition is ItemTransition.REACHED_FINAL:
             self._close(item, stored, detail)
-        elif not item.is_final and stored.closed:
+        elif transition is ItemTransition.REOPENED:
             self.work.items[ref] = replace(stored, closed=False)
-            detail["outcome"] = "reopened: its tasks stay as they are"
+            detail["outcome"] = transition.value
         else:
-            detail["outcome"] = "no closing: " + ("already closed" if item.is_final
-                                                 else "not in a final stage")
+            detail["outcome"] = f"no closing: {transition.value}"
             if stored.held_final_stage:
                 detail["outcome"] = f"held in review until its tasks are done, then " \
                                     f"{stored.held_final_stage}"
@@ -240,10 +235,10 @@ class PassContext:
             decision = decide_closing(before, closing.crm_status, change_id=plan.identity)
             decision_rows.extend(decision_rows_of(task.id, [decision]))
             closed = task.model_copy(update={"real_status": closing.real_status})
-            status = decision.status or before
-            changed_at = self.work.now if decision.applied else (
-                known.status_changed_at if known else None)
-            self.work.tasks[task.id] = StoredTask(closed, status, changed_at, deleted=False)
+            kept = status_kept(before, known.status_changed_at if known else None, [decision],
+                               now=self.work.now)
+            self.work.tasks[task.id] = StoredTask(closed, kept.status, kept.changed_at,
+                                                  deleted=False)
             statuses = self._item_statuses(closed.crm_bindings)
             self.work.writes.extend(plan_writes(closed, [decision], item_statuses=statuses,
                                                 language=self.rules.language, timeline=False))
@@ -251,9 +246,8 @@ class PassContext:
                 announced.append((task.title, decision.status, closing.reason))
         self.work.writes.extend(
             closing_summary_write(plan, announced, language=self.rules.language))
-        held = plan.hold.final_stage_id if plan.hold else None
-        self.work.items[item.ref] = replace(stored, closed=plan.hold is None,
-                                            held_final_stage=held)
+        closed_now, held = remembered_after_closing(plan)
+        self.work.items[item.ref] = replace(stored, closed=closed_now, held_final_stage=held)
         detail["closing"] = {
             "plan": plan.identity,
             "tasks": [{"task_id": c.task_id, "action": c.action.value, "reason": c.reason.value}

@@ -17,8 +17,8 @@ from connector.storage.journal_rows import Claimed
 from connector.storage.portals import Portal
 from connector.storage.snapshots import StoredItem, StoredTask
 from connector.sync.fetch import known_facts
-from connector.sync.row_reading import actor_of
 from connector.sync.write_back import WriteOutcome
+from mappers.actors import EventActor, event_actor, own_echoes
 from mappers.bindings import CrmRef
 from mappers.closing import PortalRules
 from mappers.write_plan import Write
@@ -142,9 +142,8 @@ class OwnWrites:
             self._expected = {k: v for k, v in self._expected.items() if v[1] > now}
             for key, key_rows in by_key.items():
                 left, until = self._expected.get((portal.id, key), (0, now))
-                own = 0 < len(key_rows) <= left and all(
-                    latest_actor_of([row]) == facts.acting_user_id for row in key_rows)
-                if own:
+                if own_echoes(events_of(key_rows), expected=left,
+                              acting_user_id=facts.acting_user_id):
                     self._expected[(portal.id, key)] = (left - len(key_rows), until)
                     details[key] = {"outcome": "TaskBridge's own change came back: "
                                                "nothing to fetch"}
@@ -153,10 +152,6 @@ class OwnWrites:
         return kept
 
 
-def latest_actor_of(rows: Sequence[Claimed]) -> int | None:
-    """Who made the change: the user of the latest event that names one."""
-    for row in reversed(rows):
-        user = actor_of(row.payload)
-        if user is not None:
-            return user
-    return None
+def events_of(rows: Sequence[Claimed]) -> list[EventActor]:
+    """The rows as the rules read them: each event's name and the user it names."""
+    return [EventActor(row.event, event_actor(row.payload)) for row in rows]

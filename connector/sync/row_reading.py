@@ -9,14 +9,13 @@ row cannot become valid by waiting: the worker ends it `dead` at once with the r
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from connector.storage.journal_rows import Claimed
+from mappers.actors import event_actor
 from mappers.errors import InvalidIdError
 from mappers.ids import parse_id
 
 OBJECT_TYPES = frozenset({"task", "deal", "lead"})
-_ABSENT = (None, "", "undefined")
 
 
 def unreadable(row: Claimed) -> str | None:
@@ -26,7 +25,7 @@ def unreadable(row: Claimed) -> str | None:
     try:
         if row.object_type in OBJECT_TYPES and row.object_id:
             parse_id(row.object_id, f"{row.object_type} id")
-        actor_of(row.payload)
+        event_actor(row.payload)
     except InvalidIdError as exc:
         return str(exc)
     return None
@@ -36,15 +35,3 @@ def object_number(row: Claimed) -> int | None:
     """The id of the task, deal or lead a row is about; None when it names none."""
     return parse_id(row.object_id, f"{row.object_type} id") if row.object_id else None
 
-
-def actor_of(payload: Mapping[str, Any]) -> int | None:
-    """The user an event names (``auth[user_id]``, else ``user_id``); 0 and absent are None.
-
-    Raises `InvalidIdError` for a user id that is present but not an id."""
-    auth = payload.get("auth")
-    user = auth.get("user_id") if isinstance(auth, Mapping) else None
-    if user in _ABSENT:
-        user = payload.get("user_id")
-    if user in _ABSENT:
-        return None
-    return parse_id(user, "user_id", allow_zero=True) or None

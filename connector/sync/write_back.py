@@ -24,7 +24,7 @@ from connector.storage.schema import write_log
 from connector.sync.fetch import PortalFacts
 from mappers.bindings import CrmRef
 from mappers.snapshots import TaskSnapshot
-from mappers.statuses import CrmTaskStatus
+from mappers.status_writes import written_status
 from mappers.task_actions import closing_calls
 from mappers.write_plan import Write, WriteKind
 
@@ -158,8 +158,8 @@ class WriteBack:
         if write.kind is WriteKind.ITEM_STATUS:
             # Deals and leads number their enumeration values apart: map by the code.
             values = self._facts.status_values.get(item.entity_type_id, {})
-            code = str(write.field("xml_id"))
-            value = values.get(CrmTaskStatus(code), "") if code else ""
+            status = written_status(write)
+            value = values.get(status, "") if status is not None else ""
             return [(ITEM_UPDATE[item.entity_type_id],
                      {"id": item.id, "fields": {write.field("field"): value}})]
         if write.kind is WriteKind.ITEM_STAGE:
