@@ -8,9 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, String, cast, select
-
-from connector.storage.schema import crm_item_statuses, journal, task_snapshots
+from connector.storage.engines import Engine
 from connector.storage.sync_log import LogFilter, LogRow, SyncLog, binding_code, scrub
 
 ENTITY_TYPES = {"lead": 1, "deal": 2}
@@ -52,51 +50,31 @@ def item_timeline(engine: Engine, portal_id: int, object_key: str,
     """Newest first; degrades to what exists when the worker has not filled a table."""
     kind, _, number = object_key.partition(":")
     timeline = ItemTimeline(object_key=object_key)
-    with engine.connect() as conn:
-        current = conn.execute(
-            select(crm_item_statuses.c.status, crm_item_statuses.c.closed).where(
-                crm_item_statuses.c.portal_id == portal_id,
-                crm_item_statuses.c.entity_type_id == ENTITY_TYPES.get(kind, 0),
-                crm_item_statuses.c.item_id == int(number or 0),
-            )
-        ).first()
-        if current is not None:
-            timeline.status, timeline.closed = current.status, bool(current.closed)
-        tasks = conn.execute(
-            select(task_snapshots.c.task_id, task_snapshots.c.crm_status,
-                   task_snapshots.c.status_changed_at, task_snapshots.c.deleted)
-            .where(task_snapshots.c.portal_id == portal_id,
-                   cast(task_snapshots.c.bindings, String).like(
-                       f'%"{binding_code(object_key)}"%'))
-            .order_by(task_snapshots.c.task_id)
-        ).all()
+    log = SyncLog(engine)
+    current, tasks = log.item_rows(portal_id, ENTITY_TYPES.get(kind, 0), int(number or 0),
+                                   binding_code(object_key))
+    if current is not None:
+        timeline.status, timeline.closed = current
     timeline.tasks = [
-        TaskLine(t.task_id, t.crm_status, _aware(t.status_changed_at), bool(t.deleted))
-        for t in tasks
+        TaskLine(task_id, crm_status, _aware(changed_at), bool(deleted))
+        for task_id, crm_status, changed_at, deleted in tasks
     ]
     where = LogFilter(portal_id=portal_id, item=object_key)
-    timeline.entries = list(SyncLog(engine).iterate(where, batch=limit, limit=limit))
-    timeline.changes = _changes(engine, [row.id for row in timeline.entries])
+    timeline.entries = list(log.iterate(where, batch=limit, limit=limit))
+    timeline.changes = _changes(log, [row.id for row in timeline.entries])
     return timeline
 
 
-def _changes(engine: Engine, ids: list[int]) -> list[StatusChange]:
-    if not ids:
-        return []
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(journal.c.id, journal.c.event, journal.c.finished_at, journal.c.detail)
-            .where(journal.c.id.in_(ids)).order_by(journal.c.id.desc())
-        ).all()
+def _changes(log: SyncLog, ids: list[int]) -> list[StatusChange]:
     changes = []
-    for row in rows:
-        detail = row.detail if isinstance(row.detail, Mapping) else {}
+    for row_id, event, finished_at, row_detail in log.decided(ids):
+        detail = row_detail if isinstance(row_detail, Mapping) else {}
         for decision in detail.get("decisions") or []:
             if not isinstance(decision, Mapping):
                 continue
             d = scrub(dict(decision))
             changes.append(StatusChange(
-                at=_aware(row.finished_at), journal_id=row.id, event=row.event,
+                at=_aware(finished_at), journal_id=row_id, event=event,
                 task_id=d.get("task_id"), previous=d.get("previous"), desired=d.get("desired"),
                 outcome=d.get("outcome"), rule=d.get("rule"), reason=d.get("reason"),
             ))

@@ -12,12 +12,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, func, select
-
 from connector.storage import counters as metrics
-from connector.storage.counters import LATENCY_BUCKETS, number
+from connector.storage.counters import LATENCY_BUCKETS, StoredMetrics, number, read_metrics
+from connector.storage.engines import Engine
 from connector.storage.journal_rows import FAILED, PENDING, PROCESSING
-from connector.storage.schema import journal, metric_counters, portals, scheduler_runs
 
 QUEUED = (PENDING, FAILED, PROCESSING)
 
@@ -59,21 +57,18 @@ COUNTERS = (
 
 def collect(engine: Engine, now: datetime | None = None) -> list[Family]:
     now = now or datetime.now(UTC)
-    with engine.connect() as conn:
-        stored: dict[str, list[Sample]] = {}
-        for name, label_text, value in conn.execute(
-            select(metric_counters.c.name, metric_counters.c.labels, metric_counters.c.value)
-            .order_by(metric_counters.c.name, metric_counters.c.labels)
-        ):
-            stored.setdefault(name, []).append(Sample(name, label_text, value))
-        families = [Family(name, "counter", text, stored.get(name, []))
-                    for name, text in COUNTERS]
-        by_name = {family.name: family for family in families}
-        _zero_fill(by_name[metrics.REST_LIMITED], "http_status", ("503", "429"))
-        if not by_name[metrics.REST_RETRIES].samples:
-            by_name[metrics.REST_RETRIES].add(0)
-        portal_families = _portals(conn, by_name[metrics.TOKEN_REFRESHES])
-        return [*families, _latency(stored), *_queue(conn, now), *portal_families]
+    read = read_metrics(engine, QUEUED)
+    stored: dict[str, list[Sample]] = {}
+    for name, label_text, value in read.counters:
+        stored.setdefault(name, []).append(Sample(name, label_text, value))
+    families = [Family(name, "counter", text, stored.get(name, []))
+                for name, text in COUNTERS]
+    by_name = {family.name: family for family in families}
+    _zero_fill(by_name[metrics.REST_LIMITED], "http_status", ("503", "429"))
+    if not by_name[metrics.REST_RETRIES].samples:
+        by_name[metrics.REST_RETRIES].add(0)
+    portal_families = _portals(read, by_name[metrics.TOKEN_REFRESHES])
+    return [*families, _latency(stored), *_queue(read, now), *portal_families]
 
 
 def render(families: list[Family]) -> str:
@@ -110,40 +105,29 @@ def _latency(stored: dict[str, list[Sample]]) -> Family:
     return family
 
 
-def _queue(conn, now: datetime) -> list[Family]:  # type: ignore[no-untyped-def]
+def _queue(read: StoredMetrics, now: datetime) -> list[Family]:
     """Depth by state and the oldest row's age, each from the (state, id) index."""
     depth = Family("taskbridge_journal_depth", "gauge",
                    "Journal rows waiting or running, by state.")
-    oldest_ids = []
-    for state in QUEUED:
-        count, oldest = conn.execute(
-            select(func.count(), func.min(journal.c.id)).where(journal.c.state == state)
-        ).one()
+    for state, count in read.queue:
         depth.add(count, state=state)
-        if oldest is not None:
-            oldest_ids.append(oldest)
     age = Family("taskbridge_journal_oldest_age_seconds", "gauge",
                  "Age of the oldest row waiting or running (0 when none).")
-    received = conn.execute(
-        select(journal.c.received_at).where(journal.c.id == min(oldest_ids))
-    ).scalar() if oldest_ids else None
+    received = read.oldest_received
     if received is not None and received.tzinfo is None:
         received = received.replace(tzinfo=UTC)
     age.add(max(0.0, (now - received).total_seconds()) if received else 0.0)
     return [depth, age]
 
 
-def _portals(conn, refreshes: Family) -> list[Family]:  # type: ignore[no-untyped-def]
+def _portals(read: StoredMetrics, refreshes: Family) -> list[Family]:
     """Per-portal series read from `portals` (one row per portal, as many as the series)."""
     last = Family("taskbridge_token_refreshed_timestamp_seconds", "gauge",
                   "When each portal's tokens were last stored (Unix time).")
     states = Family("taskbridge_portals", "gauge", "Portals by state.")
     by_state: dict[str, int] = {}
     counted = {sample.labels for sample in refreshes.samples}
-    for member_id, refreshed, state in conn.execute(
-        select(portals.c.member_id, portals.c.token_refreshed_at, portals.c.state)
-        .order_by(portals.c.member_id)
-    ):
+    for member_id, refreshed, state in read.portals:
         if metrics.labels(member_id=member_id) not in counted:
             refreshes.add(0, member_id=member_id)
         if refreshed is not None:
@@ -154,20 +138,3 @@ def _portals(conn, refreshes: Family) -> list[Family]:  # type: ignore[no-untype
     for state, count in sorted(by_state.items()):
         states.add(count, state=state)
     return [last, states]
-
-
-def record_scheduler_run(
-    engine: Engine, job: str, *, started_at: datetime, finished_at: datetime | None,
-    outcome: str, detail: dict | None = None,
-) -> int:
-    """One scheduler job run (the worker calls this after each run; `outcome` ok/error)."""
-    with engine.begin() as conn:
-        run_id = conn.execute(
-            scheduler_runs.insert().values(
-                job=job[:64], started_at=started_at, finished_at=finished_at,
-                outcome=outcome[:32], detail=detail,
-            ).returning(scheduler_runs.c.id)
-        ).scalar_one()
-        metrics.bump(conn, {(metrics.SCHEDULER_RUNS,
-                             metrics.labels(job=job[:64], outcome=outcome[:32])): 1})
-    return run_id

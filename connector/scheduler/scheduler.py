@@ -25,11 +25,11 @@ from typing import Any
 
 from sqlalchemy import Engine, Select, and_, delete, or_, select
 
-from connector.observability.metrics import record_scheduler_run
 from connector.rest.client import PortalClient
 from connector.rest.errors import BitrixError
 from connector.scheduler.offline_catch_up import offline_catch_up
 from connector.settings import Settings
+from connector.storage.counters import record_scheduler_run
 from connector.storage.journal import Journal
 from connector.storage.journal_rows import DEAD
 from connector.storage.leadership import Leadership

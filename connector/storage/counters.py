@@ -1,4 +1,5 @@
-"""Monotonic counters for `/metrics`, stored in `metric_counters`.
+"""Monotonic counters for `/metrics`, stored in `metric_counters`; what a scrape reads;
+the scheduler's runs (`scheduler_runs`).
 
 Each counter is bumped inside the transaction that changes what it counts, so it never
 runs ahead of or behind the rows, and it keeps growing when retention deletes rows.
@@ -17,10 +18,14 @@ import functools
 import logging
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
+
+from connector.storage.schema import journal, metric_counters, portals, scheduler_runs
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +33,7 @@ Key = tuple[str, str]  # (sample name, label text)
 FLUSH_SECONDS = 5.0
 _LABELS_MAX = 512
 
-# The counters' names; `metrics_source` says what each one means.
+# The counters' names; `connector.observability.metrics` says what each one means.
 EVENTS_RECEIVED = "taskbridge_events_received_total"
 EVENTS_FINISHED = "taskbridge_events_finished_total"
 EVENTS_REFUSED = "taskbridge_events_refused_total"
@@ -146,3 +151,55 @@ class DeferredCounts:
                     self._timer = threading.Timer(self._interval, self._scheduled)
                     self._timer.daemon = True
                     self._timer.start()
+
+
+@dataclass(frozen=True)
+class StoredMetrics:
+    """What one `/metrics` scrape reads, each from an index (no table is read in full)."""
+
+    counters: list[tuple[str, str, float]]  # (name, label text, value), ordered
+    queue: list[tuple[str, int]]  # (state, rows in it)
+    oldest_received: datetime | None  # when the oldest row waiting or running arrived
+    portals: list[tuple[str, datetime | None, str]]  # (member_id, token stored at, state)
+
+
+def read_metrics(engine: Engine, queued: Sequence[str]) -> StoredMetrics:
+    """The stored counters, the journal's depth in each `queued` state with the oldest
+    such row's arrival, and each portal's token time and state; one connection."""
+    with engine.connect() as conn:
+        counters = [(name, label_text, value) for name, label_text, value in conn.execute(
+            select(metric_counters.c.name, metric_counters.c.labels, metric_counters.c.value)
+            .order_by(metric_counters.c.name, metric_counters.c.labels)
+        )]
+        rows = [(member_id, refreshed, state) for member_id, refreshed, state in conn.execute(
+            select(portals.c.member_id, portals.c.token_refreshed_at, portals.c.state)
+            .order_by(portals.c.member_id)
+        )]
+        queue, oldest_ids = [], []
+        for state in queued:
+            count, oldest = conn.execute(
+                select(func.count(), func.min(journal.c.id)).where(journal.c.state == state)
+            ).one()
+            queue.append((state, count))
+            if oldest is not None:
+                oldest_ids.append(oldest)
+        received = conn.execute(
+            select(journal.c.received_at).where(journal.c.id == min(oldest_ids))
+        ).scalar() if oldest_ids else None
+    return StoredMetrics(counters, queue, received, rows)
+
+
+def record_scheduler_run(
+    engine: Engine, job: str, *, started_at: datetime, finished_at: datetime | None,
+    outcome: str, detail: dict | None = None,
+) -> int:
+    """One scheduler job run (the worker calls this after each run; `outcome` ok/error)."""
+    with engine.begin() as conn:
+        run_id = conn.execute(
+            scheduler_runs.insert().values(
+                job=job[:64], started_at=started_at, finished_at=finished_at,
+                outcome=outcome[:32], detail=detail,
+            ).returning(scheduler_runs.c.id)
+        ).scalar_one()
+        bump(conn, {(SCHEDULER_RUNS, labels(job=job[:64], outcome=outcome[:32])): 1})
+    return run_id

@@ -1,4 +1,5 @@
-"""The sync log, read side: the journal filtered and paged, one entry in full, and exports.
+"""The sync log, read side: the journal filtered and paged, one entry in full, exports,
+and what the per-item page reads (`connector.observability.item_timeline` shapes it).
 
 Paging is keyset by id, newest first (`before=<id>`), so a page costs the same at row
 1,000,000 as at row 50 and no page counts the whole table. Each filter has an index that
@@ -20,7 +21,7 @@ from sqlalchemy.sql import Select
 
 from connector.errors import TaskBridgeError
 from connector.rest.call_log import SECRET_KEYS as CALL_SECRET_KEYS
-from connector.storage.schema import journal, portals, task_snapshots
+from connector.storage.schema import crm_item_statuses, journal, portals, task_snapshots
 from mappers.portal_events import SECRET_KEYS as EVENT_SECRET_KEYS
 
 PAGE_SIZE = 50
@@ -191,6 +192,40 @@ class SyncLog:
     def portal_names(self) -> dict[int, str]:
         with self._engine.connect() as conn:
             return dict(conn.execute(select(portals.c.id, portals.c.domain)).all())
+
+    def item_rows(self, portal_id: int, entity_type_id: int, item_id: int, binding: str
+                  ) -> tuple[tuple[str | None, bool] | None, list[tuple[Any, ...]]]:
+        """A CRM item's stored (status, closed), or None; and the stored tasks whose
+        bindings hold `binding` (`D_12`), as (task_id, crm_status, status_changed_at,
+        deleted) by task id."""
+        with self._engine.connect() as conn:
+            current = conn.execute(
+                select(crm_item_statuses.c.status, crm_item_statuses.c.closed).where(
+                    crm_item_statuses.c.portal_id == portal_id,
+                    crm_item_statuses.c.entity_type_id == entity_type_id,
+                    crm_item_statuses.c.item_id == item_id,
+                )
+            ).first()
+            tasks = conn.execute(
+                select(task_snapshots.c.task_id, task_snapshots.c.crm_status,
+                       task_snapshots.c.status_changed_at, task_snapshots.c.deleted)
+                .where(task_snapshots.c.portal_id == portal_id,
+                       cast(task_snapshots.c.bindings, String).like(f'%"{binding}"%'))
+                .order_by(task_snapshots.c.task_id)
+            ).all()
+        status = None if current is None else (current.status, bool(current.closed))
+        return status, [tuple(task) for task in tasks]
+
+    def decided(self, ids: list[int]) -> list[tuple[int, str, datetime | None, Any]]:
+        """(id, event, finished_at, detail) of these rows, newest first."""
+        if not ids:
+            return []
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(journal.c.id, journal.c.event, journal.c.finished_at, journal.c.detail)
+                .where(journal.c.id.in_(ids)).order_by(journal.c.id.desc())
+            ).all()
+        return [(row.id, row.event, row.finished_at, row.detail) for row in rows]
 
     # query building --------------------------------------------------------------
     def _query(self, conn: Any, where: LogFilter, before: int | None) -> tuple[Select, int | None]:

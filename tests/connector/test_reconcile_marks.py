@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from connector.observability.metrics import record_scheduler_run
 from connector.rest.errors import QueryLimitExceeded
 from connector.scheduler.scheduler import RECONCILE_SLACK, reconcile, retention, run_job
 from connector.settings import Settings
+from connector.storage.counters import record_scheduler_run
 from connector.storage.portals import Installation, Portal
 from connector.storage.schema import scheduler_runs
 from connector.storage.store import Storage

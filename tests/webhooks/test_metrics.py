@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 import requests
 import responses
 
-from connector.observability.metrics import record_scheduler_run
 from connector.rest.client import PortalClient
 from connector.rest.retry_policy import RetryPolicy
 from connector.scheduler.scheduler import retention
 from connector.settings import Settings
+from connector.storage.counters import record_scheduler_run
 from connector.storage.journal import Journal
 from connector.storage.portals import Installation
 from connector.storage.rest_state import RestCallStore

@@ -11,8 +11,8 @@ from flask import Blueprint, Response, redirect, request, stream_with_context, u
 
 from connector.observability.item_timeline import item_timeline
 from connector.observability.sync_log_export import MAX_EXPORT_ROWS, csv_lines, json_array
+from connector.storage import write_log
 from connector.storage.rest_state import RestCallStore, StoredCall
-from connector.storage.schema import write_log
 from connector.storage.sync_log import STATES, Entry, FilterError, LogFilter, SyncLog, scrub
 from connector.sync.replay import ReplayRefused, replay_matching, replay_one
 from mappers.ids import MAX_DIGITS
@@ -64,9 +64,7 @@ def entry(entry_id: int):  # type: ignore[no-untyped-def]
     if found is None:
         return message("not_found", 404)
     calls, shared_with = pass_calls(found, RestCallStore(storage().engine).for_journal(entry_id))
-    with storage().engine.connect() as conn:
-        writes = [dict(r._mapping) for r in conn.execute(
-            write_log.select().where(write_log.c.journal_id == entry_id).order_by(write_log.c.id))]
+    writes = write_log.for_journal(storage().engine, entry_id)
     for write in writes:
         write["params"] = scrub(write.get("params") or {})
         write["result"] = scrub(write.get("result"))
