@@ -2,6 +2,7 @@
 
 import pytest
 
+from mappers import statuses
 from mappers.errors import LabelsError, ValidationError
 from mappers.statuses import (
     ACTOR_RULE_STATUSES,
@@ -73,6 +74,12 @@ GERMAN = {
     "EXPIRED": "Überfällig",
     "FINISHED": "Abgeschlossen",
 }
+
+
+@pytest.fixture(autouse=True)
+def registrations_end_with_the_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A language a test registers must not leak into tests that run after it."""
+    monkeypatch.setattr(statuses, "_labels_by_language", dict(statuses._labels_by_language))
 
 
 def test_register_language_adds_labels():
