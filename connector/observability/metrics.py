@@ -8,9 +8,14 @@ million (no query here reads the journal, `rest_calls` or `scheduler_runs` in fu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector
 
 from connector.storage import counters as metrics
 from connector.storage.counters import LATENCY_BUCKETS, StoredMetrics, number, read_metrics
@@ -72,16 +77,37 @@ def collect(engine: Engine, now: datetime | None = None) -> list[Family]:
 
 
 def render(families: list[Family]) -> str:
-    """Prometheus text exposition format 0.0.4."""
-    return "".join(_lines(families))
+    """Prometheus text exposition format 0.0.4, written by prometheus_client."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Collected(families))
+    return generate_latest(registry).decode()
 
 
-def _lines(families: list[Family]) -> Iterator[str]:
-    for family in families:
-        yield f"# HELP {family.name} {family.help}\n# TYPE {family.name} {family.kind}\n"
-        for sample in family.samples:
-            yield (f"{sample.name}{{{sample.labels}}} {number(sample.value)}\n" if sample.labels
-                   else f"{sample.name} {number(sample.value)}\n")
+class _Collected(Collector):
+    """Families already read from the database, handed to prometheus_client to write."""
+
+    def __init__(self, families: list[Family]) -> None:
+        self._families = families
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self._families:
+            # prometheus_client names a counter family without its `_total`.
+            name = (family.name.removesuffix("_total") if family.kind == "counter"
+                    else family.name)
+            metric = Metric(name, family.help, family.kind)
+            for sample in family.samples:
+                metric.add_sample(sample.name, parse_labels(sample.labels), sample.value)
+            yield metric
+
+
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+_UNESCAPE = {"\\\\": "\\", '\\"': '"', "\\n": "\n"}
+
+
+def parse_labels(text: str) -> dict[str, str]:
+    """The labels of a stored series' label text (`a="x",b="y"`, as `labels` writes it)."""
+    return {key: re.sub(r"\\[\\\"n]", lambda m: _UNESCAPE[m.group(0)], value)
+            for key, value in _LABEL.findall(text)}
 
 
 def _zero_fill(family: Family, label: str, values: tuple[str, ...]) -> None:
