@@ -1,16 +1,43 @@
-"""Errors of the connector package.
+"""Every error TaskBridge raises on purpose, as one tree under `TaskBridgeError`.
+
+The rule: each package's root is defined here, with the errors more than one package
+raises; an error only one module raises lives beside it, under its package's root. Names
+say what the caller does next, and errors carry their context (ids, codes). Foreign
+errors are translated where they enter (`raise ... from exc`).
 
     TaskBridgeError
-    ├── SettingsError          a setting is missing or wrong (one line, names the setting)
-    ├── StorageError
-    │   ├── SecretKeyError     the database holds tokens the configured key cannot open
-    │   └── MigrationError     the schema is not at the version this code expects
-    ├── PortalNotFound         no installed portal has that member_id
-    ├── InvalidApplicationToken  an event from an unknown portal or with a wrong token
-    └── PortalUninstalled      an event from a portal that uninstalled TaskBridge
+    ├── SettingsError                a setting is missing or wrong (one line, names it)
+    ├── StorageError                 the database cannot be used as configured
+    │   ├── SecretKeyError           stored tokens the configured key cannot open
+    │   ├── MigrationError           the schema is not at the version this code expects
+    │   ├── PortalNotFound           no installed portal has that member_id (`member_id`)
+    │   └── FilterError              a sync log filter value cannot be read (storage.sync_log)
+    ├── RestError                    talking to a portal or its OAuth server (connector.rest)
+    │   ├── BitrixError              method, http_status, code, description; `refused_input`
+    │   │   └── ...                  the REST client's tree, drawn in connector.rest.errors
+    │   ├── PortalMoved              the portal answered a redirect: repeat at `location`
+    │   ├── RefreshLockTimeout       another process holds the refresh lease: try later
+    │   ├── OAuthError               the OAuth server refused or failed (`code`)
+    │   └── InsecurePortal           an address this deployment will not call
+    ├── PortalError                  installing and configuring a portal (connector.portals)
+    │   ├── InstallRefused           the install is not vouched for: refuse it (403)
+    │   └── PortalSettingsError      a setting's name or value is wrong: fix it
+    ├── SyncError                    taking in events and acting on them (connector.sync)
+    │   ├── EventRefused             an event TaskBridge will not journal (`member_id`)
+    │   │   ├── InvalidApplicationToken  unknown portal or wrong token: 401
+    │   │   └── PortalUninstalled    the portal uninstalled TaskBridge: 410
+    │   ├── InvalidNewTask           a new task's value is wrong: fix `field`
+    │   ├── TaskNotCreated           the portal refused the task (`code`, `refused_input`)
+    │   │   └── ItemUnavailable      the deal or lead cannot be read: 404
+    │   ├── TaskPartlyCreated        the task exists (`task_id`) but not all of it
+    │   └── ReplayRefused            no such failed or dead row: nothing replays
+    ├── SchedulerError               jobs no event triggers (connector.scheduler)
+    │   └── UnusableOfflineRecord    an offline record names nothing to act on: mark it
+    └── WebhookError                 a request refused (webhooks.errors: status, code)
 
-The REST client's own hierarchy (`BitrixError` and its subclasses) lives in
-`connector.rest.errors`.
+The CLI's user errors are `click.ClickException` subclasses (one line each); the mappers'
+parsers raise `mappers.errors.ValidationError`, which is not a TaskBridgeError: it is the
+input's fault and `webhooks/` answers it with 400.
 """
 
 from __future__ import annotations
@@ -36,7 +63,7 @@ class MigrationError(StorageError):
     """The database schema is not at the revision this code needs."""
 
 
-class PortalNotFound(TaskBridgeError):
+class PortalNotFound(StorageError):
     """No portal with that member_id is stored."""
 
     def __init__(self, member_id: str) -> None:
@@ -44,7 +71,27 @@ class PortalNotFound(TaskBridgeError):
         self.member_id = member_id
 
 
-class InvalidApplicationToken(TaskBridgeError):
+class RestError(TaskBridgeError):
+    """Root of the REST client's errors (`connector.rest`)."""
+
+
+class PortalError(TaskBridgeError):
+    """Root of installing and configuring a portal (`connector.portals`)."""
+
+
+class SchedulerError(TaskBridgeError):
+    """Root of the scheduled jobs' errors (`connector.scheduler`)."""
+
+
+class SyncError(TaskBridgeError):
+    """Root of taking in events and acting on them (`connector.sync`)."""
+
+
+class EventRefused(SyncError):
+    """An event TaskBridge will not journal; `member_id` names the portal it claims."""
+
+
+class InvalidApplicationToken(EventRefused):
     """An event that does not come from an installed portal: unknown member or wrong token.
 
     `reason` says which, for the log; the answer to the sender never does.
@@ -56,7 +103,7 @@ class InvalidApplicationToken(TaskBridgeError):
         self.reason = reason
 
 
-class PortalUninstalled(TaskBridgeError):
+class PortalUninstalled(EventRefused):
     """An event from a portal that has uninstalled TaskBridge."""
 
     def __init__(self, member_id: str) -> None:

@@ -28,6 +28,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from connector.settings import Settings
 from connector.storage.access import AdminSession, AdminSessionStore
 from connector.storage.failure_throttle import FailureThrottle
+from webhooks.errors import WebhookError
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +42,15 @@ GUESS_LIMIT = 10
 GUESS_WINDOW = 60.0
 
 
-class AdminAuthError(Exception):
-    """Why a request may not see the admin pages; `status` is the HTTP answer."""
+class AdminAuthError(WebhookError):
+    """Why a request may not see the admin pages: sign in, wait, or ask for it set up."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers: dict[str, str] = {}
+        super().__init__(status, code, message)
+
+    @property
+    def message(self) -> str:
+        return self.description
 
 
 class CsrfError(AdminAuthError):

@@ -1,19 +1,24 @@
-"""JSON answers and the one place that maps errors to HTTP statuses."""
+"""JSON answers and the one place that maps errors to HTTP statuses.
+
+Views raise a `webhooks.errors.WebhookError`; each blueprint registers `refusal` for it
+(`register`). Errors of `connector/` and `mappers/` that reach the app get their status
+here, once."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify
+from flask import Blueprint, Flask, Response, jsonify
 from gunicorn.http.errors import NoMoreData, ParseException
 from werkzeug.exceptions import HTTPException
 
 from connector.errors import InvalidApplicationToken, PortalUninstalled
 from connector.portals.install import InstallRefused
 from connector.rest.endpoint_policy import InsecurePortal
-from connector.rest.errors import BitrixError, MethodError, NotFound
+from connector.rest.errors import BitrixError
+from connector.sync.task_creation import TaskNotCreated
 from mappers.errors import ValidationError
-from webhooks.request_body import BodyError
+from webhooks.errors import WebhookError
 
 log = logging.getLogger(__name__)
 
@@ -25,17 +30,29 @@ def error(status: int, code: str, description: str = "") -> tuple[Response, int]
     return jsonify(body), status
 
 
-def portal_refusal_status(exc: BitrixError) -> int:
+def portal_refusal_status(exc: BitrixError | TaskNotCreated) -> int:
     """422 when the portal refused what the sender asked for (a user it does not know, a
     bad argument); 502 when the portal itself failed or could not be reached."""
-    refused = exc.__cause__ if isinstance(exc.__cause__, BitrixError) else exc
-    return 422 if isinstance(refused, MethodError | NotFound) else 502
+    return 422 if exc.refused_input else 502
+
+
+def refusal(exc: WebhookError) -> Response:
+    """The JSON answer to a refusal: its status, body and headers."""
+    response = jsonify(exc.body())
+    response.status_code = exc.status
+    response.headers.update(exc.headers)
+    return response
+
+
+def register(blueprint: Blueprint) -> Blueprint:
+    """A JSON blueprint's one error handler: every refusal its views raise."""
+    blueprint.register_error_handler(WebhookError, refusal)
+    return blueprint
 
 
 def init_app(app: Flask) -> None:
-    @app.errorhandler(BodyError)
-    def _body(exc: BodyError):  # type: ignore[no-untyped-def]
-        return error(exc.status, exc.code, exc.description)
+    # Refusals raised outside any blueprint's views (before a route matched).
+    app.register_error_handler(WebhookError, refusal)
 
     @app.errorhandler(ValidationError)
     def _invalid(exc: ValidationError):  # type: ignore[no-untyped-def]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify, request
 
+from webhooks import answers
 from webhooks.request_body import read_body
 
-blueprint = Blueprint("events", __name__)
+blueprint = answers.register(Blueprint("events", __name__))
 
 
 @blueprint.post("/bitrix/events")

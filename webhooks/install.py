@@ -7,9 +7,11 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, render_template, request
 
 from connector.portals.install import InstallRequest, install
-from webhooks.request_body import BodyError, read_body
+from webhooks import answers
+from webhooks.errors import BodyError
+from webhooks.request_body import read_body
 
-blueprint = Blueprint("install", __name__)
+blueprint = answers.register(Blueprint("install", __name__))
 
 
 @blueprint.post("/bitrix/install")

@@ -13,9 +13,10 @@ import ipaddress
 from flask import Blueprint, Request, Response, current_app, request
 
 from connector.observability import metrics as metrics_source
-from webhooks.answers import error
+from webhooks import answers
+from webhooks.errors import MetricsRefused
 
-blueprint = Blueprint("metrics", __name__)
+blueprint = answers.register(Blueprint("metrics", __name__))
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -25,14 +26,13 @@ def metrics():  # type: ignore[no-untyped-def]
     expected = current_app.extensions["taskbridge.settings"].metrics_token.get_secret_value()
     if expected:
         if not _bearer_matches(request, expected):
-            answer, status = error(401, "metrics_token_required",
-                                   "Send Authorization: Bearer <TASKBRIDGE_METRICS_TOKEN>.")
-            answer.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
-            return answer, status
+            raise MetricsRefused(401, "metrics_token_required",
+                                 "Send Authorization: Bearer <TASKBRIDGE_METRICS_TOKEN>.",
+                                 headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
     elif not _is_loopback(request.remote_addr):
-        return error(403, "metrics_loopback_only",
-                     "Without TASKBRIDGE_METRICS_TOKEN set, /metrics answers loopback "
-                     "callers only.")
+        raise MetricsRefused(403, "metrics_loopback_only",
+                             "Without TASKBRIDGE_METRICS_TOKEN set, /metrics answers loopback "
+                             "callers only.")
     engine = current_app.extensions["taskbridge.storage"].engine
     return Response(metrics_source.render(metrics_source.collect(engine)),
                     content_type=CONTENT_TYPE)

@@ -15,20 +15,15 @@ from flask import Blueprint, current_app, redirect, request, url_for
 
 from connector.storage.user_tokens import UserTokenStore
 from mappers.errors import InvalidIdError
-from webhooks import placement_tabs
+from webhooks import answers, placement_tabs
 from webhooks.admin_auth import PORTAL, start_session
-from webhooks.answers import error
-from webhooks.placement_verify import (
-    PlacementRefused,
-    VerifiedTokens,
-    find_portal,
-    verify_user,
-)
+from webhooks.errors import PlacementRefused
+from webhooks.placement_verify import VerifiedTokens, find_portal, verify_user
 from webhooks.request_body import read_body
 
 log = logging.getLogger(__name__)
 
-blueprint = Blueprint("placement", __name__)
+blueprint = answers.register(Blueprint("placement", __name__))
 
 TABS = ("TASK_VIEW_TAB", "CRM_DEAL_DETAIL_TAB", "CRM_LEAD_DETAIL_TAB")
 
@@ -38,7 +33,8 @@ def open_placement():  # type: ignore[no-untyped-def]
     body = read_body(request, include_query=True)
     placement = str(body.get("PLACEMENT") or "DEFAULT").upper()
     if placement != "DEFAULT" and placement not in TABS:
-        return error(404, "unknown_placement", f"TaskBridge has no {placement[:64]} placement")
+        raise PlacementRefused(404, "unknown_placement",
+                               f"TaskBridge has no {placement[:64]} placement")
     storage = current_app.extensions["taskbridge.storage"]
     settings = current_app.extensions["taskbridge.settings"]
     member_id = str(body.get("member_id") or "")
@@ -50,14 +46,11 @@ def open_placement():  # type: ignore[no-untyped-def]
                            tab.commands if tab else None, seen=_verified_tokens(),
                            lifetime=_lifetime(body))
     except InvalidIdError as exc:
-        return error(400, "invalid_placement", str(exc))
+        raise PlacementRefused(400, "invalid_placement", str(exc)) from exc
     except PlacementRefused as exc:
         log.warning("placement %s refused for portal %s: %s", placement,
                     member_id[:64] or "?", exc.code)
-        answer, status = error(exc.status, exc.code, str(exc))
-        if exc.retry_after is not None:
-            answer.headers["Retry-After"] = str(exc.retry_after)
-        return answer, status
+        raise
     try:
         _keep_user_token(storage, user, body)
         if tab is None:
@@ -79,8 +72,9 @@ def _lifetime(body: dict[str, Any]) -> float:
 
 def _admin_session(user: Any, language: str):  # type: ignore[no-untyped-def]
     if not user.is_admin:
-        return error(403, "not_portal_admin",
-                     "Only an administrator of this portal can open TaskBridge's pages.")
+        raise PlacementRefused(403, "not_portal_admin",
+                               "Only an administrator of this portal can open TaskBridge's "
+                               "pages.")
     response = redirect(url_for("admin.log_list"), code=303)
     start_session(response, {
         "kind": PORTAL, "portal_id": user.portal.id, "member_id": user.portal.member_id,

@@ -33,6 +33,7 @@ from connector.storage.snapshots import SnapshotStore, StoredTask
 from connector.sync.task_creation import (
     InvalidNewTask,
     NewTask,
+    TaskNotCreated,
     TaskPartlyCreated,
     checklist_lines,
     create_and_show,
@@ -42,13 +43,15 @@ from mappers.bindings import DEAL, LEAD, CrmRef, parse_binding
 from mappers.errors import InvalidIdError
 from mappers.ids import parse_id
 from mappers.statuses import CrmTaskStatus, label
+from webhooks import answers
 from webhooks.admin_auth import signer
-from webhooks.answers import error, portal_refusal_status
+from webhooks.answers import portal_refusal_status
+from webhooks.errors import TabFormRefused
 from webhooks.placement_verify import Commands, PortalUser
 from webhooks.request_body import read_body
 from webhooks.tab_words import translator
 
-blueprint = Blueprint("placement_tabs", __name__)
+blueprint = answers.register(Blueprint("placement_tabs", __name__))
 
 VIEW_EVENT = "TASKBRIDGE_TASK_VIEWED"
 FORM_MAX_AGE = 3600
@@ -173,34 +176,37 @@ def create_task():  # type: ignore[no-untyped-def]
     body = read_body(request)
     try:
         claims = _signer().loads(str(body.get("token", "")), max_age=FORM_MAX_AGE)
-    except SignatureExpired:
-        return error(403, "form_expired", "This form is older than an hour: reopen the tab.")
-    except BadSignature:
-        return error(403, "invalid_form_token", "This form was not issued by TaskBridge.")
+    except SignatureExpired as exc:
+        raise TabFormRefused(403, "form_expired",
+                             "This form is older than an hour: reopen the tab.") from exc
+    except BadSignature as exc:
+        raise TabFormRefused(403, "invalid_form_token",
+                             "This form was not issued by TaskBridge.") from exc
     if not isinstance(claims, dict) or not str(claims.get("jti") or ""):
-        return error(403, "invalid_form_token", "This form is from an older TaskBridge: "
-                     "reopen the tab.")
+        raise TabFormRefused(403, "invalid_form_token", "This form is from an older "
+                             "TaskBridge: reopen the tab.")
     storage = current_app.extensions["taskbridge.storage"]
     settings = current_app.extensions["taskbridge.settings"]
     portal = storage.portals.find(str(claims.get("member_id", "")))
     if portal is None or portal.state != "installed":
-        return error(410, "portal_unavailable", "TaskBridge is not installed on this portal.")
+        raise TabFormRefused(410, "portal_unavailable",
+                             "TaskBridge is not installed on this portal.")
     try:
         new_task = _new_task(body, claims)
     except (InvalidNewTask, InvalidIdError) as exc:
-        return error(400, "invalid_task", str(exc))
+        raise TabFormRefused(400, "invalid_task", str(exc)) from exc
     if not FormTokenStore(storage.engine, max_age=FORM_MAX_AGE).spend(
             str(claims["jti"]), portal.id):
-        return error(409, "form_already_used", "This form already created its task: "
-                     "reopen the tab to create another.")
+        raise TabFormRefused(409, "form_already_used", "This form already created its task: "
+                             "reopen the tab to create another.")
     client = PortalClient.for_portal(storage, settings, portal.member_id)
     try:
         task_id = create_and_show(storage.engine, client, portal, new_task)
     except TaskPartlyCreated as exc:
-        return error(502, "task_incomplete", exc.description or str(exc))
-    except BitrixError as exc:
-        return error(portal_refusal_status(exc), "portal_refused",
-                     exc.description or str(exc))
+        raise TabFormRefused(502, "task_incomplete", exc.description or str(exc)) from exc
+    except (TaskNotCreated, BitrixError) as exc:
+        raise TabFormRefused(portal_refusal_status(exc), "portal_refused",
+                             exc.description or str(exc)) from exc
     finally:
         client.close()
     language = portal.settings.get("language") or portal.language

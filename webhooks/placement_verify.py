@@ -26,7 +26,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from connector.errors import TaskBridgeError
 from connector.rest.batch import BatchResult
 from connector.rest.client import PortalClient
 from connector.rest.errors import BitrixError
@@ -35,6 +34,7 @@ from connector.settings import Settings
 from connector.storage.auth_throttle import AuthThrottle
 from connector.storage.portals import INSTALLED, Portal
 from connector.storage.store import Storage
+from webhooks.errors import PlacementRefused
 
 THROTTLE_SCOPE = "placement_auth"
 ATTEMPTS_PER_WINDOW = 20
@@ -43,17 +43,6 @@ TOKEN_LIFETIME = 3600  # a portal's access token lives an hour
 RESERVED_KEYS = ("me", "admin")
 
 Commands = Mapping[str, tuple[str, Mapping[str, Any]]]
-
-
-class PlacementRefused(TaskBridgeError):
-    """A placement request TaskBridge will not serve; `status` and `code` for the answer."""
-
-    def __init__(self, status: int, code: str, message: str,
-                 retry_after: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -146,7 +135,7 @@ def _ask_portal(storage: Storage, settings: Settings, portal: Portal, auth_id: s
     except BitrixError as exc:
         raise PlacementRefused(401, "auth_refused",
                                f"The portal did not accept the placement's token ({exc.code})"
-                               ) from None
+                               ) from exc
     me = answer.results.get("me")
     if "me" in answer.errors or "admin" in answer.errors or not isinstance(me, dict):
         raise PlacementRefused(401, "auth_refused", "The portal did not accept the token.")

@@ -20,6 +20,7 @@ from flask import Request
 
 from mappers.errors import FormError
 from mappers.php_form import parse_urlencoded
+from webhooks.errors import BodyError
 
 MAX_KEYS = 500
 MAX_DEPTH = 8
@@ -30,16 +31,6 @@ READ_SIZE = 64 * 1024
 # What decides JSON nesting: strings (skipped whole, brackets in them do not count) and
 # brackets.
 _JSON_NESTING = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
-
-
-class BodyError(Exception):
-    """A body TaskBridge will not read; `status` is the HTTP answer, `code` the reason."""
-
-    def __init__(self, status: int, code: str, description: str) -> None:
-        super().__init__(description)
-        self.status = status
-        self.code = code
-        self.description = description
 
 
 def read_body(request: Request, *, include_query: bool = False) -> dict[str, Any]:
@@ -98,7 +89,7 @@ def _form(raw: bytes) -> dict[str, Any]:
     try:
         return parse_urlencoded(raw, max_keys=MAX_KEYS, max_depth=MAX_DEPTH)
     except FormError as exc:
-        raise BodyError(400, "bad_form", str(exc)) from None
+        raise BodyError(400, "bad_form", str(exc)) from exc
 
 
 def parse_json(raw: bytes) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import logging
 import re
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
 from connector.portals.automation_token import token_matches
 from connector.rest.client import PortalClient
@@ -25,6 +25,7 @@ from connector.sync.task_creation import (
     InvalidNewTask,
     ItemUnavailable,
     NewTask,
+    TaskNotCreated,
     TaskPartlyCreated,
     create_and_show,
     parse_deadline,
@@ -32,29 +33,20 @@ from connector.sync.task_creation import (
 from mappers.bindings import DEAL, LEAD, CrmRef
 from mappers.errors import InvalidIdError
 from mappers.ids import parse_id
+from webhooks import answers
 from webhooks.answers import portal_refusal_status
-from webhooks.request_body import BodyError, read_json
+from webhooks.errors import BodyError, TaskApiRefused
+from webhooks.request_body import read_json
 
 log = logging.getLogger(__name__)
 
-blueprint = Blueprint("task_api", __name__)
+blueprint = answers.register(Blueprint("task_api", __name__))
 
 ENTITIES = {"deal": DEAL, "lead": LEAD}
 REQUIRED = ("member_id", "entity", "item_id", "title", "responsible_id", "created_by")
 OPTIONAL = ("description", "deadline", "checklist", "task_control", "result_required")
 # A portal's member_id, as events carry it (`EventAuth`): it is logged, so nothing else.
 MEMBER_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}", re.ASCII)
-
-
-def _refuse(status: int, code: str, description: str, field: str | None = None,
-            **extra: Any) -> tuple[Response, int]:
-    body: dict[str, Any] = {"status": "error", "error": code, "error_description": description}
-    if field is not None:
-        body["field"] = field
-    response = jsonify({**body, **extra})
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="taskbridge"'
-    return response, status
 
 
 @blueprint.post("/bitrix/tasks")
@@ -65,38 +57,41 @@ def create_task():  # type: ignore[no-untyped-def]
     except BodyError as exc:
         if exc.status != 400:
             raise
-        return _refuse(400, "invalid_json", exc.description)
+        raise TaskApiRefused(400, "invalid_json", exc.description) from exc
     member_id = body.get("member_id")
     if not isinstance(member_id, str) or not MEMBER_ID.fullmatch(member_id):
-        return _refuse(400, "invalid_field", "member_id: required, a portal's member_id",
-                       "member_id")
+        raise TaskApiRefused(400, "invalid_field", "member_id: required, a portal's member_id",
+                             "member_id")
     settings = current_app.extensions["taskbridge.settings"]
     storage = current_app.extensions["taskbridge.storage"]
     if not token_matches(settings, member_id, _bearer()):
         log.warning("task api: refused a request for portal %s: wrong or missing token",
                     member_id)
-        return _refuse(401, "invalid_token", "no valid bearer token for this portal")
+        raise TaskApiRefused(401, "invalid_token", "no valid bearer token for this portal")
     portal = storage.portals.find(member_id)
     if portal is None:
         log.warning("task api: refused a request for unknown portal %s", member_id)
-        return _refuse(401, "unknown_portal", "TaskBridge knows no portal with this member_id")
+        raise TaskApiRefused(401, "unknown_portal",
+                             "TaskBridge knows no portal with this member_id")
     if portal.state != "installed":
-        return _refuse(410, "portal_unavailable", "TaskBridge is not installed on this portal")
+        raise TaskApiRefused(410, "portal_unavailable",
+                             "TaskBridge is not installed on this portal")
     try:
         new_task = parse_new_task(body)
     except InvalidNewTask as exc:
-        return _refuse(400, "invalid_field", str(exc), exc.field)
+        raise TaskApiRefused(400, "invalid_field", str(exc), exc.field) from exc
     client = PortalClient.for_portal(storage, settings, portal.member_id)
     try:
         task_id = create_and_show(storage.engine, client, portal, new_task)
     except ItemUnavailable as exc:
-        return _refuse(404, "item_not_found", exc.description or str(exc), "item_id")
+        raise TaskApiRefused(404, "item_not_found", exc.description or str(exc),
+                             "item_id") from exc
     except TaskPartlyCreated as exc:
-        return _refuse(502, "task_incomplete", exc.description or str(exc),
-                       task_id=exc.task_id)
-    except BitrixError as exc:
-        return _refuse(portal_refusal_status(exc), "portal_refused",
-                       exc.description or str(exc))
+        raise TaskApiRefused(502, "task_incomplete", exc.description or str(exc),
+                             task_id=exc.task_id) from exc
+    except (TaskNotCreated, BitrixError) as exc:
+        raise TaskApiRefused(portal_refusal_status(exc), "portal_refused",
+                             exc.description or str(exc)) from exc
     finally:
         client.close()
     log.info("task api: portal %s: task %s created for %s", member_id, task_id,

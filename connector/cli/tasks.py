@@ -20,6 +20,7 @@ from connector.sync.task_creation import (
     InvalidNewTask,
     ItemUnavailable,
     NewTask,
+    TaskNotCreated,
     TaskPartlyCreated,
     create_and_show,
     parse_deadline,
@@ -96,7 +97,7 @@ def task_create(member_id: str, deal: int | None, lead: int | None, title: str,
         raise TaskCommandError(f"{option}: {exc.description or exc}") from exc
     except TaskPartlyCreated as exc:
         raise TaskCommandError(str(exc.description or exc)) from exc
-    except BitrixError as exc:
+    except (TaskNotCreated, BitrixError) as exc:
         raise TaskCommandError(f"the portal refused: {exc.description or exc}") from exc
     finally:
         client.close()

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from connector.errors import TaskBridgeError
+from connector.errors import PortalError
 from connector.portals.install_admin import is_portal_admin
 from connector.portals.settings import labels_language
 from connector.rest.client import PortalClient
@@ -43,7 +43,7 @@ AUTH_CONNECTOR = "taskbridge"
 APP_TITLE = "TaskBridge"
 
 
-class InstallRefused(TaskBridgeError):
+class InstallRefused(PortalError):
     """An install whose tokens the OAuth server does not vouch for, or whose user the
     portal does not confirm as an administrator."""
 

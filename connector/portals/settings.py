@@ -6,14 +6,14 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from connector.errors import TaskBridgeError
+from connector.errors import PortalError
 from mappers.statuses import language_code, registered_languages
 
 if TYPE_CHECKING:
     from connector.storage.portals import Portal
 
 
-class PortalSettingsError(TaskBridgeError):
+class PortalSettingsError(PortalError):
     """A portal setting has an unknown name or a bad value; the message names it."""
 
 

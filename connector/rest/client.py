@@ -31,6 +31,7 @@ from connector.rest.errors import (
     ExpiredToken,
     OperationTimeLimit,
     OutcomeUnknown,
+    PortalMoved,
     QueryLimitExceeded,
     ServerError,
     TransportError,
@@ -39,7 +40,7 @@ from connector.rest.method_kinds import is_idempotent, is_write
 from connector.rest.method_pauses import MethodPauses
 from connector.rest.rate_budget import DatabaseRateBudget, MemoryRateBudget, RateBudget
 from connector.rest.retry_policy import RetryPolicy
-from connector.rest.transport import Answer, PortalMoved, RestTransport
+from connector.rest.transport import Answer, RestTransport
 from connector.settings import Settings
 from connector.storage.store import Storage
 

@@ -15,12 +15,12 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
-from connector.errors import TaskBridgeError
+from connector.errors import RestError
 
 _HINT = "(TASKBRIDGE_ALLOW_INSECURE_PORTALS is for development only)"
 
 
-class InsecurePortal(TaskBridgeError):
+class InsecurePortal(RestError):
     """A portal address that this deployment refuses to call."""
 
 

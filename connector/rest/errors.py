@@ -1,32 +1,50 @@
 """Errors the REST client raises, one type per thing the caller does next.
 
     TaskBridgeError
-    └── BitrixError                  method, http_status, code, description
-        ├── AuthError                401 the portal refused the credentials
-        │   ├── ExpiredToken         401 expired_token: refresh, then repeat (the client does)
-        │   └── ReinstallRequired    the refresh token is dead (invalid_grant) or the portal
-        │                            is marked needs_reinstall; no request was sent
-        ├── InsufficientScope        403 insufficient_scope / ACCESS_DENIED / WRONG_AUTH_TYPE
-        ├── NotFound                 the object or the method does not exist
-        ├── QueryLimitExceeded       503 QUERY_LIMIT_EXCEEDED / OVERLOAD_LIMIT (never ran)
-        ├── OperationTimeLimit       429 OPERATION_TIME_LIMIT; `reset_at` (epoch seconds)
-        ├── PortalGone               the portal is deleted, blocked or unpaid
-        ├── ServerError              500/502/504: the portal failed (a write may have run)
-        ├── TransportError           no usable answer: connection, timeout, malformed body;
-        │                            `maybe_delivered` says whether the portal may have run it
-        ├── OutcomeUnknown           a write may or may not have run: reconcile, don't repeat
-        └── MethodError              any other method error (400): bad arguments and the like
+    └── RestError                    the package's root (connector.errors)
+        ├── PortalMoved              the portal answered a redirect to `location`:
+        │                            record the address and repeat there (the client does)
+        ├── OAuthError, InsecurePortal, RefreshLockTimeout (beside the code raising them)
+        └── BitrixError              method, http_status, code, description; `refused_input`
+            ├── AuthError                401 the portal refused the credentials
+            │   ├── ExpiredToken         401 expired_token: refresh, then repeat (the client does)
+            │   └── ReinstallRequired    the refresh token is dead (invalid_grant) or the portal
+            │                            is marked needs_reinstall; no request was sent
+            ├── InsufficientScope        403 insufficient_scope / ACCESS_DENIED / WRONG_AUTH_TYPE
+            ├── NotFound                 the object or the method does not exist
+            ├── QueryLimitExceeded       503 QUERY_LIMIT_EXCEEDED / OVERLOAD_LIMIT (never ran)
+            ├── OperationTimeLimit       429 OPERATION_TIME_LIMIT; `reset_at` (epoch seconds)
+            ├── PortalGone               the portal is deleted, blocked or unpaid
+            ├── ServerError              500/502/504: the portal failed (a write may have run)
+            ├── TransportError           no usable answer: connection, timeout, malformed body;
+            │                            `maybe_delivered` says whether the portal may have run it
+            ├── OutcomeUnknown           a write may or may not have run: reconcile, don't repeat
+            └── MethodError              any other method error (400): bad arguments and the like
 
 `error_for(status, code)` is the one place that turns a portal answer into a class.
 """
 
 from __future__ import annotations
 
-from connector.errors import TaskBridgeError
+from connector.errors import RestError
 
 
-class BitrixError(TaskBridgeError):
-    """A REST call failed; carries the Bitrix error code and description."""
+class PortalMoved(RestError):
+    """The portal answered a redirect: its address changed to `location`."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__("portal moved")
+        self.location = location
+
+
+class BitrixError(RestError):
+    """A REST call failed; carries the Bitrix error code and description.
+
+    `refused_input` is true when the portal refused what was asked (a bad argument, an
+    object it does not know), false when the portal failed or could not be reached.
+    """
+
+    refused_input = False
 
     def __init__(
         self,
@@ -68,6 +86,8 @@ class InsufficientScope(BitrixError):
 class NotFound(BitrixError):
     """The object or method does not exist."""
 
+    refused_input = True
+
 
 class QueryLimitExceeded(BitrixError):
     """The portal's request bucket is full; the call did not run."""
@@ -103,6 +123,8 @@ class OutcomeUnknown(BitrixError):
 
 class MethodError(BitrixError):
     """The method refused the call (bad arguments and the like)."""
+
+    refused_input = True
 
 
 _BY_CODE: dict[str, type[BitrixError]] = {

@@ -12,11 +12,11 @@ from typing import Any
 
 import requests
 
-from connector.errors import TaskBridgeError
+from connector.errors import RestError
 from connector.settings import Settings
 
 
-class OAuthError(TaskBridgeError):
+class OAuthError(RestError):
     """The OAuth server refused or could not be reached; `code` is its error code."""
 
     def __init__(self, code: str, description: str = "") -> None:

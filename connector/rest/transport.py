@@ -13,17 +13,9 @@ from typing import Any
 
 import requests
 
-from connector.rest.errors import TransportError, make_error
+from connector.rest.errors import PortalMoved, TransportError, make_error
 
 CONNECT_TIMEOUT = 5.0
-
-
-class PortalMoved(Exception):
-    """The portal answered a redirect: its address changed to `location`."""
-
-    def __init__(self, location: str) -> None:
-        super().__init__("portal moved")
-        self.location = location
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from connector.errors import SchedulerError
 from connector.portals.install import AUTH_CONNECTOR
 from connector.rest.client import PortalClient
 from connector.rest.errors import BitrixError
@@ -121,7 +122,7 @@ def _settle_offline(engine: Engine, portal: Portal, client: PortalClient,
     return journaled
 
 
-class UnusableOfflineRecord(ValueError):
+class UnusableOfflineRecord(SchedulerError):
     """An offline record that names no event or object TaskBridge can act on."""
 
 
@@ -140,7 +141,7 @@ def _journal_offline(engine: Engine, portal: Portal, record: dict[str, Any],
     try:
         object_id = event.object_id
     except ValidationError as exc:
-        raise UnusableOfflineRecord(f"EVENT_DATA: {exc}") from None
+        raise UnusableOfflineRecord(f"EVENT_DATA: {exc}") from exc
     if not object_id:
         raise UnusableOfflineRecord("EVENT_DATA names no object ID")
     # Only a row not yet claimed covers this change: a row being processed may have

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select, update
 
-from connector.errors import TaskBridgeError
+from connector.errors import SyncError
 from connector.storage.journal_rows import DEAD, FAILED, PENDING
 from connector.storage.schema import journal
 from connector.storage.sync_log import LogFilter, SyncLog
@@ -23,7 +23,7 @@ REPLAYABLE = (FAILED, DEAD)
 MAX_REPLAY = 10_000
 
 
-class ReplayRefused(TaskBridgeError):
+class ReplayRefused(SyncError):
     """The row does not exist (for this portal) or is not failed or dead."""
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from connector.errors import SyncError
 from connector.portals.install import AUTH_CONNECTOR
 from connector.rest.client import PortalClient
 from connector.rest.errors import BitrixError
@@ -46,8 +47,8 @@ MAX_CHECKLIST_ITEM = 255
 TASK_ID = "$result[task][task][id]"
 
 
-class InvalidNewTask(ValueError):
-    """A value for the new task is missing or wrong; `field` names it."""
+class InvalidNewTask(SyncError):
+    """A value for the new task is missing or wrong: fix the one `field` names."""
 
     def __init__(self, field_name: str, message: str) -> None:
         super().__init__(f"{field_name}: {message}")
@@ -96,24 +97,44 @@ def parse_deadline(text: str, field_name: str = "deadline") -> datetime:
     """An ISO 8601 date and time; without a time zone it is taken as the server's."""
     try:
         moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidNewTask(field_name, "not an ISO 8601 date and time") from None
+    except ValueError as exc:
+        raise InvalidNewTask(field_name, "not an ISO 8601 date and time") from exc
     return moment.astimezone()
 
 
-class TaskNotCreated(BitrixError):
-    """The portal refused the new task; `description` says why."""
+class TaskNotCreated(SyncError):
+    """No task was created: the portal refused it or failed; `description` says why.
+
+    `refused_input` tells the two apart: true when the portal refused what was asked (a
+    user or item it does not know, a bad value), false when it failed or answered oddly.
+    """
+
+    def __init__(self, description: str, *, method: str, code: str = "",
+                 refused_input: bool = False) -> None:
+        super().__init__(f"{method}: {code}: {description}" if code else
+                         f"{method}: {description}")
+        self.description = description
+        self.method = method
+        self.code = code
+        self.refused_input = refused_input
+
+    @classmethod
+    def from_error(cls, error: BitrixError, description: str) -> TaskNotCreated:
+        """The batch command's own error, translated (raise it `from error`)."""
+        return cls(description, method=error.method, code=error.code,
+                   refused_input=error.refused_input)
 
 
 class ItemUnavailable(TaskNotCreated):
     """The deal or lead could not be read (deleted, never existed, or not visible)."""
 
 
-class TaskPartlyCreated(BitrixError):
+class TaskPartlyCreated(SyncError):
     """The task exists (`task_id`) but a checklist item or the timeline note failed."""
 
     def __init__(self, message: str, *, task_id: int, failed: Sequence[str]) -> None:
-        super().__init__(message, method="batch")
+        super().__init__(message)
+        self.description = message
         self.task_id = task_id
         self.failed = tuple(failed)
 
@@ -148,12 +169,13 @@ def add_task(client: PortalClient, task: NewTask, *, language: str = "en") -> Cr
     outcome = client.batch(_commands(task, language), halt=True)
     if "item" in outcome.errors:
         error = outcome.errors["item"]
-        raise ItemUnavailable(f"{task.item.code}: {error.description or error}",
-                              method=error.method, code=error.code)
+        raise ItemUnavailable.from_error(
+            error, f"{task.item.code}: {error.description or error}") from error
     if "task" in outcome.errors:
         error = outcome.errors["task"]
-        raise TaskNotCreated(error.description or str(error), method="tasks.task.add",
-                             code=error.code) from error
+        raise TaskNotCreated(error.description or str(error),
+                             method="tasks.task.add", code=error.code,
+                             refused_input=error.refused_input) from error
     answer = outcome.results.get("task") or {}
     raw = answer.get("task") if isinstance(answer, dict) else None
     task_id = raw.get("id") if isinstance(raw, dict) else None

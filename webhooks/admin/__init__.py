@@ -7,8 +7,8 @@ from flask import Blueprint, Flask
 
 from webhooks.admin import log_views, login_views, settings_views
 from webhooks.admin.framing import add_frame_headers
-from webhooks.admin.pages import handle_auth_error, resolve_viewer
-from webhooks.admin_auth import AdminAuthError
+from webhooks.admin.pages import handle_refusal, resolve_viewer
+from webhooks.errors import WebhookError
 
 
 def init_app(app: Flask) -> None:
@@ -18,5 +18,5 @@ def init_app(app: Flask) -> None:
         module.attach(blueprint)
     blueprint.before_request(resolve_viewer)
     blueprint.after_request(add_frame_headers)
-    blueprint.register_error_handler(AdminAuthError, handle_auth_error)
+    blueprint.register_error_handler(WebhookError, handle_refusal)
     app.register_blueprint(blueprint)

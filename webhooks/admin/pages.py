@@ -9,7 +9,8 @@ from flask import current_app, g, redirect, render_template, request, url_for
 from connector.storage.store import Storage
 from webhooks.admin.labels import LANGUAGES, decision_reason, pick_language, translator
 from webhooks.admin.messages import auth_key, localized
-from webhooks.admin_auth import AdminAuthError, Viewer, current_viewer
+from webhooks.admin_auth import Viewer, current_viewer
+from webhooks.errors import WebhookError
 
 PUBLIC_ENDPOINTS = {"admin.login", "admin.login_submit"}
 LANG_COOKIE = "tb_lang"
@@ -60,13 +61,13 @@ def message(text: str, status: int):  # type: ignore[no-untyped-def]
     return render("message.html", status=status, text=text)
 
 
-def handle_auth_error(exc: AdminAuthError):  # type: ignore[no-untyped-def]
+def handle_refusal(exc: WebhookError):  # type: ignore[no-untyped-def]
+    """The admin surface's one error handler: a page for browsers, JSON when asked."""
     if exc.code == "sign_in" and request.method == "GET" and _wants_html():
         return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
     if not _wants_html():
-        return {"status": "error", "error": exc.code, "error_description": exc.message}, \
-            exc.status, exc.headers
-    response = message(auth_key(exc.code) or exc.message, exc.status)
+        return exc.body(), exc.status, exc.headers
+    response = message(auth_key(exc.code) or exc.description, exc.status)
     response.headers.update(exc.headers)
     return response
 
