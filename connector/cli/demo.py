@@ -26,7 +26,7 @@ import click
 import requests
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from connector.scheduler.scheduler import overdue_sweep
+from connector.scheduler.overdue import overdue_sweep
 from connector.settings import load_settings
 from connector.storage.journal import Journal
 from connector.storage.snapshots import SnapshotStore

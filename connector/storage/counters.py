@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Select, func, select
 
 from connector.storage.schema import journal, metric_counters, portals, scheduler_runs
 
@@ -203,3 +203,20 @@ def record_scheduler_run(
         ).scalar_one()
         bump(conn, {(SCHEDULER_RUNS, labels(job=job[:64], outcome=outcome[:32])): 1})
     return run_id
+
+
+def last_reconcile_run_query() -> Select[Any]:
+    """The last reconcile run that ended ok or partial: its marks are where the next pass
+    starts (retention keeps it whatever its age)."""
+    return (select(scheduler_runs.c.id, scheduler_runs.c.started_at, scheduler_runs.c.detail)
+            .where(scheduler_runs.c.job == "reconcile",
+                   scheduler_runs.c.outcome.in_(("ok", "partial")))
+            .order_by(scheduler_runs.c.started_at.desc())
+            .limit(1))
+
+
+def last_reconcile_run(engine: Engine) -> tuple[datetime, dict[str, Any] | None] | None:
+    """(started_at, detail) of the last reconcile run that ended ok or partial."""
+    with engine.connect() as conn:
+        last = conn.execute(last_reconcile_run_query()).first()
+    return None if last is None else (last.started_at, last.detail)

@@ -16,12 +16,21 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, String, cast, func, or_, select
+from sqlalchemy import Engine, String, and_, cast, delete, func, or_, select
 from sqlalchemy.sql import Select
 
 from connector.errors import TaskBridgeError
 from connector.rest.call_log import SECRET_KEYS as CALL_SECRET_KEYS
-from connector.storage.schema import crm_item_statuses, journal, portals, task_snapshots
+from connector.storage.counters import last_reconcile_run_query
+from connector.storage.schema import (
+    crm_item_statuses,
+    journal,
+    portals,
+    rest_calls,
+    scheduler_runs,
+    task_snapshots,
+    write_log,
+)
 from mappers.portal_events import SECRET_KEYS as EVENT_SECRET_KEYS
 
 PAGE_SIZE = 50
@@ -295,6 +304,32 @@ class SyncLog:
             bottom = first if first is not None else (_max_id(conn) or 0) + 1
         return top, bottom
 
+
+
+def forget_before(engine: Engine, *, cutoff: datetime, dead_cutoff: datetime,
+                  finished: tuple[str, ...], dead: str) -> int:
+    """Delete, in one transaction, what the sync log no longer needs: REST calls before
+    `cutoff`; journal rows in a `finished` state received before `cutoff`, and `dead` ones
+    before `dead_cutoff`; write-log rows left without their journal row and older than
+    `cutoff`; scheduler runs before `cutoff` but the reconcile run whose marks the next
+    pass reads. Returns the journal rows deleted."""
+    with engine.begin() as conn:
+        conn.execute(delete(rest_calls).where(rest_calls.c.at < cutoff))
+        removed = conn.execute(
+            delete(journal).where(or_(
+                and_(journal.c.state.in_(finished), journal.c.received_at < cutoff),
+                and_(journal.c.state == dead, journal.c.received_at < dead_cutoff),
+            ))
+        ).rowcount
+        # Deleting journal rows set their write-log rows' journal_id to NULL.
+        conn.execute(delete(write_log).where(write_log.c.journal_id.is_(None),
+                                             write_log.c.created_at < cutoff))
+        marks_run = last_reconcile_run_query().with_only_columns(scheduler_runs.c.id)
+        conn.execute(delete(scheduler_runs).where(
+            scheduler_runs.c.started_at < cutoff,
+            scheduler_runs.c.id.not_in(select(marks_run.subquery().c.id)),
+        ))
+    return removed
 
 def _max_id(conn: Any) -> int | None:
     return conn.execute(select(func.max(journal.c.id))).scalar()

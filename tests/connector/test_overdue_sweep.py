@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
-from connector.scheduler.scheduler import overdue_sweep
+from connector.scheduler.overdue import overdue_sweep
 from connector.settings import Settings
 from connector.storage import migrate
 from connector.storage.engines import make_engine

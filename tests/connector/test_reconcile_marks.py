@@ -11,7 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from connector.rest.errors import QueryLimitExceeded
-from connector.scheduler.scheduler import RECONCILE_SLACK, reconcile, retention, run_job
+from connector.scheduler.jobs import run_job
+from connector.scheduler.reconcile import RECONCILE_SLACK, reconcile
+from connector.scheduler.retention import retention
 from connector.settings import Settings
 from connector.storage.counters import record_scheduler_run
 from connector.storage.portals import Installation, Portal

@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select
 
-from connector.scheduler.scheduler import offline_catch_up, reconcile, retention
+from connector.scheduler.offline_catch_up import offline_catch_up
+from connector.scheduler.reconcile import reconcile
+from connector.scheduler.retention import retention
 from connector.settings import Settings
 from connector.storage.journal import Journal
 from connector.storage.journal_rows import DONE

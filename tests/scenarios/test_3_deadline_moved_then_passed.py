@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from connector.scheduler.scheduler import overdue_sweep
+from connector.scheduler.overdue import overdue_sweep
 from mappers.decisions import Rule
 from tests.scenarios.conftest import People
 from tests.scenarios.portal_view import AdminView, says

@@ -4,7 +4,7 @@ token whether they have seen their tasks: a view found that way makes the task V
 
 from __future__ import annotations
 
-from connector.storage.user_tokens import poll_views
+from connector.scheduler.views import poll_views
 from tests.scenarios.conftest import People
 from tests.support.stack import TaskBridge
 

@@ -14,8 +14,8 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
+from connector.scheduler.views import poll_views
 from connector.storage.schema import journal
-from connector.storage.user_tokens import poll_views
 from emulator.errors import RestError
 from tests.support.stack import CLIENT_ID, TaskBridge
 from webhooks.placement_tabs import VIEW_EVENT

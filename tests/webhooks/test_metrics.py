@@ -11,7 +11,7 @@ import responses
 
 from connector.rest.client import PortalClient
 from connector.rest.retry_policy import RetryPolicy
-from connector.scheduler.scheduler import retention
+from connector.scheduler.retention import retention
 from connector.settings import Settings
 from connector.storage.counters import record_scheduler_run
 from connector.storage.journal import Journal
