@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from connector.errors import RestError
 from connector.storage.engines import Engine
 from connector.storage.locks import advisory_transaction_lock
 from connector.storage.rest_state import (
@@ -29,8 +30,13 @@ _REGISTRY_LOCK = threading.Lock()
 POLL = 0.02
 
 
-class RefreshLockTimeout(TimeoutError):
-    """Another process held the refresh lease for longer than the wait allowed."""
+class RefreshLockTimeout(RestError):
+    """Another process held `member_id`'s refresh lease longer than the wait allowed:
+    the call fails now and is tried again later, when the lease is free or expired."""
+
+    def __init__(self, member_id: str) -> None:
+        super().__init__(f"refresh lease for {member_id} not released")
+        self.member_id = member_id
 
 
 def thread_lock(engine: Engine, member_id: str) -> threading.Lock:
@@ -67,5 +73,5 @@ def _take_lease(engine: Engine, member_id: str, holder: str, ttl: float) -> None
         if take_refresh_lease(engine, member_id, holder, time.time(), ttl):
             return
         if time.monotonic() > deadline:
-            raise RefreshLockTimeout(f"refresh lease for {member_id} not released")
+            raise RefreshLockTimeout(member_id)
         time.sleep(POLL)  # another process is refreshing; it takes one OAuth round trip
