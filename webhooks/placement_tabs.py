@@ -217,8 +217,8 @@ def create_task():  # type: ignore[no-untyped-def]
 def _new_task(body: dict[str, Any], claims: dict[str, Any]) -> NewTask:
     try:
         responsible = parse_id(body.get("responsible"), "responsible")
-    except InvalidIdError:
-        raise InvalidNewTask("responsible", "pick a user") from None
+    except InvalidIdError as exc:
+        raise InvalidNewTask("responsible", "pick a user") from exc
     deadline = str(body.get("deadline") or "")
     return NewTask(
         item=parse_binding(str(claims["item"])),

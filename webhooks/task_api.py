@@ -132,9 +132,9 @@ def parse_new_task(body: dict[str, Any]) -> NewTask:
 def _user_or_item_id(body: dict[str, Any], name: str) -> int:
     try:
         return parse_id(body.get(name), name)
-    except InvalidIdError:
+    except InvalidIdError as exc:
         raise InvalidNewTask(name, "must be a positive integer ID (1 to 18 ASCII digits)"
-                             ) from None
+                             ) from exc
 
 
 def _text(body: dict[str, Any], name: str) -> str:

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
-
-from sqlalchemy import Engine, select, update
 
 from connector.errors import SyncError
-from connector.storage.journal_rows import DEAD, FAILED, PENDING
-from connector.storage.schema import journal
+from connector.storage.engines import Engine
+from connector.storage.journal import Journal
+from connector.storage.journal_rows import DEAD, FAILED, Requeueable
 from connector.storage.sync_log import LogFilter, SyncLog
 
 REPLAYABLE = (FAILED, DEAD)
@@ -24,7 +22,16 @@ MAX_REPLAY = 10_000
 
 
 class ReplayRefused(SyncError):
-    """The row does not exist (for this portal) or is not failed or dead."""
+    """The row does not exist (for this portal) or is not failed or dead: nothing replays.
+
+    `entry_id` names the row asked for, `state` the state that cannot replay (when known).
+    """
+
+    def __init__(self, message: str, *, entry_id: int | None = None,
+                 state: str | None = None) -> None:
+        super().__init__(message)
+        self.entry_id = entry_id
+        self.state = state
 
 
 @dataclass(frozen=True)
@@ -40,15 +47,12 @@ class ReplayResult:
 
 def replay_one(engine: Engine, entry_id: int, *, by: str, portal_id: int | None = None,
                dry_run: bool = False, now: datetime | None = None) -> ReplayResult:
-    query = select(journal.c.state).where(journal.c.id == entry_id)
-    if portal_id is not None:
-        query = query.where(journal.c.portal_id == portal_id)
-    with engine.connect() as conn:
-        state = conn.execute(query).scalar()
+    state = Journal(engine).state_of(entry_id, portal_id)
     if state is None:
-        raise ReplayRefused(f"event {entry_id} does not exist")
+        raise ReplayRefused(f"event {entry_id} does not exist", entry_id=entry_id)
     if state not in REPLAYABLE:
-        raise ReplayRefused(f"event {entry_id} is {state}; only failed or dead events replay")
+        raise ReplayRefused(f"event {entry_id} is {state}; only failed or dead events replay",
+                            entry_id=entry_id, state=state)
     return _replay(engine, [entry_id], by=by, dry_run=dry_run, now=now)
 
 
@@ -56,7 +60,8 @@ def replay_matching(engine: Engine, where: LogFilter, *, by: str, dry_run: bool 
                     limit: int = MAX_REPLAY, now: datetime | None = None) -> ReplayResult:
     """Every failed or dead row the filter matches (at most `limit`, newest first)."""
     if where.state is not None and where.state not in REPLAYABLE:
-        raise ReplayRefused(f"only failed or dead events replay, not {where.state}")
+        raise ReplayRefused(f"only failed or dead events replay, not {where.state}",
+                            state=where.state)
     states = [where.state] if where.state else list(REPLAYABLE)
     log = SyncLog(engine)
     ids: list[int] = []
@@ -70,25 +75,15 @@ def _replay(engine: Engine, ids: list[int], *, by: str, dry_run: bool,
     if dry_run or not ids:
         return ReplayResult(ids=ids, dry_run=dry_run)
     now = now or datetime.now(UTC)
-    done: list[int] = []
-    skipped: list[int] = []
-    with engine.begin() as conn:
-        for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
-            rows = conn.execute(
-                select(journal.c.id, journal.c.state, journal.c.error, journal.c.attempts,
-                       journal.c.detail).where(journal.c.id.in_(chunk))
-            ).all()
-            for row in rows:
-                if _requeue(conn, row, by=by, now=now):
-                    done.append(row.id)
-                else:
-                    skipped.append(row.id)
+    done, skipped = Journal(engine).requeue(
+        ids, lambda row: _replayed_detail(row, by=by, now=now), now=now)
     return ReplayResult(ids=sorted(done), dry_run=False, skipped=sorted(skipped))
 
 
-def _requeue(conn: Any, row: Any, *, by: str, now: datetime) -> bool:
+def _replayed_detail(row: Requeueable, *, by: str, now: datetime) -> dict | None:
+    """The row's detail with this replay added to its history; None unless it replays."""
     if row.state not in REPLAYABLE:
-        return False
+        return None
     detail = dict(row.detail) if isinstance(row.detail, dict) else {}
     history = list(detail.get("replays") or [])
     history.append({
@@ -96,10 +91,4 @@ def _requeue(conn: Any, row: Any, *, by: str, now: datetime) -> bool:
         "previous_error": row.error, "previous_attempts": row.attempts,
     })
     detail["replays"] = history
-    result = conn.execute(
-        update(journal)
-        .where(journal.c.id == row.id, journal.c.state == row.state)
-        .values(state=PENDING, attempts=0, next_attempt_at=now, locked_by=None,
-                locked_at=None, finished_at=None, detail=detail)
-    )
-    return result.rowcount == 1
+    return detail

@@ -55,8 +55,8 @@ def read_id(name: str, value: str) -> int | None:
         return None
     try:
         return parse_id(value, name)
-    except InvalidIdError:
-        raise FilterError(f"{name}: {value[:40]!r} is not an id (1 to 18 digits)") from None
+    except InvalidIdError as exc:
+        raise FilterError(f"{name}: {value[:40]!r} is not an id (1 to 18 digits)") from exc
 
 
 def read_item(value: str) -> str | None:
@@ -76,8 +76,8 @@ def _time(name: str, value: str) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise FilterError(f"{name}: {value[:40]!r} is not a date and time") from None
+    except ValueError as exc:
+        raise FilterError(f"{name}: {value[:40]!r} is not a date and time") from exc
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
