@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, String, and_, cast, delete, func, or_, select
 from sqlalchemy.sql import Select
 
-from connector.errors import TaskBridgeError
+from connector.errors import StorageError
 from connector.rest.call_log import SECRET_KEYS as CALL_SECRET_KEYS
 from connector.storage.counters import last_reconcile_run_query
 from connector.storage.schema import (
@@ -48,8 +48,8 @@ LIST_COLUMNS = (
 )
 
 
-class FilterError(TaskBridgeError):
-    """A sync log filter value TaskBridge cannot read; the message names it."""
+class FilterError(StorageError):
+    """A sync log filter value TaskBridge cannot read: fix it; the message names it."""
 
 
 def scrub(value: Any) -> Any:
