@@ -4,11 +4,8 @@ the database, the schema revision and the journal."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
-from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
 
 from connector.storage import migrate
-from connector.storage.schema import journal
 
 blueprint = Blueprint("health", __name__)
 
@@ -22,15 +19,9 @@ def healthz():  # type: ignore[no-untyped-def]
 def readyz():  # type: ignore[no-untyped-def]
     engine = current_app.extensions["taskbridge.storage"].engine
     try:
-        current = migrate.current_revision(engine)
-        with engine.connect() as conn:
-            depth = conn.execute(
-                select(func.count()).select_from(journal).where(
-                    journal.c.state.in_(("pending", "failed", "processing"))
-                )
-            ).scalar_one()
-    except SQLAlchemyError as exc:
-        return jsonify(status="error", database="unreachable", error=type(exc).__name__), 503
+        current, depth = migrate.readiness(engine)
+    except migrate.DatabaseUnavailable as exc:
+        return jsonify(status="error", database="unreachable", error=exc.reason), 503
     head = migrate.head_revision()
     body = {
         "status": "ok" if current == head else "error",

@@ -11,7 +11,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import click
-from sqlalchemy import func, select, update
 
 from connector.cli import common
 from connector.errors import TaskBridgeError
@@ -27,10 +26,9 @@ from connector.portals.settings_change import (
 from connector.rest.client import PortalClient
 from connector.rest.endpoint_policy import check_endpoint
 from connector.rest.errors import BitrixError
+from connector.storage.journal import Journal
 from connector.storage.journal_rows import PROCESSING, WAITING
 from connector.storage.portals import Installation
-from connector.storage.schema import journal
-from connector.storage.schema import portals as portals_table
 from connector.storage.store import Storage
 from connector.storage.sync_log import STATES, LogFilter, LogRow, SyncLog, parse_item
 from connector.sync.replay import replay_matching, replay_one
@@ -92,10 +90,7 @@ def portals_set(member_id: str, assignments: tuple[str, ...]) -> None:
     finally:
         client.close()
     if rates:
-        with storage.engine.begin() as conn:
-            conn.execute(
-                update(portals_table).where(portals_table.c.member_id == member_id).values(**rates)
-            )
+        storage.portals.set_rate_limits(member_id, **rates)
     click.echo(f"{member_id}: {new_settings.model_dump_json()} {rates or ''}".rstrip())
 
 
@@ -262,11 +257,7 @@ def doctor(member_id: str) -> None:
 
 
 def _backlog(storage: Storage) -> dict[int, int]:
-    with storage.engine.connect() as conn:
-        return dict(conn.execute(
-            select(journal.c.portal_id, func.count()).where(journal.c.state.in_(BACKLOG))
-            .group_by(journal.c.portal_id)
-        ).all())
+    return Journal(storage.engine).backlog(BACKLOG)
 
 
 def _user() -> str:

@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import update
-
 from connector.portals.install import relabel_status_field
 from connector.portals.settings import (
     PortalSettings,
@@ -23,7 +21,6 @@ from connector.portals.settings import (
 from connector.rest.client import PortalClient
 from connector.rest.errors import BitrixError, NotFound
 from connector.storage.journal_rows import DONE
-from connector.storage.schema import journal, portals
 from connector.storage.store import Storage
 from mappers.statuses import language_code
 
@@ -143,16 +140,11 @@ def save_settings(storage: Storage, member_id: str, new: PortalSettings, *, by: 
               "changed": sorted(k for k in fresh if fresh[k] != old.get(k))}
     if portal_side:
         change["portal"] = portal_side
-    with storage.engine.begin() as conn:
-        conn.execute(update(portals).where(portals.c.id == portal.id)
-                     .values(settings=fresh, updated_at=now))
-        return conn.execute(
-            journal.insert().values(
-                portal_id=portal.id, member_id=member_id, received_at=now,
-                source=ADMIN_SOURCE, event=SETTINGS_EVENT, object_type="portal",
-                object_id="", object_key="settings", payload=change,
-                dedupe_key=f"settings:{uuid.uuid4().hex}", state=DONE, attempts=0,
-                finished_at=now, detail={**change, "outcome": "settings_changed"},
-                correlation_id=correlation_id,
-            ).returning(journal.c.id)
-        ).scalar_one()
+    return storage.portals.save_settings(portal.id, fresh, now=now, change_row=dict(
+        portal_id=portal.id, member_id=member_id, received_at=now,
+        source=ADMIN_SOURCE, event=SETTINGS_EVENT, object_type="portal",
+        object_id="", object_key="settings", payload=change,
+        dedupe_key=f"settings:{uuid.uuid4().hex}", state=DONE, attempts=0,
+        finished_at=now, detail={**change, "outcome": "settings_changed"},
+        correlation_id=correlation_id,
+    ))

@@ -13,17 +13,14 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine, select
-
 from connector.errors import SchedulerError
 from connector.portals.install import AUTH_CONNECTOR
 from connector.rest.client import PortalClient
 from connector.rest.errors import BitrixError
 from connector.settings import Settings
+from connector.storage.engines import Engine
 from connector.storage.journal import Journal
-from connector.storage.journal_rows import PENDING
 from connector.storage.portals import INSTALLED, Portal
-from connector.storage.schema import journal as journal_table
 from connector.storage.store import Storage
 from mappers.errors import ValidationError
 from mappers.portal_events import OFFLINE_EVENTS, PortalEvent
@@ -146,7 +143,7 @@ def _journal_offline(engine: Engine, portal: Portal, record: dict[str, Any],
         raise UnusableOfflineRecord("EVENT_DATA names no object ID")
     # Only a row not yet claimed covers this change: a row being processed may have
     # fetched the object before it changed (the receiver skips the same way).
-    if _has_unclaimed_row(engine, portal.id, event.object_key):
+    if Journal(engine).has_pending(portal.id, event.object_key):
         return 0
     Journal(engine).enqueue(
         portal_id=portal.id, member_id=portal.member_id, event=name,
@@ -155,17 +152,6 @@ def _journal_offline(engine: Engine, portal: Portal, record: dict[str, Any],
                  "data": event.data},
         source="offline")
     return 1
-
-
-def _has_unclaimed_row(engine: Engine, portal_id: int, object_key: str) -> bool:
-    with engine.connect() as conn:
-        return conn.execute(
-            select(journal_table.c.id).where(
-                journal_table.c.portal_id == portal_id,
-                journal_table.c.object_key == object_key,
-                journal_table.c.state == PENDING,
-            ).limit(1)
-        ).first() is not None
 
 
 def _as_form_values(value: Any) -> Any:

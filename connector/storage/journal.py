@@ -12,7 +12,7 @@ does not act on) are recorded and never processed. The states and the row values
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,6 +32,7 @@ from connector.storage.journal_rows import (
     Arrival,
     Claimed,
     Recorded,
+    Requeueable,
     as_utc,
     claimed_from,
     finished_counts,
@@ -298,10 +299,72 @@ class Journal:
                 ).scalars()
             )
 
+    # -- support's verbs: replay, backlog, depth ------------------------------------------
+
+    def state_of(self, entry_id: int, portal_id: int | None = None) -> str | None:
+        """A row's state (held to one portal's rows when `portal_id` is given)."""
+        query = select(journal.c.state).where(journal.c.id == entry_id)
+        if portal_id is not None:
+            query = query.where(journal.c.portal_id == portal_id)
+        with self._engine.connect() as conn:
+            return conn.execute(query).scalar()
+
+    def requeue(self, ids: Sequence[int], detail_of: Callable[[Requeueable], dict | None],
+                *, now: datetime) -> tuple[list[int], list[int]]:
+        """Put rows back to wait, due now, with no attempts, their detail `detail_of(row)`;
+        a row it gives None for, or whose state changed since it was read (a worker took
+        it), is left. One transaction; returns (requeued ids, left ids)."""
+        done: list[int] = []
+        left: list[int] = []
+        with self._engine.begin() as conn:
+            for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+                rows = conn.execute(
+                    select(journal.c.id, journal.c.state, journal.c.error, journal.c.attempts,
+                           journal.c.detail).where(journal.c.id.in_(chunk))
+                ).all()
+                for row in map(Requeueable._make, rows):
+                    detail = detail_of(row)
+                    if detail is not None and requeue_row(conn, row, detail, now):
+                        done.append(row.id)
+                    else:
+                        left.append(row.id)
+        return done, left
+
+    def has_pending(self, portal_id: int, object_key: str) -> bool:
+        """Whether the object has a row not yet claimed."""
+        with self._engine.connect() as conn:
+            return conn.execute(
+                select(journal.c.id).where(
+                    journal.c.portal_id == portal_id,
+                    journal.c.object_key == object_key,
+                    journal.c.state == PENDING,
+                ).limit(1)
+            ).first() is not None
+
+    def depth(self, states: Iterable[str]) -> int:
+        """Rows in `states`, all portals together."""
+        with self._engine.connect() as conn:
+            return conn.execute(
+                select(func.count()).select_from(journal).where(
+                    journal.c.state.in_(list(states)))
+            ).scalar_one()
+
+    def backlog(self, states: Iterable[str]) -> dict[int, int]:
+        """Rows in `states`, by portal id."""
+        with self._engine.connect() as conn:
+            return dict(conn.execute(
+                select(journal.c.portal_id, func.count())
+                .where(journal.c.state.in_(list(states)))
+                .group_by(journal.c.portal_id)
+            ).all())
 
 
-
-
-
-
-
+def requeue_row(conn: Any, row: Requeueable, detail: dict, now: datetime) -> bool:
+    """The conditional update behind `Journal.requeue`: only while the state is unchanged."""
+    result = conn.execute(
+        update(journal)
+        .where(journal.c.id == row.id, journal.c.state == row.state)
+        .values(state=PENDING, attempts=0, next_attempt_at=now, locked_by=None,
+                locked_at=None, finished_at=None, detail=detail)
+    )
+    return result.rowcount == 1

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from connector.storage import counters as metrics
 from mappers.portal_events import PortalEvent
@@ -63,6 +63,16 @@ class Arrival:
     source: str = "online"
     correlation_id: str | None = None
     due_in: timedelta = timedelta(0)
+
+
+class Requeueable(NamedTuple):
+    """A row as replay reads it before putting it back to wait."""
+
+    id: int
+    state: str
+    error: str | None
+    attempts: int
+    detail: Any
 
 
 def row_for(arrival: Arrival, state: str, original: int | None) -> dict[str, Any]:

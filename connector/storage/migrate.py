@@ -1,4 +1,4 @@
-"""Apply and check the Alembic migrations shipped in `connector/migrations/`."""
+"""Apply and check the Alembic migrations shipped in `connector/migrations/`; readiness."""
 
 from __future__ import annotations
 
@@ -9,6 +9,22 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from connector.errors import StorageError
+from connector.storage.journal import Journal
+from connector.storage.journal_rows import FAILED, PENDING, PROCESSING
+
+QUEUED = (PENDING, FAILED, PROCESSING)
+
+
+class DatabaseUnavailable(StorageError):
+    """The database did not answer; `reason` names the driver's error class."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
 
 SCRIPT_LOCATION = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -44,3 +60,12 @@ def upgrade(engine: Engine, revision: str = "head") -> str | None:
 
 def is_current(engine: Engine) -> bool:
     return current_revision(engine) == head_revision()
+
+
+def readiness(engine: Engine) -> tuple[str | None, int]:
+    """(the schema's revision, journal rows waiting or running), for `/readyz`; raises
+    `DatabaseUnavailable` when the database does not answer."""
+    try:
+        return current_revision(engine), Journal(engine).depth(QUEUED)
+    except SQLAlchemyError as exc:
+        raise DatabaseUnavailable(type(exc).__name__) from exc

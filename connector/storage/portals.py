@@ -171,6 +171,21 @@ class PortalStore:
     def update_settings(self, member_id: str, settings: dict[str, Any]) -> None:
         self._update(member_id, settings=settings)
 
+    def set_rate_limits(self, member_id: str, **rates: float) -> None:
+        """The portal's REST budget (`rate_drain`, `rate_burst`), as set by support."""
+        self._update(member_id, stamp=False, **rates)
+
+    def save_settings(self, portal_id: int, settings: dict[str, Any], *, now: datetime,
+                      change_row: dict[str, Any]) -> int:
+        """Store the portal's settings and journal the change (`change_row`, a journal row)
+        in one transaction; returns the journal row's id."""
+        with self._engine.begin() as conn:
+            conn.execute(update(portals).where(portals.c.id == portal_id)
+                         .values(settings=settings, updated_at=now))
+            return conn.execute(
+                journal.insert().values(**change_row).returning(journal.c.id)
+            ).scalar_one()
+
     def update_endpoint(self, member_id: str, domain: str, client_endpoint: str) -> None:
         self._update(member_id, domain=domain, client_endpoint=client_endpoint)
 

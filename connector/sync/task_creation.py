@@ -20,12 +20,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine
-
 from connector.errors import SyncError
 from connector.portals.install import AUTH_CONNECTOR
 from connector.rest.client import PortalClient
 from connector.rest.errors import BitrixError
+from connector.storage.engines import Engine
 from connector.storage.portals import Portal
 from connector.sync.fetch import ITEM_METHOD, portal_facts
 from connector.sync.pass_state import rules_of

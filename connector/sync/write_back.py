@@ -11,16 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
-
-from sqlalchemy import Engine, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from connector.portals.install import AUTH_CONNECTOR
 from connector.rest.client import PortalClient
 from connector.rest.errors import BitrixError, OutcomeUnknown
-from connector.storage.schema import write_log
+from connector.storage.engines import Engine
+from connector.storage.write_log import WriteLog
 from connector.sync.fetch import PortalFacts
 from mappers.bindings import CrmRef
 from mappers.snapshots import TaskSnapshot
@@ -79,7 +76,7 @@ def entity_type(ref: CrmRef) -> str:
 class WriteBack:
     def __init__(self, engine: Engine, client: PortalClient, portal_id: int,
                  facts: PortalFacts) -> None:
-        self._engine = engine
+        self._log = WriteLog(engine, portal_id)
         self._client = client
         self._portal_id = portal_id
         self._facts = facts
@@ -198,51 +195,25 @@ class WriteBack:
     # -- the write log ------------------------------------------------------------------
 
     def _states(self, keys: list[str]) -> dict[str, str]:
-        if not keys:
-            return {}
-        with self._engine.connect() as conn:
-            rows = conn.execute(
-                select(write_log.c.idempotency_key, write_log.c.state).where(
-                    write_log.c.portal_id == self._portal_id,
-                    write_log.c.idempotency_key.in_(keys),
-                )
-            ).all()
-        return {row.idempotency_key: row.state for row in rows}
+        return self._log.states(keys)
 
     def _log_planned(self, writes: Iterable[Write], commands: Mapping[str, Any],
                      owners: Mapping[str, Write],
                      journal_of: Callable[[str], int | None]) -> None:
-        now = datetime.now(UTC)
-        with self._engine.begin() as conn:
-            insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-            for write in writes:
-                calls = [
-                    {"method": commands[key][0], "params": _shown(commands[key][1])}
-                    for key, owner in owners.items() if owner.key == write.key
-                ]
-                values = {
-                    "journal_id": journal_of(write.key), "method": calls[0]["method"],
-                    "params": {"kind": write.kind.value, "calls": calls},
-                    "state": "planned", "created_at": now, "sent_at": now, "error": None,
-                }
-                conn.execute(
-                    insert(write_log)
-                    .values(portal_id=self._portal_id, idempotency_key=write.key, **values)
-                    .on_conflict_do_update(
-                        index_elements=["portal_id", "idempotency_key"], set_=values
-                    )
-                )
+        planned = {}
+        for write in writes:
+            calls = [
+                {"method": commands[key][0], "params": _shown(commands[key][1])}
+                for key, owner in owners.items() if owner.key == write.key
+            ]
+            planned[write.key] = {
+                "journal_id": journal_of(write.key), "method": calls[0]["method"],
+                "params": {"kind": write.kind.value, "calls": calls},
+            }
+        self._log.log_planned(planned)
 
     def _mark(self, writes: Mapping[str, Write], state: str, error: str | None = None) -> None:
-        if not writes:
-            return
-        with self._engine.begin() as conn:
-            conn.execute(
-                update(write_log)
-                .where(write_log.c.portal_id == self._portal_id,
-                       write_log.c.idempotency_key.in_(list(writes)))
-                .values(state=state, error=error[:2000] if error else None)
-            )
+        self._log.mark(writes, state, error)
 
 
 def _shown(params: Mapping[str, Any]) -> dict[str, Any]:

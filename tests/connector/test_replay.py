@@ -83,14 +83,14 @@ def test_a_filter_on_another_state_is_refused(storage: Storage) -> None:
 
 def test_a_row_picked_up_meanwhile_is_left_alone(storage: Storage,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    from connector.sync import replay as module
+    from connector.storage import journal as journal_module
 
-    original = module._requeue
+    original = journal_module.requeue_row
 
-    def racing(conn, row, **kw):  # type: ignore[no-untyped-def]
+    def racing(conn, row, *args):  # type: ignore[no-untyped-def]
         conn.execute(update(journal).where(journal.c.id == row.id).values(state="processing"))
-        return original(conn, row, **kw)
+        return original(conn, row, *args)
 
-    monkeypatch.setattr(module, "_requeue", racing)
+    monkeypatch.setattr(journal_module, "requeue_row", racing)
     result = replay_matching(storage.engine, LogFilter(state="failed"), by="s")
     assert (result.ids, result.skipped) == ([], [2])
