@@ -110,6 +110,18 @@ class SnapshotStore:
             ).all()
         return [_stored_task(row._mapping) for row in rows]
 
+    def save_pass(self, portal_id: int, tasks: Iterable[StoredTask], deleted: Iterable[int],
+                  items: Iterable[StoredItem]) -> None:
+        """What one sync pass keeps, in one transaction: its tasks, the tasks it found
+        deleted, its CRM items."""
+        with self._engine.begin() as conn:
+            for task in tasks:
+                self.save_task(conn, portal_id, task)
+            for task_id in deleted:
+                self.mark_deleted(conn, portal_id, task_id)
+            for item in items:
+                self.save_item(conn, portal_id, item)
+
     def save_task(self, conn: Connection, portal_id: int, task: StoredTask) -> None:
         values: dict[str, Any] = {
             "snapshot": task.snapshot.model_dump(mode="json"),

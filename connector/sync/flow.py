@@ -103,13 +103,8 @@ class SyncFlow:
         return work, outcome, fetched.requests
 
     def store(self, portal: Portal, work: Pass) -> None:
-        with self._engine.begin() as conn:
-            for stored in work.tasks.values():
-                self._snapshots.save_task(conn, portal.id, stored)
-            for task_id in work.deleted_tasks:
-                self._snapshots.mark_deleted(conn, portal.id, task_id)
-            for stored_item in work.items.values():
-                self._snapshots.save_item(conn, portal.id, stored_item)
+        self._snapshots.save_pass(portal.id, work.tasks.values(), work.deleted_tasks,
+                                  work.items.values())
 
 
 def _unchanged_statuses_dropped(writes: list[Write], stored: dict[CrmRef, StoredItem],
