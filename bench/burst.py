@@ -43,9 +43,9 @@ from sqlalchemy import update  # noqa: E402
 from werkzeug.serving import WSGIRequestHandler, make_server  # noqa: E402
 
 from connector.settings import Settings, load_settings  # noqa: E402
+from connector.storage.engines import Storage, open_storage  # noqa: E402
 from connector.storage.schema import portals  # noqa: E402
 from connector.storage.snapshots import SnapshotStore  # noqa: E402
-from connector.storage.store import Storage, open_storage  # noqa: E402
 from connector.storage.token_cipher import new_key  # noqa: E402
 from connector.sync.worker import Worker  # noqa: E402
 from emulator import Portal  # noqa: E402

@@ -34,8 +34,8 @@ SELECT = ["ID", "TITLE", "REAL_STATUS", "RESPONSIBLE_ID"]
 def read_taskbridge(args: dict[str, Any]) -> Callable[[], int]:
     from connector.rest.client import PortalClient
     from connector.settings import load_settings
+    from connector.storage.engines import open_storage
     from connector.storage.portals import Installation
-    from connector.storage.store import open_storage
     from connector.storage.token_cipher import new_key
 
     folder = tempfile.mkdtemp(prefix="bench-rest-db-")

@@ -103,8 +103,8 @@ def main() -> int:
     args = parser.parse_args()
 
     from connector.settings import load_settings
+    from connector.storage.engines import open_storage
     from connector.storage.portals import Installation
-    from connector.storage.store import open_storage
     from connector.storage.sync_log import LogFilter, SyncLog
     from connector.storage.token_cipher import new_key
     from webhooks.app import create_app

@@ -10,6 +10,7 @@ errors are translated where they enter (`raise ... from exc`).
     ├── StorageError                 the database cannot be used as configured
     │   ├── SecretKeyError           stored tokens the configured key cannot open
     │   ├── MigrationError           the schema is not at the version this code expects
+    │   ├── DatabaseUnavailable      the database did not answer (`reason`; storage.engines)
     │   ├── PortalNotFound           no installed portal has that member_id (`member_id`)
     │   └── FilterError              a sync log filter value cannot be read (storage.sync_log)
     ├── RestError                    talking to a portal or its OAuth server (connector.rest)

@@ -83,7 +83,7 @@ def pg_url(pg_server_url: str) -> Iterator[str]:
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def any_storage(request: pytest.FixtureRequest, make_settings: Callable[..., Settings]) -> Any:
     """A fresh Storage, once on SQLite and once on PostgreSQL."""
-    from connector.storage.store import open_storage
+    from connector.storage.engines import open_storage
 
     if request.param == "postgresql":
         return open_storage(make_settings(database_url=request.getfixturevalue("pg_url")))

@@ -26,8 +26,7 @@ from flask import Response, current_app, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from connector.settings import Settings
-from connector.storage.access import AdminSession, AdminSessionStore
-from connector.storage.failure_throttle import FailureThrottle
+from connector.storage.access import AdminSession, AdminSessionStore, FailureThrottle
 from webhooks.errors import WebhookError
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from connector.observability.logging_setup import configure_logging
 from connector.settings import Settings, load_settings
-from connector.storage.store import Storage, open_storage
+from connector.storage.engines import Storage, open_storage
 from connector.sync.intake import EventIntake
 from webhooks import (
     admin,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
-from connector.storage import migrate
+from connector.storage import engines
 
 blueprint = Blueprint("health", __name__)
 
@@ -19,10 +19,10 @@ def healthz():  # type: ignore[no-untyped-def]
 def readyz():  # type: ignore[no-untyped-def]
     engine = current_app.extensions["taskbridge.storage"].engine
     try:
-        current, depth = migrate.readiness(engine)
-    except migrate.DatabaseUnavailable as exc:
+        current, depth = engines.readiness(engine)
+    except engines.DatabaseUnavailable as exc:
         return jsonify(status="error", database="unreachable", error=exc.reason), 503
-    head = migrate.head_revision()
+    head = engines.head_revision()
     body = {
         "status": "ok" if current == head else "error",
         "database": "ok",

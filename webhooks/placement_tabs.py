@@ -26,7 +26,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from connector.rest.client import PortalClient
 from connector.rest.errors import BitrixError
-from connector.storage.form_tokens import FormTokenStore
+from connector.storage.access import FormTokenStore
 from connector.storage.journal import Journal
 from connector.storage.portals import Portal
 from connector.storage.snapshots import SnapshotStore, StoredTask

@@ -31,9 +31,9 @@ from connector.rest.client import PortalClient
 from connector.rest.errors import BitrixError
 from connector.rest.user_client import user_client
 from connector.settings import Settings
-from connector.storage.auth_throttle import AuthThrottle
+from connector.storage.access import AuthThrottle
+from connector.storage.engines import Storage
 from connector.storage.portals import INSTALLED, Portal
-from connector.storage.store import Storage
 from webhooks.errors import PlacementRefused
 
 THROTTLE_SCOPE = "placement_auth"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from connector.settings import Settings, load_settings
-from connector.storage.store import Storage, open_storage
+from connector.storage.engines import Storage, open_storage
 
 
 def settings() -> Settings:

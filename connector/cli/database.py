@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from connector.cli import common
-from connector.storage import migrate
+from connector.storage import engines
 from connector.storage.engines import make_engine
 
 
@@ -19,8 +19,8 @@ def db() -> None:
 def upgrade(revision: str) -> None:
     """Apply the migrations up to REVISION (start-up does this too)."""
     engine = make_engine(common.settings().database_url)
-    before = migrate.current_revision(engine)
-    after = migrate.upgrade(engine, revision)
+    before = engines.current_revision(engine)
+    after = engines.upgrade(engine, revision)
     click.echo(f"database schema: {before or 'empty'} -> {after}")
 
 
@@ -28,8 +28,8 @@ def upgrade(revision: str) -> None:
 def current() -> None:
     """Show the schema revision and whether it is the newest."""
     engine = make_engine(common.settings().database_url)
-    revision = migrate.current_revision(engine)
-    head = migrate.head_revision()
+    revision = engines.current_revision(engine)
+    head = engines.head_revision()
     state = "up to date" if revision == head else f"behind (newest is {head})"
     click.echo(f"database schema: {revision or 'empty'}, {state}")
 

@@ -28,9 +28,9 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from connector.scheduler.overdue import overdue_sweep
 from connector.settings import load_settings
+from connector.storage.engines import Storage, open_storage
 from connector.storage.journal import Journal
 from connector.storage.snapshots import SnapshotStore
-from connector.storage.store import Storage, open_storage
 from connector.storage.token_cipher import new_key
 from connector.sync.worker import Worker
 from mappers.statuses import CrmTaskStatus, label

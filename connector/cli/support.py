@@ -26,10 +26,10 @@ from connector.portals.settings_change import (
 from connector.rest.client import PortalClient
 from connector.rest.endpoint_policy import check_endpoint
 from connector.rest.errors import BitrixError
+from connector.storage.engines import Storage
 from connector.storage.journal import Journal
 from connector.storage.journal_rows import PROCESSING, WAITING
 from connector.storage.portals import Installation
-from connector.storage.store import Storage
 from connector.storage.sync_log import STATES, LogFilter, LogRow, SyncLog, parse_item
 from connector.sync.replay import replay_matching, replay_one
 

@@ -13,8 +13,8 @@ from connector.errors import SettingsError
 from connector.portals.automation_token import automation_token
 from connector.rest.client import PortalClient
 from connector.rest.errors import BitrixError
+from connector.storage.engines import Storage
 from connector.storage.portals import Portal
-from connector.storage.store import Storage
 from connector.sync.fetch import portal_facts
 from connector.sync.task_creation import (
     InvalidNewTask,

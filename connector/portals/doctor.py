@@ -16,8 +16,8 @@ from connector.rest.client import PortalClient
 from connector.rest.errors import BitrixError
 from connector.rest.token_refresh import TokenRefresher
 from connector.settings import Settings
+from connector.storage.engines import Storage
 from connector.storage.portals import INSTALLED
-from connector.storage.store import Storage
 from mappers.portal_events import BOUND_EVENTS, OFFLINE_EVENTS
 
 NEEDED_SCOPES = ("crm", "task", "placement", "user")

@@ -29,8 +29,8 @@ from connector.rest.endpoint_policy import check_endpoint
 from connector.rest.errors import BitrixError
 from connector.rest.oauth import OAuthError, TokenGrant, exchange_refresh_token
 from connector.settings import Settings
+from connector.storage.engines import Storage
 from connector.storage.portals import Installation, Portal
-from connector.storage.store import Storage
 from mappers.portal_events import BOUND_EVENTS, OFFLINE_EVENTS
 from mappers.statuses import CrmTaskStatus, label, labels_for
 

@@ -20,8 +20,8 @@ from connector.portals.settings import (
 )
 from connector.rest.client import PortalClient
 from connector.rest.errors import BitrixError, NotFound
+from connector.storage.engines import Storage
 from connector.storage.journal_rows import DONE
-from connector.storage.store import Storage
 from mappers.statuses import language_code
 
 SETTINGS_EVENT = "SETTINGS_CHANGED"

@@ -15,8 +15,8 @@ from connector.rest.endpoint_policy import InsecurePortal, check_endpoint
 from connector.rest.errors import AuthError, PortalGone, ReinstallRequired
 from connector.rest.token_refresh import TokenRefresher, reinstall_error
 from connector.settings import Settings
+from connector.storage.engines import Storage
 from connector.storage.portals import NEEDS_REINSTALL, UNINSTALLED, Portal
-from connector.storage.store import Storage
 
 log = logging.getLogger(__name__)
 

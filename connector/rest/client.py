@@ -42,7 +42,7 @@ from connector.rest.rate_budget import DatabaseRateBudget, MemoryRateBudget, Rat
 from connector.rest.retry_policy import RetryPolicy
 from connector.rest.transport import Answer, RestTransport
 from connector.settings import Settings
-from connector.storage.store import Storage
+from connector.storage.engines import Storage
 
 Auth = AppAuth | WebhookAuth
 _MEMORY_BUDGETS: dict[str, MemoryRateBudget] = {}

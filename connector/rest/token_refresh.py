@@ -17,8 +17,8 @@ from connector.rest.errors import AuthError, ReinstallRequired, TransportError
 from connector.rest.oauth import OAuthError, exchange_refresh_token
 from connector.rest.refresh_lock import process_lock, thread_lock
 from connector.settings import Settings
+from connector.storage.engines import Storage
 from connector.storage.portals import NEEDS_REINSTALL, Portal
-from connector.storage.store import Storage
 
 log = logging.getLogger("connector.rest")
 

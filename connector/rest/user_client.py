@@ -10,8 +10,8 @@ from connector.rest.method_pauses import MethodPauses
 from connector.rest.rate_budget import DatabaseRateBudget
 from connector.rest.transport import RestTransport
 from connector.settings import Settings
+from connector.storage.engines import Storage
 from connector.storage.portals import Portal
-from connector.storage.store import Storage
 
 
 class UserTokenAuth:

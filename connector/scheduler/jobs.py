@@ -10,10 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connector.storage.counters import record_scheduler_run
-from connector.storage.engines import Engine
+from connector.storage.engines import Engine, Storage
 from connector.storage.journal import Journal
 from connector.storage.portals import INSTALLED, Portal
-from connector.storage.store import Storage
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,9 @@ from connector.portals.install import AUTH_CONNECTOR
 from connector.rest.client import PortalClient
 from connector.rest.errors import BitrixError
 from connector.settings import Settings
-from connector.storage.engines import Engine
+from connector.storage.engines import Engine, Storage
 from connector.storage.journal import Journal
 from connector.storage.portals import INSTALLED, Portal
-from connector.storage.store import Storage
 from mappers.errors import ValidationError
 from mappers.portal_events import OFFLINE_EVENTS, PortalEvent
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from connector.scheduler.jobs import installed, queue_rechecks
+from connector.storage.engines import Storage
 from connector.storage.journal import Journal
 from connector.storage.snapshots import SnapshotStore
-from connector.storage.store import Storage
 from mappers.overdue import is_overdue
 
 

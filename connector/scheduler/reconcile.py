@@ -13,10 +13,10 @@ from connector.rest.errors import BitrixError
 from connector.scheduler.jobs import RECHECK_ITEM, JobResult, installed, queue_rechecks
 from connector.settings import Settings
 from connector.storage.counters import last_reconcile_run
+from connector.storage.engines import Storage
 from connector.storage.journal import Journal
 from connector.storage.portals import Portal
 from connector.storage.snapshots import SnapshotStore
-from connector.storage.store import Storage
 
 log = logging.getLogger(__name__)
 

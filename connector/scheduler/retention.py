@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from connector.settings import Settings
+from connector.storage.engines import Storage
 from connector.storage.journal_rows import DEAD
-from connector.storage.store import Storage
 from connector.storage.sync_log import forget_before
 
 FINISHED_STATES = ("done", "ignored", "duplicate")

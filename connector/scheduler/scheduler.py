@@ -1,5 +1,5 @@
 """Jobs that find what no event reports, run on one elected worker at a time
-(`connector.storage.leadership`), one module each:
+(`connector.storage.locks`), one module each:
 
 - the overdue sweep (`overdue`): open tasks past their deadline are queued for a re-check;
 - the offline catch-up (`offline_catch_up`): events the portal kept in its offline queue
@@ -26,8 +26,8 @@ from connector.scheduler.reconcile import reconcile
 from connector.scheduler.retention import retention
 from connector.scheduler.views import poll_views
 from connector.settings import Settings
-from connector.storage.leadership import Leadership
-from connector.storage.store import Storage
+from connector.storage.engines import Storage
+from connector.storage.locks import Leadership
 
 
 class Scheduler:

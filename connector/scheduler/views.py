@@ -18,10 +18,10 @@ from connector.rest.errors import AuthError, BitrixError
 from connector.rest.oauth import OAuthError, exchange_refresh_token
 from connector.rest.user_client import user_client
 from connector.settings import Settings
+from connector.storage.engines import Storage
 from connector.storage.journal import Journal
 from connector.storage.portals import INSTALLED, Portal
 from connector.storage.snapshots import SnapshotStore
-from connector.storage.store import Storage
 from connector.storage.user_tokens import UserTokenStore
 from mappers.statuses import CrmTaskStatus
 

@@ -20,11 +20,11 @@ from connector.errors import InvalidApplicationToken, PortalUninstalled
 from connector.settings import Settings
 from connector.storage import counters as metric_counters
 from connector.storage.access import AdminSessionStore
+from connector.storage.engines import Storage
 from connector.storage.group_commit import GroupCommit
 from connector.storage.journal import Journal
 from connector.storage.journal_rows import Arrival, Recorded
 from connector.storage.portals import UNINSTALLED, Portal
-from connector.storage.store import Storage
 from mappers.portal_events import PortalEvent, dedupe_key, parse_event, redact
 
 log = logging.getLogger(__name__)

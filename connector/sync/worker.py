@@ -31,12 +31,12 @@ from connector.rest.call_log import CallRecord
 from connector.rest.client import PortalClient
 from connector.rest.errors import ReinstallRequired
 from connector.settings import Settings
+from connector.storage.engines import Storage
 from connector.storage.journal import Journal
 from connector.storage.journal_rows import DONE, IGNORED, Claimed
 from connector.storage.portals import Portal
 from connector.storage.rest_state import RestCallStore
 from connector.storage.snapshots import SnapshotStore
-from connector.storage.store import Storage
 from connector.sync.fetch import forget_facts
 from connector.sync.flow import SyncFlow
 from connector.sync.pass_state import ITEM_EVENTS, TASK_EVENTS, Pass

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from connector.settings import Settings
-from connector.storage.store import Storage, open_storage
+from connector.storage.engines import Storage, open_storage
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ from werkzeug.wrappers import Request, Response
 from connector.rest.client import PortalClient
 from connector.rest.retry_policy import RetryPolicy
 from connector.settings import Settings
+from connector.storage.engines import Storage, open_storage
 from connector.storage.portals import Installation
 from connector.storage.schema import portals
-from connector.storage.store import Storage, open_storage
 from emulator import Portal
 from emulator.server import RunningServer, serve_in_thread
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connector.storage.access import AdminSessionStore
-from connector.storage.failure_throttle import FailureThrottle
+from connector.storage.access import AdminSessionStore, FailureThrottle
 from connector.storage.portals import Installation
 
 NOW = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)

@@ -66,8 +66,8 @@ def test_db_upgrade_then_portals(tmp_path: Path) -> None:
 
 
 def test_portals_set_validates_keys(make_settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from connector.storage.engines import open_storage
     from connector.storage.portals import Installation
-    from connector.storage.store import open_storage
 
     settings = make_settings()
     monkeypatch.setenv("TASKBRIDGE_DATABASE_URL", settings.database_url)
@@ -92,9 +92,9 @@ def test_portals_set_validates_keys(make_settings, monkeypatch: pytest.MonkeyPat
 def test_portals_set_takes_the_documented_names_and_logs_the_change(
     make_settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from connector.storage.engines import open_storage
     from connector.storage.journal import Journal
     from connector.storage.portals import Installation
-    from connector.storage.store import open_storage
 
     settings = make_settings()
     monkeypatch.setenv("TASKBRIDGE_DATABASE_URL", settings.database_url)

@@ -12,10 +12,10 @@ from sqlalchemy import insert
 
 from connector.cli import cli
 from connector.settings import Settings
+from connector.storage.engines import Storage, open_storage
 from connector.storage.journal import Journal
 from connector.storage.portals import Installation
 from connector.storage.schema import journal
-from connector.storage.store import Storage, open_storage
 from mappers.php_form import encode_form
 from tests.support.live_server import serve
 from webhooks.app import create_app

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from connector.settings import Settings
-from connector.storage.form_tokens import FormTokenStore
+from connector.storage.access import FormTokenStore
+from connector.storage.engines import open_storage
 from connector.storage.portals import Installation
 from connector.storage.schema import used_form_tokens
-from connector.storage.store import open_storage
 
 T0 = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
 

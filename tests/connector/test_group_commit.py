@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.exc import OperationalError
 
+from connector.storage.engines import Storage
 from connector.storage.group_commit import GroupCommit, _Slot
 from connector.storage.journal import Journal
 from connector.storage.journal_rows import DUPLICATE, PENDING, Arrival, Recorded
 from connector.storage.portals import Installation
-from connector.storage.store import Storage
 from mappers.portal_events import dedupe_key, parse_event
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from connector.storage.engines import Storage
 from connector.storage.journal import Journal
 from connector.storage.journal_rows import DEAD, DONE, FAILED, PENDING
 from connector.storage.portals import Installation
-from connector.storage.store import Storage
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

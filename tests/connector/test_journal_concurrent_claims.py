@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from connector.settings import Settings
+from connector.storage.engines import Storage, open_storage
 from connector.storage.journal import Journal
 from connector.storage.journal_rows import Claimed
 from connector.storage.portals import Installation
-from connector.storage.store import Storage, open_storage
 
 pytestmark = pytest.mark.postgres
 

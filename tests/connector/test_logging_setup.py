@@ -20,7 +20,7 @@ from connector.observability.logging_setup import (
     serving,
 )
 from connector.settings import Settings
-from connector.storage.store import open_storage
+from connector.storage.engines import open_storage
 from tests.support.live_server import serve
 from tests.support.log_lines import Lines
 from webhooks.app import create_app

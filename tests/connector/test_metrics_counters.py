@@ -19,12 +19,12 @@ from connector.rest.client import PortalClient
 from connector.rest.retry_policy import RetryPolicy
 from connector.settings import Settings
 from connector.storage import counters as metrics
+from connector.storage.engines import open_storage
 from connector.storage.journal import Journal
 from connector.storage.journal_rows import Arrival
 from connector.storage.portals import Installation
 from connector.storage.rest_state import RestCallStore
 from connector.storage.schema import metric_counters
-from connector.storage.store import open_storage
 from mappers.portal_events import dedupe_key, parse_event
 from tests.support.sql_statements import statements
 from tests.webhooks.conftest import task_event

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from connector.settings import Settings
-from connector.storage import migrate
+from connector.storage import engines
 from connector.storage.engines import make_engine
 
 TABLES = {"portals", "journal", "task_snapshots", "crm_item_statuses", "write_log"}
@@ -16,12 +16,12 @@ TABLES = {"portals", "journal", "task_snapshots", "crm_item_statuses", "write_lo
 
 def _assert_schema(database_url: str) -> None:
     engine = make_engine(database_url)
-    assert migrate.current_revision(engine) is None
-    assert migrate.upgrade(engine) == migrate.head_revision()
+    assert engines.current_revision(engine) is None
+    assert engines.upgrade(engine) == engines.head_revision()
     assert set(inspect(engine).get_table_names()) >= TABLES
-    assert migrate.is_current(engine)
+    assert engines.is_current(engine)
     # A second upgrade is a no-op, as on every start.
-    assert migrate.upgrade(engine) == migrate.head_revision()
+    assert engines.upgrade(engine) == engines.head_revision()
     engine.dispose()
 
 
@@ -39,7 +39,7 @@ def test_sqlite_uses_wal(make_settings: Callable[..., Settings]) -> None:
 def test_default_sqlite_lives_under_var(make_settings: Callable[..., Settings]) -> None:
     settings = make_settings(database_url="sqlite:///var/taskbridge.sqlite3")
     engine = make_engine(settings.database_url)
-    migrate.upgrade(engine)
+    engines.upgrade(engine)
     engine.dispose()
     from pathlib import Path
 
@@ -55,7 +55,7 @@ def test_every_table_in_the_code_has_a_migration(make_settings: Callable[..., Se
     from connector.storage.schema import metadata
 
     engine = make_engine(make_settings().database_url)
-    migrate.upgrade(engine)
+    engines.upgrade(engine)
     inspector = inspect(engine)
     for table in metadata.sorted_tables:
         migrated = {column["name"] for column in inspector.get_columns(table.name)}

@@ -11,12 +11,11 @@ import sqlalchemy as sa
 
 from connector.scheduler.overdue import overdue_sweep
 from connector.settings import Settings
-from connector.storage import migrate
-from connector.storage.engines import make_engine
+from connector.storage import engines
+from connector.storage.engines import Storage, make_engine
 from connector.storage.journal import Journal
 from connector.storage.portals import Installation
 from connector.storage.snapshots import SnapshotStore, StoredTask
-from connector.storage.store import Storage
 from mappers.bindings import CrmRef
 from mappers.snapshots import COMPLETED, DECLINED, IN_PROGRESS, SUPPOSEDLY_COMPLETED, TaskSnapshot
 from mappers.statuses import CrmTaskStatus
@@ -143,7 +142,7 @@ def test_the_sweep_makes_no_rest_call(taskbridge: TaskBridge) -> None:
 def test_the_migration_fills_the_sweeps_column_for_existing_tasks(
         make_settings: Callable[..., Settings]) -> None:
     engine = make_engine(make_settings().database_url)
-    migrate.upgrade(engine, "0005")
+    engines.upgrade(engine, "0005")
     old = sa.table("task_snapshots", *(sa.column(name, kind) for name, kind in (
         ("portal_id", sa.Integer), ("task_id", sa.Integer), ("snapshot", sa.JSON),
         ("crm_status", sa.String), ("bindings", sa.JSON), ("deleted", sa.Boolean),
@@ -169,7 +168,7 @@ def test_the_migration_fills_the_sweeps_column_for_existing_tasks(
                 crm_status=task.crm_status.value if task.crm_status else None,
                 bindings=[ref.code for ref in task.snapshot.crm_bindings], deleted=False,
                 updated_at=NOW))
-    migrate.upgrade(engine)
+    engines.upgrade(engine)
     with engine.connect() as conn:
         filled = dict(conn.exec_driver_sql(
             "SELECT task_id, overdue_after FROM task_snapshots ORDER BY task_id").all())

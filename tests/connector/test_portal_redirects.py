@@ -19,8 +19,8 @@ from connector.rest.endpoint_policy import InsecurePortal, check_endpoint
 from connector.rest.errors import AuthError
 from connector.rest.retry_policy import RetryPolicy
 from connector.settings import Settings
+from connector.storage.engines import Storage, open_storage
 from connector.storage.portals import Installation
-from connector.storage.store import Storage, open_storage
 
 OLD = "https://old.portal.example.com/rest/"
 DNS = {

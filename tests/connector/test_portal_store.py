@@ -9,8 +9,8 @@ import pytest
 from connector.errors import PortalNotFound
 from connector.portals.settings import PortalSettingsError, apply_assignments, labels_language
 from connector.settings import Settings
+from connector.storage.engines import Storage, open_storage
 from connector.storage.portals import INSTALLED, NEEDS_REINSTALL, UNINSTALLED, Installation
-from connector.storage.store import Storage, open_storage
 
 INSTALL = Installation(
     member_id="m-1",

@@ -16,9 +16,9 @@ from connector.scheduler.reconcile import RECONCILE_SLACK, reconcile
 from connector.scheduler.retention import retention
 from connector.settings import Settings
 from connector.storage.counters import record_scheduler_run
+from connector.storage.engines import Storage
 from connector.storage.portals import Installation, Portal
 from connector.storage.schema import scheduler_runs
-from connector.storage.store import Storage
 
 T1 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import insert, update
 
 from connector.settings import Settings
+from connector.storage.engines import Storage, open_storage
 from connector.storage.journal import Journal
 from connector.storage.portals import Installation
 from connector.storage.schema import journal
-from connector.storage.store import Storage, open_storage
 from connector.storage.sync_log import LogFilter
 from connector.sync.replay import ReplayRefused, replay_matching, replay_one
 

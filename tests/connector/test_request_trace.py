@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from connector.settings import Settings, load_settings
+from connector.storage.engines import open_storage
 from connector.storage.journal import Journal
-from connector.storage.store import open_storage
 from connector.storage.token_cipher import new_key
 from connector.sync.worker import Worker
 from emulator import Portal

@@ -177,7 +177,7 @@ def test_a_gateway_error_without_json_is_a_server_error():
 
 
 def _storage(make_settings, server, **overrides):
-    from connector.storage.store import open_storage
+    from connector.storage.engines import open_storage
 
     settings = app_settings(make_settings, server, **overrides)
     return open_storage(settings), settings

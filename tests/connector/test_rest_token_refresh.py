@@ -14,8 +14,8 @@ import pytest
 import connector
 from connector.rest.client import PortalClient
 from connector.rest.errors import ReinstallRequired
+from connector.storage.engines import open_storage
 from connector.storage.portals import NEEDS_REINSTALL
-from connector.storage.store import open_storage
 from tests.connector import rest_fixtures
 from tests.connector.rest_fixtures import (
     CLIENT_ID,
@@ -34,7 +34,7 @@ CHILD = """
 import json, sys, time
 from pathlib import Path
 from connector.settings import load_settings
-from connector.storage.store import open_storage
+from connector.storage.engines import open_storage
 from connector.rest.client import PortalClient
 args = json.loads(sys.argv[1])
 storage = open_storage(load_settings(**args["settings"]), upgrade=False)

@@ -13,11 +13,11 @@ from connector.scheduler.offline_catch_up import offline_catch_up
 from connector.scheduler.reconcile import reconcile
 from connector.scheduler.retention import retention
 from connector.settings import Settings
+from connector.storage.engines import Storage
 from connector.storage.journal import Journal
 from connector.storage.journal_rows import DONE
 from connector.storage.portals import Installation
 from connector.storage.schema import write_log
-from connector.storage.store import Storage
 from tests.support.stack import TaskBridge
 
 

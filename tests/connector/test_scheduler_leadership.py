@@ -12,8 +12,8 @@ from sqlalchemy import Engine, text
 
 from connector.scheduler.scheduler import Scheduler
 from connector.settings import Settings
-from connector.storage.leadership import LEADER_LOCK
-from connector.storage.store import Storage, open_storage
+from connector.storage.engines import Storage, open_storage
+from connector.storage.locks import LEADER_LOCK
 
 pytestmark = pytest.mark.postgres
 

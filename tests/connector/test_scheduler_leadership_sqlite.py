@@ -10,12 +10,12 @@ from pathlib import Path
 
 from sqlalchemy import create_engine
 
-from connector.storage.leadership import Leadership
+from connector.storage.locks import Leadership
 
 HOLD_AND_WAIT = """
 import sys, time
 from sqlalchemy import create_engine
-from connector.storage.leadership import Leadership
+from connector.storage.locks import Leadership
 print(Leadership(create_engine(sys.argv[1])).is_leader(), flush=True)
 time.sleep(60)
 """

@@ -14,9 +14,9 @@ from sqlalchemy import insert
 
 from connector.observability.sync_log_export import csv_lines, json_array
 from connector.settings import Settings
+from connector.storage.engines import Storage, open_storage
 from connector.storage.portals import Installation
 from connector.storage.schema import journal, task_snapshots
-from connector.storage.store import Storage, open_storage
 from connector.storage.sync_log import FilterError, LogFilter, SyncLog, parse_item, scrub
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from connector.errors import SecretKeyError
 from connector.settings import Settings
+from connector.storage.engines import open_storage
 from connector.storage.portals import Installation
 from connector.storage.schema import portals
-from connector.storage.store import open_storage
 from connector.storage.token_cipher import TokenCipher, new_key
 
 INSTALL = Installation(

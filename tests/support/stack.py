@@ -9,10 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from connector.settings import Settings, load_settings
+from connector.storage.engines import Storage, open_storage
 from connector.storage.journal import Journal
 from connector.storage.portals import Portal as StoredPortal
 from connector.storage.snapshots import SnapshotStore
-from connector.storage.store import Storage, open_storage
 from connector.sync.worker import Worker
 from emulator import Portal
 from emulator.server import RunningServer, serve_in_thread

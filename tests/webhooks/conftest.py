@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import pytest
 
 from connector.settings import Settings
+from connector.storage.engines import Storage, open_storage
 from connector.storage.journal import Journal
 from connector.storage.portals import Installation
-from connector.storage.store import Storage, open_storage
 from mappers.php_form import encode_form
 from tests.support.live_server import LiveServer, serve
 from webhooks.app import create_app

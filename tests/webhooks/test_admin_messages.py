@@ -10,7 +10,7 @@ import pytest
 from connector.portals.settings import PortalSettingsError
 from connector.portals.settings_change import Funnel, Stage, validate
 from connector.settings import Settings
-from connector.storage.store import Storage, open_storage
+from connector.storage.engines import Storage, open_storage
 from connector.storage.sync_log import FilterError, LogFilter, parse_item
 from connector.sync.replay import ReplayRefused, replay_one
 from webhooks.admin import query

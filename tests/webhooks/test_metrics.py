@@ -14,10 +14,10 @@ from connector.rest.retry_policy import RetryPolicy
 from connector.scheduler.retention import retention
 from connector.settings import Settings
 from connector.storage.counters import record_scheduler_run
+from connector.storage.engines import open_storage
 from connector.storage.journal import Journal
 from connector.storage.portals import Installation
 from connector.storage.rest_state import RestCallStore
-from connector.storage.store import open_storage
 from connector.sync.replay import replay_one
 from tests.support.live_server import serve
 from tests.webhooks.conftest import APP_TOKEN, MEMBER, task_event

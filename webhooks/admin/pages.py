@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import current_app, g, redirect, render_template, request, url_for
 
-from connector.storage.store import Storage
+from connector.storage.engines import Storage
 from webhooks.admin.labels import LANGUAGES, decision_reason, pick_language, translator
 from webhooks.admin.messages import auth_key, localized
 from webhooks.admin_auth import Viewer, current_viewer

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from connector.settings import Settings
+from connector.storage.engines import Storage, open_storage
 from connector.storage.portals import Installation
-from connector.storage.store import Storage, open_storage
 from tests.connector.rest.stored_portal import (
     ACCESS,
     DOMAIN,

@@ -14,7 +14,7 @@ from connector.rest.method_pauses import DEFAULT_PAUSE, MethodPauses
 from connector.rest.rate_budget import MemoryRateBudget
 from connector.rest.retry_policy import RetryPolicy
 from connector.rest.transport import RestTransport
-from connector.storage.store import open_storage
+from connector.storage.engines import open_storage
 
 NOW = 1_800_000_000.0
 

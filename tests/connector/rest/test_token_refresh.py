@@ -28,7 +28,7 @@ REPO = Path(connector.__file__).resolve().parent.parent
 CHILD = """
 import json, sys
 from connector.settings import load_settings
-from connector.storage.store import open_storage
+from connector.storage.engines import open_storage
 from connector.rest.token_refresh import TokenRefresher
 args = json.loads(sys.argv[1])
 settings = load_settings(**args["settings"])
