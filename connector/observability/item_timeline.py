@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from connector.storage.engines import Engine
@@ -56,7 +56,7 @@ def item_timeline(engine: Engine, portal_id: int, object_key: str,
     if current is not None:
         timeline.status, timeline.closed = current
     timeline.tasks = [
-        TaskLine(task_id, crm_status, _aware(changed_at), bool(deleted))
+        TaskLine(task_id, crm_status, changed_at, bool(deleted))
         for task_id, crm_status, changed_at, deleted in tasks
     ]
     where = LogFilter(portal_id=portal_id, item=object_key)
@@ -74,14 +74,8 @@ def _changes(log: SyncLog, ids: list[int]) -> list[StatusChange]:
                 continue
             d = scrub(dict(decision))
             changes.append(StatusChange(
-                at=_aware(finished_at), journal_id=row_id, event=event,
+                at=finished_at, journal_id=row_id, event=event,
                 task_id=d.get("task_id"), previous=d.get("previous"), desired=d.get("desired"),
                 outcome=d.get("outcome"), rule=d.get("rule"), reason=d.get("reason"),
             ))
     return changes
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value

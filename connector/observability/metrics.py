@@ -140,8 +140,6 @@ def _queue(read: StoredMetrics, now: datetime) -> list[Family]:
     age = Family("taskbridge_journal_oldest_age_seconds", "gauge",
                  "Age of the oldest row waiting or running (0 when none).")
     received = read.oldest_received
-    if received is not None and received.tzinfo is None:
-        received = received.replace(tzinfo=UTC)
     age.add(max(0.0, (now - received).total_seconds()) if received else 0.0)
     return [depth, age]
 
@@ -157,8 +155,7 @@ def _portals(read: StoredMetrics, refreshes: Family) -> list[Family]:
         if metrics.labels(member_id=member_id) not in counted:
             refreshes.add(0, member_id=member_id)
         if refreshed is not None:
-            stamp = refreshed if refreshed.tzinfo else refreshed.replace(tzinfo=UTC)
-            last.add(stamp.timestamp(), member_id=member_id)
+            last.add(refreshed.timestamp(), member_id=member_id)
         by_state[state] = by_state.get(state, 0) + 1
     refreshes.samples.sort(key=lambda sample: sample.labels)
     for state, count in sorted(by_state.items()):

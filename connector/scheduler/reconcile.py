@@ -107,9 +107,11 @@ def _reconcile_marks(storage: Storage) -> tuple[dict[str, datetime], datetime | 
     started_at, detail = last
     marks = (detail or {}).get("marks")
     if marks is None:
-        return {}, _aware(started_at)
-    return {member: _aware(datetime.fromisoformat(mark)) for member, mark in marks.items()}, None
+        return {}, started_at
+    return {member: _mark_time(mark) for member, mark in marks.items()}, None
 
 
-def _aware(moment: datetime) -> datetime:
+def _mark_time(text: str) -> datetime:
+    """A portal's mark as a run's detail keeps it (ISO text, UTC; an offset may lack)."""
+    moment = datetime.fromisoformat(text)
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

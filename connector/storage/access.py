@@ -177,8 +177,6 @@ class FailureThrottle(AuthThrottle):
             started = conn.execute(statement).scalar()
         if started is None:
             return 0
-        if started.tzinfo is None:  # SQLite hands back naive UTC
-            started = started.replace(tzinfo=UTC)
         return max(1, math.ceil((started + self.window - now).total_seconds()))
 
     def failed(self, key: str, now: datetime | None = None) -> int:

@@ -33,7 +33,6 @@ from connector.storage.journal_rows import (
     Claimed,
     Recorded,
     Requeueable,
-    as_utc,
     claimed_from,
     finished_counts,
     received_key,
@@ -107,10 +106,8 @@ class Journal:
             "dedupe_keys": sorted({a.dedupe_key for a in lookups}),
             "since": min(a.received_at for a in lookups) - DEDUPE_WINDOW,
         }):
-            received = row.received_at
-            if received.tzinfo is None:
-                received = received.replace(tzinfo=UTC)
-            found.setdefault((row.portal_id, row.dedupe_key), []).append((received, row.id))
+            found.setdefault((row.portal_id, row.dedupe_key), []).append(
+                (row.received_at, row.id))
         for matches in found.values():
             matches.sort(key=lambda match: match[1])
         return found
@@ -181,7 +178,7 @@ class Journal:
             ).all()
             counts = finished_counts(finished, state)
             if state == DONE:
-                counts.update(metrics.latency([(now - as_utc(row.received_at)).total_seconds()
+                counts.update(metrics.latency([(now - row.received_at).total_seconds()
                                                for row in finished]))
             metrics.bump(conn, counts)
 
@@ -279,8 +276,6 @@ class Journal:
                     journal.c.next_attempt_at <= now + within,
                 )
             ).scalar()
-        if due is not None and due.tzinfo is None:
-            due = due.replace(tzinfo=UTC)
         return due
 
     def waiting_keys(self, portal_id: int, object_keys: Iterable[str]) -> set[str]:

@@ -7,7 +7,7 @@ import functools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from connector.storage import counters as metrics
@@ -113,16 +113,12 @@ def finished_counts(rows: Sequence[Any], outcome: str) -> Counter[metrics.Key]:
                    for row in rows)
 
 
-def as_utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-
-
 def claimed_from(row: Any) -> Claimed:
-    received = as_utc(row["received_at"])
     return Claimed(
         id=row["id"], portal_id=row["portal_id"], member_id=row["member_id"],
         event=row["event"], object_type=row["object_type"], object_id=row["object_id"],
         object_key=row["object_key"], payload=row["payload"], source=row["source"],
-        attempts=row["attempts"], received_at=received, correlation_id=row["correlation_id"],
+        attempts=row["attempts"], received_at=row["received_at"],
+        correlation_id=row["correlation_id"],
         replays=tuple((row["detail"] or {}).get("replays") or ()),
     )

@@ -270,10 +270,10 @@ class PortalStore:
             language=row["language"],
             settings=dict(row["settings"] or {}),
             token_version=row["token_version"],
-            token_expires_at=_aware(row["token_expires_at"]),
-            token_refreshed_at=_aware(row["token_refreshed_at"]),
-            installed_at=_aware(row["installed_at"]),
-            last_event_at=_aware(row["last_event_at"]),
+            token_expires_at=row["token_expires_at"],
+            token_refreshed_at=row["token_refreshed_at"],
+            installed_at=row["installed_at"],
+            last_event_at=row["last_event_at"],
             rate_drain=row["rate_drain"],
             rate_burst=row["rate_burst"],
             access_token=self._open(row["access_token_enc"]),
@@ -281,10 +281,3 @@ class PortalStore:
             webhook_url=self._open(row["webhook_url_enc"]),
             application_token_hash=row["application_token_hash"],
         )
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes; everything TaskBridge stores is UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value

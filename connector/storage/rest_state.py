@@ -237,10 +237,9 @@ def _counts(record: CallRecord) -> Counter[metrics.Key]:
 
 
 def _stored(row: Any) -> StoredCall:
-    at = row["at"]
     return StoredCall(
         id=row["id"], journal_id=row["journal_id"],
-        at=at.replace(tzinfo=UTC) if at.tzinfo is None else at,
+        at=row["at"],
         method=row["method"], duration_ms=row["duration_ms"], http_status=row["http_status"],
         error_code=row["error_code"], retries=row["retries"], requests=row["requests"],
         params=row["params"],

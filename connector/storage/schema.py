@@ -4,6 +4,9 @@ only through a new migration."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -18,11 +21,30 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     text,
 )
 
 metadata = MetaData()
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """`DateTime(timezone=True)` that always reads back aware. SQLite keeps no offset, so
+    its values (TaskBridge writes UTC) come back naive and get UTC attached; PostgreSQL's
+    come back aware already. The DDL type is the plain one: no migration."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(timezone=True)
+
+    def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
 
 # BigInteger ids stay INTEGER on SQLite so they autoincrement there.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -40,9 +62,9 @@ portals = Table(
     Column("scope", String(512), nullable=False, default=""),
     Column("access_token_enc", Text),
     Column("refresh_token_enc", Text),
-    Column("token_expires_at", DateTime(timezone=True)),
+    Column("token_expires_at", UTCDateTime()),
     Column("token_version", Integer, nullable=False, default=0),
-    Column("token_refreshed_at", DateTime(timezone=True)),
+    Column("token_refreshed_at", UTCDateTime()),
     Column("application_token_hash", String(128)),
     Column("language", String(8), nullable=False, default="en"),
     Column("settings", JSON, nullable=False, default=dict),
@@ -50,10 +72,10 @@ portals = Table(
     Column("state_reason", Text),
     Column("rate_drain", Float, nullable=False, default=2.0),
     Column("rate_burst", Integer, nullable=False, default=50),
-    Column("installed_at", DateTime(timezone=True)),
-    Column("updated_at", DateTime(timezone=True)),
-    Column("uninstalled_at", DateTime(timezone=True)),
-    Column("last_event_at", DateTime(timezone=True)),
+    Column("installed_at", UTCDateTime()),
+    Column("updated_at", UTCDateTime()),
+    Column("uninstalled_at", UTCDateTime()),
+    Column("last_event_at", UTCDateTime()),
 )
 
 journal = Table(
@@ -62,7 +84,7 @@ journal = Table(
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("portal_id", Integer, ForeignKey("portals.id", ondelete="CASCADE")),
     Column("member_id", String(64), nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
     Column("source", String(16), nullable=False, default="online"),
     Column("event", String(64), nullable=False),
     Column("object_type", String(16), nullable=False, default=""),
@@ -72,10 +94,10 @@ journal = Table(
     Column("dedupe_key", String(128), nullable=False),
     Column("state", String(16), nullable=False, default="pending"),
     Column("attempts", Integer, nullable=False, default=0),
-    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("next_attempt_at", UTCDateTime()),
     Column("locked_by", String(64)),
-    Column("locked_at", DateTime(timezone=True)),
-    Column("finished_at", DateTime(timezone=True)),
+    Column("locked_at", UTCDateTime()),
+    Column("finished_at", UTCDateTime()),
     Column("error", Text),
     Column("detail", JSON),
     Column("correlation_id", String(64)),
@@ -92,12 +114,12 @@ task_snapshots = Table(
     Column("task_id", BigId, primary_key=True, autoincrement=False),
     Column("snapshot", JSON, nullable=False),
     Column("crm_status", String(32)),
-    Column("status_changed_at", DateTime(timezone=True)),
+    Column("status_changed_at", UTCDateTime()),
     Column("bindings", JSON, nullable=False, default=list),
     Column("deleted", Boolean, nullable=False, default=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
     # The deadline (UTC) while the task can still become overdue (migration 0006).
-    Column("overdue_after", DateTime(timezone=True)),
+    Column("overdue_after", UTCDateTime()),
     Index("ix_task_snapshots_overdue", "portal_id", "overdue_after",
           postgresql_where=text("overdue_after IS NOT NULL"),
           sqlite_where=text("overdue_after IS NOT NULL")),
@@ -112,7 +134,7 @@ crm_item_statuses = Table(
     Column("status", String(32)),
     Column("closed", Boolean, nullable=False, default=False),
     Column("held_final_stage", String(64)),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
 )
 
 write_log = Table(
@@ -125,8 +147,8 @@ write_log = Table(
     Column("method", String(96), nullable=False),
     Column("params", JSON, nullable=False),
     Column("state", String(16), nullable=False, default="planned"),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("sent_at", DateTime(timezone=True)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("sent_at", UTCDateTime()),
     Column("result", JSON),
     Column("error", Text),
     UniqueConstraint("portal_id", "idempotency_key", name="uq_write_log_key"),
@@ -167,7 +189,7 @@ rest_calls = Table(
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("portal_id", Integer, ForeignKey("portals.id", ondelete="CASCADE")),
     Column("journal_id", BigId, ForeignKey("journal.id", ondelete="SET NULL")),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
     Column("method", String(128), nullable=False),
     Column("duration_ms", Integer, nullable=False, default=0),
     Column("http_status", Integer),
@@ -185,8 +207,8 @@ scheduler_runs = Table(
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("job", String(64), nullable=False),
-    Column("started_at", DateTime(timezone=True), nullable=False),
-    Column("finished_at", DateTime(timezone=True)),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime()),
     Column("outcome", String(32)),
     Column("detail", JSON),
     Index("ix_scheduler_runs_job", "job", "started_at"),
@@ -208,7 +230,7 @@ user_tokens = Table(
     Column("user_id", Integer, primary_key=True, autoincrement=False),
     Column("access_token_enc", Text, nullable=False),
     Column("refresh_token_enc", Text, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
 )
 
 # Monotonic metric counters (migration 0005): one row per series, bumped by the
@@ -230,9 +252,9 @@ admin_sessions = Table(
     Column("kind", String(16), nullable=False),
     Column("portal_id", Integer, ForeignKey("portals.id", ondelete="CASCADE")),
     Column("token_fingerprint", String(64)),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
-    Column("revoked_at", DateTime(timezone=True)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime()),
     Index("ix_admin_sessions_expires", "expires_at"),
 )
 
@@ -241,7 +263,7 @@ used_form_tokens = Table(
     metadata,
     Column("token_id", String(64), primary_key=True),
     Column("portal_id", Integer, ForeignKey("portals.id", ondelete="CASCADE")),
-    Column("used_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", UTCDateTime(), nullable=False),
     Index("ix_used_form_tokens_used_at", "used_at"),
 )
 
@@ -250,7 +272,7 @@ auth_throttle = Table(
     metadata,
     Column("scope", String(32), primary_key=True),
     Column("key", String(128), primary_key=True),
-    Column("window_start", DateTime(timezone=True), nullable=False),
+    Column("window_start", UTCDateTime(), nullable=False),
     Column("attempts", Integer, nullable=False),
 )
 

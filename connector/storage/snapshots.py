@@ -194,12 +194,9 @@ def _overdue_after(task: StoredTask) -> datetime | None:
 
 
 def _stored_task(row: Any) -> StoredTask:
-    changed = row["status_changed_at"]
-    if changed is not None and changed.tzinfo is None:
-        changed = changed.replace(tzinfo=UTC)
     return StoredTask(
         snapshot=TaskSnapshot.model_validate(row["snapshot"]),
         crm_status=CrmTaskStatus(row["crm_status"]) if row["crm_status"] else None,
-        status_changed_at=changed,
+        status_changed_at=row["status_changed_at"],
         deleted=row["deleted"],
     )

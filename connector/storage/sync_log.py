@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, String, and_, cast, delete, func, or_, select
@@ -193,7 +193,7 @@ class SyncLog:
         detail = scrub(dict(data["detail"] or {}))
         return Entry(
             row=_row(data), payload=scrub(dict(data["payload"] or {})), detail=detail,
-            dedupe_key=data["dedupe_key"], next_attempt_at=_aware(data["next_attempt_at"]),
+            dedupe_key=data["dedupe_key"], next_attempt_at=data["next_attempt_at"],
             decisions=[d for d in detail.get("decisions") or [] if isinstance(d, Mapping)],
             writes=[w for w in detail.get("writes") or [] if isinstance(w, Mapping)],
         )
@@ -343,18 +343,12 @@ def _row(data: Any) -> LogRow:
     detail = data["detail"] if isinstance(data["detail"], Mapping) else {}
     return LogRow(
         id=data["id"], portal_id=data["portal_id"], member_id=data["member_id"],
-        received_at=_aware(data["received_at"]), source=data["source"], event=data["event"],
+        received_at=data["received_at"], source=data["source"], event=data["event"],
         object_key=data["object_key"], state=data["state"], attempts=data["attempts"],
-        finished_at=_aware(data["finished_at"]), error=data["error"],
+        finished_at=data["finished_at"], error=data["error"],
         correlation_id=data["correlation_id"],
         outcome=str(detail["outcome"]) if detail.get("outcome") else None,
     )
-
-
-def _aware(value: datetime | None) -> Any:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 def _iso(value: datetime | None) -> str | None:
