@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from connector.redaction import redact
 from connector.storage.engines import Engine
-from connector.storage.sync_log import LogFilter, LogRow, SyncLog, binding_code, scrub
+from connector.storage.sync_log import LogFilter, LogRow, SyncLog, binding_code
 
 ENTITY_TYPES = {"lead": 1, "deal": 2}
 
@@ -72,7 +73,7 @@ def _changes(log: SyncLog, ids: list[int]) -> list[StatusChange]:
         for decision in detail.get("decisions") or []:
             if not isinstance(decision, Mapping):
                 continue
-            d = scrub(dict(decision))
+            d = redact(dict(decision))
             changes.append(StatusChange(
                 at=finished_at, journal_id=row_id, event=event,
                 task_id=d.get("task_id"), previous=d.get("previous"), desired=d.get("desired"),

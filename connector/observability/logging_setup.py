@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from connector.redaction import scrub_text
 from connector.settings import Settings
 
 current_correlation_id: ContextVar[str | None] = ContextVar(
@@ -31,11 +32,6 @@ current_correlation_id: ContextVar[str | None] = ContextVar(
 )
 
 # key=value, "key": "value" and ?key=value forms of the secrets a message might quote.
-_SECRET_TEXT = re.compile(
-    r"(?i)((?:access_token|refresh_token|application_token|client_secret|auth_id|refresh_id"
-    r"|auth|password)[\"']?\s*[=:]\s*[\"']?)([^\s\"'&,;}]+)"
-)
-_WEBHOOK_PATH = re.compile(r"(/rest/\d+/)([A-Za-z0-9]{6,})(/)")
 # What could end a text line early or rewrite it on a terminal: C0 and C1 controls (tab
 # aside; NEL among them), DEL, and the Unicode line and paragraph separators.
 _LINE_BREAKERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
@@ -97,11 +93,6 @@ def serving(served: ServedPass) -> Iterator[None]:
             yield
     finally:
         current_pass.reset(token)
-
-
-def scrub_text(text: str) -> str:
-    text = _SECRET_TEXT.sub(r"\1[redacted]", text)
-    return _WEBHOOK_PATH.sub(r"\1[redacted]\3", text)
 
 
 class CorrelationFilter(logging.Filter):

@@ -1,33 +1,15 @@
-"""What every REST call did, for the sync log: one `CallRecord` per call, secrets removed."""
+"""What every REST call did, for the sync log: one `CallRecord` per call, its params
+redacted by the client (`connector.redaction`)."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 log = logging.getLogger("connector.rest")
-
-REDACTED = "***"
-SECRET_KEYS = frozenset({
-    "auth", "access_token", "refresh_token", "client_secret", "application_token",
-    "auth_id", "refresh_id", "password", "secret", "token", "webhook_url", "code",
-})
-
-
-def redact(value: Any) -> Any:
-    """A copy of `value` with every secret-looking key's value replaced by `***`."""
-    if isinstance(value, Mapping):
-        return {
-            key: REDACTED if str(key).lower() in SECRET_KEYS else redact(item)
-            for key, item in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [redact(item) for item in value]
-    return value
-
 
 @dataclass(frozen=True)
 class CallRecord:

@@ -22,10 +22,11 @@ from typing import Any
 
 import requests
 
+from connector.redaction import redact
 from connector.rest import paging
 from connector.rest.auth import AppAuth, Target, WebhookAuth, endpoint_of
 from connector.rest.batch import MAX_COMMANDS, BatchResult, chunks, encode_command, merge_chunk
-from connector.rest.call_log import CallRecord, CallRecorder, OnCall, redact
+from connector.rest.call_log import CallRecord, CallRecorder, OnCall
 from connector.rest.errors import (
     BitrixError,
     ExpiredToken,

@@ -21,7 +21,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from connector.rest.call_log import CallRecord, redact
+from connector.redaction import redact
+from connector.rest.call_log import CallRecord
 from connector.storage import counters as metrics
 from connector.storage.locks import locked_transaction
 from connector.storage.schema import (

@@ -6,7 +6,7 @@ Paging is keyset by id, newest first (`before=<id>`), so a page costs the same a
 starts with its column and ends with `id` (migration 0003). A time range becomes an id
 range first (ids and `received_at` are both assigned at insert, so they grow together),
 and free text scans at most `TEXT_WINDOW` ids per page, saying where it stopped.
-Everything that leaves this module has its secrets removed by `scrub`.
+Everything that leaves this module has its secrets removed (`connector.redaction`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from sqlalchemy import Engine, String, and_, cast, delete, func, or_, select
 from sqlalchemy.sql import Select
 
 from connector.errors import StorageError
-from connector.rest.call_log import SECRET_KEYS as CALL_SECRET_KEYS
+from connector.redaction import redact, scrub_text
 from connector.storage.counters import last_reconcile_run_query
 from connector.storage.schema import (
     crm_item_statuses,
@@ -31,13 +31,10 @@ from connector.storage.schema import (
     task_snapshots,
     write_log,
 )
-from mappers.portal_events import SECRET_KEYS as EVENT_SECRET_KEYS
 
 PAGE_SIZE = 50
 TEXT_WINDOW = 50_000
 TIME_SLACK = timedelta(minutes=1)
-SECRET_KEYS = CALL_SECRET_KEYS | EVENT_SECRET_KEYS
-REDACTED = "[redacted]"
 STATES = ("pending", "processing", "done", "failed", "dead", "duplicate", "ignored")
 ITEM_PREFIXES = {"d": "deal", "deal": "deal", "l": "lead", "lead": "lead"}
 LIST_COLUMNS = (
@@ -50,19 +47,6 @@ LIST_COLUMNS = (
 
 class FilterError(StorageError):
     """A sync log filter value TaskBridge cannot read: fix it; the message names it."""
-
-
-def scrub(value: Any) -> Any:
-    """A copy with every secret-looking key's value replaced (nested mappings are kept)."""
-    if isinstance(value, Mapping):
-        return {
-            key: scrub(item) if isinstance(item, Mapping) or str(key).lower() not in SECRET_KEYS
-            else REDACTED
-            for key, item in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [scrub(item) for item in value]
-    return value
 
 
 def parse_item(text: str) -> str:
@@ -190,9 +174,9 @@ class SyncLog:
         if found is None:
             return None
         data = found._mapping
-        detail = scrub(dict(data["detail"] or {}))
+        detail = redact(dict(data["detail"] or {}))
         return Entry(
-            row=_row(data), payload=scrub(dict(data["payload"] or {})), detail=detail,
+            row=_row(data), payload=redact(dict(data["payload"] or {})), detail=detail,
             dedupe_key=data["dedupe_key"], next_attempt_at=data["next_attempt_at"],
             decisions=[d for d in detail.get("decisions") or [] if isinstance(d, Mapping)],
             writes=[w for w in detail.get("writes") or [] if isinstance(w, Mapping)],
@@ -345,7 +329,8 @@ def _row(data: Any) -> LogRow:
         id=data["id"], portal_id=data["portal_id"], member_id=data["member_id"],
         received_at=data["received_at"], source=data["source"], event=data["event"],
         object_key=data["object_key"], state=data["state"], attempts=data["attempts"],
-        finished_at=data["finished_at"], error=data["error"],
+        finished_at=data["finished_at"],
+        error=scrub_text(data["error"]) if data["error"] else data["error"],
         correlation_id=data["correlation_id"],
         outcome=str(detail["outcome"]) if detail.get("outcome") else None,
     )

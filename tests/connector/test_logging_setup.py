@@ -16,9 +16,9 @@ from connector.observability.logging_setup import (
     TextFormatter,
     configure_logging,
     correlation,
-    scrub_text,
     serving,
 )
+from connector.redaction import scrub_text
 from connector.settings import Settings
 from connector.storage.engines import open_storage
 from tests.support.live_server import serve

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from connector.rest.call_log import redact
+from connector.redaction import redact
 from connector.rest.client import PortalClient
 from connector.rest.errors import NotFound
 from tests.connector import rest_fixtures
@@ -34,8 +34,9 @@ def test_parameters_are_recorded_without_secrets():
     params = {"fields": {"TITLE": "t", "password": "p"}, "auth": "a", "auth_connector": "ok",
               "list": [{"access_token": "x"}], "application_token": "y", "refresh_token": "z"}
     assert redact(params) == {
-        "fields": {"TITLE": "t", "password": "***"}, "auth": "***", "auth_connector": "ok",
-        "list": [{"access_token": "***"}], "application_token": "***", "refresh_token": "***",
+        "fields": {"TITLE": "t", "password": "[redacted]"}, "auth": "[redacted]",
+        "auth_connector": "ok", "list": [{"access_token": "[redacted]"}],
+        "application_token": "[redacted]", "refresh_token": "[redacted]",
     }
 
 

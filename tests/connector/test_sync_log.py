@@ -13,11 +13,12 @@ import pytest
 from sqlalchemy import insert
 
 from connector.observability.sync_log_export import csv_lines, json_array
+from connector.redaction import redact
 from connector.settings import Settings
 from connector.storage.engines import Storage, open_storage
 from connector.storage.portals import Installation
 from connector.storage.schema import journal, task_snapshots
-from connector.storage.sync_log import FilterError, LogFilter, SyncLog, parse_item, scrub
+from connector.storage.sync_log import FilterError, LogFilter, SyncLog, parse_item
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -122,11 +123,19 @@ def test_entries_and_payloads_come_without_secrets(seeded: Storage) -> None:
     assert SyncLog(seeded.engine).entry(5, portal_id=2) is None
 
 
-def test_scrub_keeps_structure_and_hides_secret_values() -> None:
+def test_redaction_keeps_structure_and_hides_secret_values() -> None:
     data = {"auth": {"refresh_token": "r", "member_id": "m"}, "list": [{"client_secret": "s"}]}
-    assert scrub(data) == {"auth": {"refresh_token": "[redacted]", "member_id": "m"},
-                           "list": [{"client_secret": "[redacted]"}]}
+    assert redact(data) == {"auth": {"refresh_token": "[redacted]", "member_id": "m"},
+                            "list": [{"client_secret": "[redacted]"}]}
 
+
+
+def test_an_error_is_shown_without_the_credentials_it_quotes(storage: Storage) -> None:
+    add_rows(storage, [{"state": "dead", "error": "POST https://p.example/rest/1/abc123def/"
+                        "tasks.task.get refused access_token=xyz"}])
+    (row,) = SyncLog(storage.engine).page(LogFilter()).rows
+    assert row.error == ("POST https://p.example/rest/1/[redacted]/tasks.task.get refused "
+                         "access_token=[redacted]")
 
 @pytest.mark.parametrize(("text", "key"), [
     ("D_12", "deal:12"), ("deal:12", "deal:12"), ("L_5", "lead:5"), ("lead 5", "lead:5"),

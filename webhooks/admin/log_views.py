@@ -11,9 +11,10 @@ from flask import Blueprint, Response, redirect, request, stream_with_context, u
 
 from connector.observability.item_timeline import item_timeline
 from connector.observability.sync_log_export import MAX_EXPORT_ROWS, csv_lines, json_array
+from connector.redaction import redact
 from connector.storage import write_log
 from connector.storage.rest_state import RestCallStore, StoredCall
-from connector.storage.sync_log import STATES, Entry, FilterError, LogFilter, SyncLog, scrub
+from connector.storage.sync_log import STATES, Entry, FilterError, LogFilter, SyncLog
 from connector.sync.replay import ReplayRefused, replay_matching, replay_one
 from mappers.ids import MAX_DIGITS
 from webhooks.admin import query
@@ -66,8 +67,8 @@ def entry(entry_id: int):  # type: ignore[no-untyped-def]
     calls, shared_with = pass_calls(found, RestCallStore(storage().engine).for_journal(entry_id))
     writes = write_log.for_journal(storage().engine, entry_id)
     for write in writes:
-        write["params"] = scrub(write.get("params") or {})
-        write["result"] = scrub(write.get("result"))
+        write["params"] = redact(write.get("params") or {})
+        write["result"] = redact(write.get("result"))
     return render("entry.html", entry=found, calls=calls, shared_with=shared_with,
                   handled_by=found.detail.get("pass") or {}, write_rows=writes,
                   notice=request.args.get("notice"))
