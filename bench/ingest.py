@@ -64,8 +64,8 @@ def event_template() -> str:
 def prepare_database(env: dict[str, str]) -> None:
     code = (
         "from connector.settings import load_settings\n"
-        "from connector.storage import open_storage\n"
-        "from connector.portal_store import Installation\n"
+        "from connector.storage.engines import open_storage\n"
+        "from connector.storage.portals import Installation\n"
         "s = open_storage(load_settings())\n"
         f"s.portals.save(Installation(member_id={MEMBER!r}, domain='bench.bitrix24.com',"
         " client_endpoint='https://bench.bitrix24.com/rest/', access_token='a',"
