@@ -37,7 +37,7 @@ def test_a_killed_leader_process_leaves_the_schedule_to_another(tmp_path: Path) 
     url = f"sqlite:///{tmp_path / 'tb.sqlite3'}"
     leader = subprocess.Popen([sys.executable, "-c", HOLD_AND_WAIT, url],
                               stdout=subprocess.PIPE, text=True,
-                              cwd=Path(__file__).resolve().parents[2])
+                              cwd=Path(__file__).resolve().parents[3])
     try:
         assert leader.stdout is not None and leader.stdout.readline().strip() == "True"
         mine = Leadership(create_engine(url))
