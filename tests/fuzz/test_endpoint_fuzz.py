@@ -110,7 +110,8 @@ class Run:
 
     def __init__(self, gunicorn: Gunicorn) -> None:
         self.gunicorn = gunicorn
-        self.sent: dict[str, tuple[Fuzzed, RawAnswer]] = {}
+        # A list per id: a generated id the app accepts may be drawn twice.
+        self.sent: dict[str, list[tuple[Fuzzed, RawAnswer]]] = {}
         self.outcomes: Counter[tuple[str, int]] = Counter()
         self.kinds: Counter[tuple[str, str, int]] = Counter()
         self.failures: list[tuple[str, Fuzzed, str]] = []
@@ -139,7 +140,7 @@ class Run:
         elif accepted_past_limit(fuzzed, status):
             self.failures.append((used_id, fuzzed, "a body past the limit was not refused"))
         if mapped or answer.header("X-Request-ID"):
-            self.sent[used_id] = (fuzzed, answer)
+            self.sent.setdefault(used_id, []).append((fuzzed, answer))
         elif may_journal(fuzzed.endpoint, fuzzed.request.method, status):
             self.unmapped_journaling[fuzzed.endpoint] += 1
         return answer
@@ -213,8 +214,10 @@ def _journal_leaks(run: Run, rows: list[dict[str, Any]]) -> tuple[list[dict], Co
             is_view = row["source"] == "placement" and row["correlation_id"] is None
             unmapped["placement views" if is_view else "other"] += 1
             continue
-        fuzzed, answer = found
-        if not may_journal(fuzzed.endpoint, fuzzed.request.method, answer.status):
+        # With one id sent more than once, a row is a leak only if none of them may write.
+        if not any(may_journal(fuzzed.endpoint, fuzzed.request.method, answer.status)
+                   for fuzzed, answer in found):
+            fuzzed, answer = found[-1]
             leaks.append({"journal_id": row["id"], "event": row["event"],
                           "request": describe(fuzzed), "status": answer.status})
     return leaks, unmapped

@@ -9,21 +9,18 @@ import pytest
 from connector.redaction import redact
 from connector.rest.client import PortalClient
 from connector.rest.errors import NotFound
-from tests.connector import rest_fixtures
-from tests.connector.rest_fixtures import CLIENT_SECRET, WEBHOOK_CODE
-
-portal, server, installed, old_address = rest_fixtures.FIXTURES
+from tests.connector.rest.emulated_portal import CLIENT_SECRET, WEBHOOK_CODE
 
 
-def test_a_record_per_call_with_status_error_and_retries(installed):
+def test_a_record_per_call_with_status_error_and_retries(installed_app):
     seen = []
-    client = installed.client(on_call=seen.append)
+    client = installed_app.client(on_call=seen.append)
     client.call("user.current")
     with pytest.raises(NotFound):
         client.call("no.such.method", write=False)
     ok, failed = client.calls
     assert (ok.portal, ok.method, ok.http_status, ok.error_code, ok.retries) == (
-        installed.member_id, "user.current", 200, None, 0)
+        installed_app.member_id, "user.current", 200, None, 0)
     assert (failed.method, failed.http_status, failed.error_code) == (
         "no.such.method", 404, "ERROR_METHOD_NOT_FOUND")
     assert seen == client.calls
@@ -40,17 +37,17 @@ def test_parameters_are_recorded_without_secrets():
     }
 
 
-def test_no_secret_in_records_or_logs(installed, make_settings, caplog):
+def test_no_secret_in_records_or_logs(installed_app, make_settings, caplog):
     caplog.set_level(logging.DEBUG, logger="connector")
-    client = installed.client()
-    installed.portal.expire_tokens()  # a refresh, with the client secret, happens too
+    client = installed_app.client()
+    installed_app.emulator.expire_tokens()  # a refresh, with the client secret, happens too
     client.call("user.current")
-    client.call("crm.deal.add", {"fields": {"TITLE": "x"}, "auth": installed.access_token})
+    client.call("crm.deal.add", {"fields": {"TITLE": "x"}, "auth": installed_app.access_token})
     client.batch({"a": ("user.current", {}), "b": ("tasks.task.list", {})})
-    hook = PortalClient.for_webhook(installed.server.webhook_url(WEBHOOK_CODE), make_settings())
+    hook = PortalClient.for_webhook(installed_app.server.webhook_url(WEBHOOK_CODE), make_settings())
     hook.call("user.current")
-    fresh = installed.storage.portals.get(installed.member_id)
-    secrets = [installed.access_token, installed.refresh_token, fresh.access_token,
+    fresh = installed_app.storage.portals.get(installed_app.member_id)
+    secrets = [installed_app.access_token, installed_app.refresh_token, fresh.access_token,
                fresh.refresh_token, CLIENT_SECRET, WEBHOOK_CODE]
     written = " ".join(
         [repr(record) for record in client.calls + hook.calls]

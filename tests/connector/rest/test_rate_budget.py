@@ -12,10 +12,6 @@ import pytest
 
 from connector.rest.errors import OperationTimeLimit
 from connector.rest.rate_budget import DatabaseRateBudget, MemoryRateBudget, reserve
-from tests.connector import rest_fixtures
-
-# The fixtures these tests use, by name.
-portal, server, installed, old_address = rest_fixtures.FIXTURES
 
 
 @pytest.mark.parametrize(("level", "elapsed", "expected_level", "expected_wait"), [
@@ -30,11 +26,11 @@ def test_reserving_a_slot(level, elapsed, expected_level, expected_wait):
     assert reserve(level, 1000.0, 1000.0 + elapsed, 2.0, 50) == (expected_level, expected_wait)
 
 
-def test_the_database_bucket_is_shared_by_every_client_of_the_database(installed):
+def test_the_database_bucket_is_shared_by_every_client_of_the_database(installed_app):
     clock = [1000.0]
     slept: list[float] = []
     make = lambda: DatabaseRateBudget(  # noqa: E731
-        installed.storage.engine, "portal-a", 2.0, 5, clock=lambda: clock[0],
+        installed_app.storage.engine, "portal-a", 2.0, 5, clock=lambda: clock[0],
         sleep=slept.append)
     first, second = make(), make()
     for budget in (first, second, first, second):
@@ -43,7 +39,7 @@ def test_the_database_bucket_is_shared_by_every_client_of_the_database(installed
     second.acquire()  # the fifth request in the same instant: the bucket keeps one spare
     assert slept == [0.5]
     assert first.level() == pytest.approx(5.0)
-    other = DatabaseRateBudget(installed.storage.engine, "portal-b", 2.0, 5,
+    other = DatabaseRateBudget(installed_app.storage.engine, "portal-b", 2.0, 5,
                                clock=lambda: clock[0], sleep=slept.append)
     assert other.level() == 0.0
 
@@ -56,10 +52,10 @@ def test_a_503_makes_everyone_wait_for_a_full_bucket():
     assert slept == [1.0]
 
 
-def test_200_calls_from_8_threads_never_trip_the_portal_limit(installed):
-    installed.portal.set_limits(enabled=True, drain_rate=50.0, capacity=50.0)
-    installed.set_plan(50.0, 50)
-    client = installed.client()
+def test_200_calls_from_8_threads_never_trip_the_portal_limit(installed_app):
+    installed_app.emulator.set_limits(enabled=True, drain_rate=50.0, capacity=50.0)
+    installed_app.set_plan(50.0, 50)
+    client = installed_app.client()
     failures: list[BaseException] = []
 
     def worker() -> None:
@@ -74,25 +70,25 @@ def test_200_calls_from_8_threads_never_trip_the_portal_limit(installed):
         thread.start()
     for thread in threads:
         thread.join(60)
-    statuses = [record.status for record in installed.portal.call_log.records()]
+    statuses = [record.status for record in installed_app.emulator.call_log.records()]
     assert failures == []
     assert len(statuses) == 200
     assert statuses.count(503) == 0
     assert all(record.retries == 0 for record in client.calls)
 
 
-def test_a_429_pauses_only_that_method_on_that_portal(installed):
-    installed.portal.set_limits(enabled=True, drain_rate=1000.0, capacity=1000.0,
+def test_a_429_pauses_only_that_method_on_that_portal(installed_app):
+    installed_app.emulator.set_limits(enabled=True, drain_rate=1000.0, capacity=1000.0,
                                 operating_budget=0.5, operating_cost=1.0)
-    client = installed.client()
+    client = installed_app.client()
     client.call("tasks.task.list")
     with pytest.raises(OperationTimeLimit) as caught:
         client.call("tasks.task.list")
     assert caught.value.reset_at is not None and caught.value.http_status == 429
-    sent = installed.rest_calls("tasks.task.list")
+    sent = installed_app.rest_calls("tasks.task.list")
     with pytest.raises(OperationTimeLimit, match="not sent"):
         client.call("tasks.task.list")
     with pytest.raises(OperationTimeLimit, match="not sent"):  # another process, same database
-        installed.client().call("tasks.task.list")
-    assert installed.rest_calls("tasks.task.list") == sent
+        installed_app.client().call("tasks.task.list")
+    assert installed_app.rest_calls("tasks.task.list") == sent
     assert client.call("user.current").result["ID"] == "1"

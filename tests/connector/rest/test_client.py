@@ -14,38 +14,34 @@ from connector.rest.errors import (
 )
 from connector.rest.method_kinds import is_idempotent, is_write
 from connector.storage.portals import NEEDS_REINSTALL
-from tests.connector import rest_fixtures
-from tests.connector.rest_fixtures import WEBHOOK_CODE, add_tasks
-
-# The fixtures these tests use, by name.
-portal, server, installed, old_address = rest_fixtures.FIXTURES
+from tests.connector.rest.emulated_portal import WEBHOOK_CODE, add_tasks
 
 
-def test_call_answers_result_total_next_and_time(installed):
-    add_tasks(installed.portal, 60)
-    answer = installed.client().call("tasks.task.list", {"select": ["ID"]})
+def test_call_answers_result_total_next_and_time(installed_app):
+    add_tasks(installed_app.emulator, 60)
+    answer = installed_app.client().call("tasks.task.list", {"select": ["ID"]})
     assert len(answer.result["tasks"]) == 50
     assert (answer.total, answer.next) == (60, 50)
     assert "duration" in answer.time
 
 
-def test_webhook_mode_calls_the_webhook_address(portal, server, make_settings):
+def test_webhook_mode_calls_the_webhook_address(emulator, server, make_settings):
     client = PortalClient.for_webhook(server.webhook_url(WEBHOOK_CODE),
                                       make_settings())
     assert client.call("user.current").result["ID"] == "1"
-    assert portal.call_log.records()[-1].auth_type == "webhook"
+    assert emulator.call_log.records()[-1].auth_type == "webhook"
     assert WEBHOOK_CODE not in client.portal_key
 
 
-def test_unknown_method_is_not_found(installed):
+def test_unknown_method_is_not_found(installed_app):
     with pytest.raises(NotFound, match="ERROR_METHOD_NOT_FOUND"):
-        installed.client().call("no.such.method", write=False)
+        installed_app.client().call("no.such.method", write=False)
 
 
-def test_missing_scope_is_insufficient_scope(installed):
-    installed.portal.app("local.taskbridge.rest").scope = ["task"]
+def test_missing_scope_is_insufficient_scope(installed_app):
+    installed_app.emulator.app("local.taskbridge.rest").scope = ["task"]
     with pytest.raises(InsufficientScope) as caught:
-        installed.client().call("crm.deal.list")
+        installed_app.client().call("crm.deal.list")
     assert (caught.value.code, caught.value.http_status) == ("insufficient_scope", 403)
 
 
@@ -84,9 +80,9 @@ def test_writes_are_inferred_from_the_method_name(method, write, idempotent):
     assert (is_write(method), is_idempotent(method)) == (write, idempotent)
 
 
-def test_batch_maps_results_and_errors_to_the_callers_keys(installed):
-    add_tasks(installed.portal, 2)
-    outcome = installed.client().batch({
+def test_batch_maps_results_and_errors_to_the_callers_keys(installed_app):
+    add_tasks(installed_app.emulator, 2)
+    outcome = installed_app.client().batch({
         "me": ("user.current", {}),
         "first": ("tasks.task.get", {"taskId": 1}),
         "broken": ("no.such.method", {}),
@@ -98,54 +94,54 @@ def test_batch_maps_results_and_errors_to_the_callers_keys(installed):
     assert outcome.requests == 1
 
 
-def test_batch_sends_fifty_commands_per_request(installed):
-    add_tasks(installed.portal, 3)
+def test_batch_sends_fifty_commands_per_request(installed_app):
+    add_tasks(installed_app.emulator, 3)
     commands = {f"t{i}": ("tasks.task.get", {"taskId": 1 + i % 3}) for i in range(120)}
-    outcome = installed.client().batch(commands)
+    outcome = installed_app.client().batch(commands)
     assert len(outcome.results) == 120 and not outcome.errors
-    assert installed.rest_calls("batch") == 3
+    assert installed_app.rest_calls("batch") == 3
 
 
-def test_batch_halt_stops_at_the_first_error(installed):
+def test_batch_halt_stops_at_the_first_error(installed_app):
     commands = {f"c{i}": ("user.current", {}) for i in range(60)}
     commands["c10"] = ("no.such.method", {})
-    outcome = installed.client().batch(commands, halt=True)
+    outcome = installed_app.client().batch(commands, halt=True)
     assert list(outcome.errors) == ["c10"]
     assert len(outcome.results) == 10
     assert "c59" in outcome.skipped
-    assert installed.rest_calls("batch") == 1
+    assert installed_app.rest_calls("batch") == 1
 
 
-def test_batch_results_can_refer_to_earlier_commands(installed):
-    add_tasks(installed.portal, 1)
-    outcome = installed.client().batch({
+def test_batch_results_can_refer_to_earlier_commands(installed_app):
+    add_tasks(installed_app.emulator, 1)
+    outcome = installed_app.client().batch({
         "list": ("tasks.task.list", {"select": ["ID"]}),
         "get": ("tasks.task.get", {"taskId": "$result[list][tasks][0][id]"}),
     })
     assert outcome.results["get"]["task"]["id"] == "1"
 
 
-def test_a_moved_portal_is_called_at_its_new_address_and_recorded(installed, old_address):
-    store = installed.storage.portals
-    store.update_endpoint(installed.member_id, "old.example", f"{old_address.url}/rest/")
-    client = installed.client()
+def test_a_moved_portal_is_called_at_its_new_address_and_recorded(installed_app, old_address):
+    store = installed_app.storage.portals
+    store.update_endpoint(installed_app.member_id, "old.example", f"{old_address.url}/rest/")
+    client = installed_app.client()
     assert client.call("tasks.task.add", {"fields": {"TITLE": "After the move"}}).result
-    assert len(installed.portal.state.tasks) == 1
-    moved = store.get(installed.member_id)
-    assert moved.client_endpoint == installed.portal.client_endpoint
-    assert moved.domain == installed.portal.domain
+    assert len(installed_app.emulator.state.tasks) == 1
+    moved = store.get(installed_app.member_id)
+    assert moved.client_endpoint == installed_app.emulator.client_endpoint
+    assert moved.domain == installed_app.emulator.domain
 
 
-def test_a_portal_needing_reinstall_is_not_contacted(installed):
-    installed.storage.portals.mark_needs_reinstall(installed.member_id, "invalid_grant")
+def test_a_portal_needing_reinstall_is_not_contacted(installed_app):
+    installed_app.storage.portals.mark_needs_reinstall(installed_app.member_id, "invalid_grant")
     with pytest.raises(ReinstallRequired, match="needs the app reinstalled"):
-        installed.client().call("user.current")
-    assert installed.rest_calls() == 0
-    assert installed.storage.portals.get(installed.member_id).state == NEEDS_REINSTALL
+        installed_app.client().call("user.current")
+    assert installed_app.rest_calls() == 0
+    assert installed_app.storage.portals.get(installed_app.member_id).state == NEEDS_REINSTALL
 
 
-def test_an_uninstalled_portal_is_not_contacted(installed):
-    installed.storage.portals.mark_uninstalled(installed.member_id)
+def test_an_uninstalled_portal_is_not_contacted(installed_app):
+    installed_app.storage.portals.mark_uninstalled(installed_app.member_id)
     with pytest.raises(PortalGone):
-        installed.client().call("user.current")
-    assert installed.rest_calls() == 0
+        installed_app.client().call("user.current")
+    assert installed_app.rest_calls() == 0

@@ -20,10 +20,7 @@ from connector.rest.errors import (
     TransportError,
 )
 from connector.rest.retry_policy import RetryPolicy, backoff, equal_jitter, should_retry
-from tests.connector import rest_fixtures
-from tests.connector.rest_fixtures import FAST_RETRIES, app_settings, install, wait_until
-
-portal, server, installed, old_address = rest_fixtures.FIXTURES
+from tests.connector.rest.emulated_portal import FAST_RETRIES, app_settings, install, wait_until
 
 LIMIT = QueryLimitExceeded("", http_status=503, code="QUERY_LIMIT_EXCEEDED")
 REFUSED = TransportError("refused", maybe_delivered=False)
@@ -73,23 +70,23 @@ def test_each_retry_is_logged_once_with_its_reason(caplog):
 
 
 def test_a_write_that_timed_out_after_running_is_not_repeated(
-    portal, server, make_settings
+    emulator, server, make_settings
 ):
-    setup = install(portal, server, *_storage(make_settings, server, http_timeout=0.2))
-    portal.set_faults(delay=0.6, methods=["tasks.task.add"])
+    setup = install(emulator, server, *_storage(make_settings, server, http_timeout=0.2))
+    emulator.set_faults(delay=0.6, methods=["tasks.task.add"])
     client = setup.client()
     with pytest.raises(OutcomeUnknown, match="may have run"):
         client.call("tasks.task.add", {"fields": {"TITLE": "Once"}})
-    wait_until(lambda: len(portal.state.tasks) == 1)  # the portal did run it
-    wait_until(lambda: portal.call_log.count("tasks.task.add") == 1)
+    wait_until(lambda: len(emulator.state.tasks) == 1)  # the portal did run it
+    wait_until(lambda: emulator.call_log.count("tasks.task.add") == 1)
     assert client.calls[-1].retries == 0 and client.calls[-1].requests == 1
     assert client.calls[-1].error_code == "OUTCOME_UNKNOWN"
     setup.storage.engine.dispose()
 
 
-def test_a_read_that_timed_out_is_repeated(portal, server, make_settings):
-    setup = install(portal, server, *_storage(make_settings, server, http_timeout=0.2))
-    portal.set_faults(delay=0.6, methods=["tasks.task.list"])
+def test_a_read_that_timed_out_is_repeated(emulator, server, make_settings):
+    setup = install(emulator, server, *_storage(make_settings, server, http_timeout=0.2))
+    emulator.set_faults(delay=0.6, methods=["tasks.task.list"])
     client = setup.client(policy=RetryPolicy(max_attempts=2, base_delay=0.001,
                                              jitter=lambda d: d))
     with pytest.raises(TransportError, match="read timeout"):
@@ -98,29 +95,29 @@ def test_a_read_that_timed_out_is_repeated(portal, server, make_settings):
     setup.storage.engine.dispose()
 
 
-def test_a_500_on_a_write_is_outcome_unknown_and_not_repeated(installed):
-    installed.portal.set_faults(error_500_rate=1.0, methods=["tasks.task.add"])
+def test_a_500_on_a_write_is_outcome_unknown_and_not_repeated(installed_app):
+    installed_app.emulator.set_faults(error_500_rate=1.0, methods=["tasks.task.add"])
     with pytest.raises(OutcomeUnknown):
-        installed.client().call("tasks.task.add", {"fields": {"TITLE": "x"}})
-    assert installed.portal.call_log.count() == 0  # the fault answered before any method ran
+        installed_app.client().call("tasks.task.add", {"fields": {"TITLE": "x"}})
+    assert installed_app.emulator.call_log.count() == 0  # the fault answered before any method ran
 
 
-def test_503s_are_retried_even_for_writes(installed):
-    installed.portal.set_faults(error_503_rate=0.6, seed=3, methods=["tasks.task.add"])
-    client = installed.client(policy=RetryPolicy(max_attempts=10, base_delay=0.001,
+def test_503s_are_retried_even_for_writes(installed_app):
+    installed_app.emulator.set_faults(error_503_rate=0.6, seed=3, methods=["tasks.task.add"])
+    client = installed_app.client(policy=RetryPolicy(max_attempts=10, base_delay=0.001,
                                                  jitter=lambda d: d))
     client.call("tasks.task.add", {"fields": {"TITLE": "Exactly once"}})
-    assert len(installed.portal.state.tasks) == 1
+    assert len(installed_app.emulator.state.tasks) == 1
     assert client.calls[-1].retries >= 1
 
 
-def test_an_idempotent_update_is_repeated_after_a_500(installed):
-    task_id = installed.portal.as_user(1).create_task(title="Before")
-    installed.portal.set_faults(error_500_rate=0.5, seed=1, methods=["tasks.task.update"])
-    client = installed.client(policy=RetryPolicy(max_attempts=10, base_delay=0.001,
+def test_an_idempotent_update_is_repeated_after_a_500(installed_app):
+    task_id = installed_app.emulator.as_user(1).create_task(title="Before")
+    installed_app.emulator.set_faults(error_500_rate=0.5, seed=1, methods=["tasks.task.update"])
+    client = installed_app.client(policy=RetryPolicy(max_attempts=10, base_delay=0.001,
                                                  jitter=lambda d: d))
     client.call("tasks.task.update", {"taskId": task_id, "fields": {"TITLE": "After"}})
-    assert installed.portal.task(task_id)["title"] == "After"
+    assert installed_app.emulator.task(task_id)["title"] == "After"
 
 
 def test_a_refused_connection_is_retried_for_writes_and_never_unknown(make_settings):
