@@ -16,13 +16,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, Table, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from connector.redaction import redact
-from connector.rest.call_log import CallRecord
 from connector.storage import counters as metrics
 from connector.storage.locks import locked_transaction
 from connector.storage.schema import (
@@ -166,6 +165,20 @@ class StoredCall:
     @property
     def ok(self) -> bool:
         return self.error_code is None
+
+
+class CallRecord(Protocol):
+    """What the call log stores of one REST call (the client's `CallRecord` has it);
+    a protocol, so storage does not depend on the REST layer above it."""
+
+    method: str
+    duration: float
+    http_status: int | None
+    error_code: str | None
+    retries: int
+    params: dict[str, Any]
+    requests: int
+    limited: tuple[int, ...]
 
 
 class RestCallStore:
