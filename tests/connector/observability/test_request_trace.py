@@ -26,7 +26,7 @@ from tests.support.log_lines import Lines, on_root
 from tests.support.processes import free_port, wait_until_up
 from tests.support.stack import CLIENT_ID, CLIENT_SECRET
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @dataclass
