@@ -147,8 +147,8 @@ def test_portals_shows_the_backlog(storage: Storage) -> None:
 
 
 def test_portals_set_still_changes_settings(storage: Storage) -> None:
-    # Settings with nothing on the portal's side need no request (tests/connector/
-    # test_cli_portals_set.py has those that do, against the emulated portal).
+    # Settings with nothing on the portal's side need no request (tests/connector/cli/
+    # test_portals_set.py has those that do, against the emulated portal).
     code, out = run("portals", "set", "m-one", "deal_close_closes_tasks=off")
     assert code == 0 and '"close_tasks_on_deal_close":false' in out
 

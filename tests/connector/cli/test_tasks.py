@@ -11,27 +11,9 @@ from click.testing import CliRunner, Result
 from connector.cli import cli
 from connector.portals.automation_token import automation_token
 from connector.sync.fetch import forget_facts
-from tests.scenarios import conftest as scenario
 from tests.scenarios.conftest import People
 from tests.support.card_tasks import checklist, status_code, timeline, writes_of
-from tests.support.stack import CLIENT_ID, CLIENT_SECRET, TaskBridge
-
-installed = scenario.installed  # the scenarios' fixtures: an installed TaskBridge, its people
-people = scenario.people
-
-
-@pytest.fixture
-def taskbridge_env(installed: TaskBridge, monkeypatch: pytest.MonkeyPatch) -> TaskBridge:
-    settings = installed.settings
-    for name, value in {
-        "DATABASE_URL": settings.database_url,
-        "SECRET_KEY": settings.secret_key.get_secret_value(),
-        "CLIENT_ID": CLIENT_ID, "CLIENT_SECRET": CLIENT_SECRET,
-        "OAUTH_URL": settings.oauth_url, "ALLOW_INSECURE_PORTALS": "true",
-        "HTTP_TIMEOUT": "10", "PUBLIC_URL": installed.url,
-    }.items():
-        monkeypatch.setenv(f"TASKBRIDGE_{name}", value)
-    return installed
+from tests.support.stack import TaskBridge
 
 
 def _run(*args: Any) -> Result:

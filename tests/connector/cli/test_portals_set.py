@@ -11,14 +11,9 @@ import pytest
 
 from connector.cli import main
 from connector.storage.journal import Journal
-from tests.connector.test_cli_task_create import taskbridge_env  # noqa: F401  (fixture)
-from tests.scenarios import conftest as scenario
 from tests.scenarios.conftest import People
 from tests.support.card_tasks import STATUS_FIELD, status_code
 from tests.support.stack import TaskBridge
-
-installed = scenario.installed
-people = scenario.people
 
 
 def taskbridge(capsys: pytest.CaptureFixture[str], *args: Any) -> tuple[int, str]:
@@ -44,7 +39,7 @@ def changes(stack: TaskBridge) -> list[dict[str, Any]]:
 
 
 def test_a_new_language_relabels_the_status_field_at_once(
-    taskbridge_env: TaskBridge, people: People, capsys: pytest.CaptureFixture[str],  # noqa: F811
+    taskbridge_env: TaskBridge, people: People, capsys: pytest.CaptureFixture[str],
 ) -> None:
     stack = taskbridge_env
     portal = stack.portal
@@ -76,7 +71,7 @@ def test_a_new_language_relabels_the_status_field_at_once(
 
 
 def test_a_language_without_labels_is_refused(
-    taskbridge_env: TaskBridge, capsys: pytest.CaptureFixture[str],  # noqa: F811
+    taskbridge_env: TaskBridge, capsys: pytest.CaptureFixture[str],
 ) -> None:
     stack = taskbridge_env
     calls = stack.rest_calls
@@ -98,7 +93,7 @@ def test_a_language_without_labels_is_refused(
     ("review_stage.7=EXECUTING", "review_stage.7: the portal has no such funnel"),
 ])
 def test_a_review_stage_must_be_a_real_stage_before_the_end(
-    taskbridge_env: TaskBridge, capsys: pytest.CaptureFixture[str],  # noqa: F811
+    taskbridge_env: TaskBridge, capsys: pytest.CaptureFixture[str],
     assignment: str, problem: str,
 ) -> None:
     stack = taskbridge_env
@@ -111,7 +106,7 @@ def test_a_review_stage_must_be_a_real_stage_before_the_end(
 
 
 def test_a_review_stage_of_another_funnel_is_found_on_the_portal(
-    taskbridge_env: TaskBridge, capsys: pytest.CaptureFixture[str],  # noqa: F811
+    taskbridge_env: TaskBridge, capsys: pytest.CaptureFixture[str],
 ) -> None:
     stack = taskbridge_env
     category = stack.portal.emulator.add_deal_category("Wholesale")
@@ -133,7 +128,7 @@ def test_a_review_stage_of_another_funnel_is_found_on_the_portal(
 
 
 def test_a_language_the_portal_cannot_take_changes_nothing(
-    taskbridge_env: TaskBridge, capsys: pytest.CaptureFixture[str],  # noqa: F811
+    taskbridge_env: TaskBridge, capsys: pytest.CaptureFixture[str],
 ) -> None:
     stack = taskbridge_env
     stack.portal.emulator.set_faults(error_500_rate=1.0, methods=["batch"])

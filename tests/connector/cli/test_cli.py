@@ -102,7 +102,7 @@ def test_portals_set_takes_the_documented_names_and_logs_the_change(
     storage = open_storage(settings)
     storage.portals.save(Installation(member_id="m1", domain="d", client_endpoint="https://d/rest/"))
     # Review stages and a new label language are checked against, and applied to, the
-    # portal: tests/connector/test_cli_portals_set.py runs those against the emulator.
+    # portal: tests/connector/cli/test_portals_set.py runs those against the emulator.
     result = CliRunner().invoke(
         cli, ["portals", "set", "m1", "lead_conversion_closes_tasks=off",
               "deal_close_closes_tasks=on", "language=en"],
