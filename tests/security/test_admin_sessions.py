@@ -231,7 +231,7 @@ def test_guessing_the_admin_token_is_throttled_per_address(secured: TaskBridge) 
     assert answers[GUESS_LIMIT:] == [429] * (20 - GUESS_LIMIT)
     refused = attacker.get(f"{secured.url}/admin/", headers={**JSON, **BEARER}, timeout=10)
     assert refused.status_code == 429  # even a right guess waits, or guessing goes on
-    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
     assert refused.json()["error"] == "too_many_attempts"
     assert colleague.get(f"{secured.url}/admin/", headers=BEARER, timeout=10).status_code == 200
 
