@@ -23,14 +23,14 @@ from webhooks.app import create_app
 T0 = datetime(2025, 5, 2, 8, 30, tzinfo=UTC)
 
 
-@pytest.fixture
-def storage(make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch,
-            secret_key: str) -> Storage:
+@pytest.fixture(autouse=True)
+def cli_database(storage: Storage, make_settings: Callable[..., Settings],
+                 monkeypatch: pytest.MonkeyPatch, secret_key: str) -> None:
+    """TASKBRIDGE_* naming `storage`, which holds portal m-one and three journal rows."""
     settings = make_settings()
     monkeypatch.setenv("TASKBRIDGE_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("TASKBRIDGE_SECRET_KEY", secret_key)
     monkeypatch.setenv("TASKBRIDGE_ALLOW_INSECURE_PORTALS", "true")
-    storage = open_storage(settings)
     storage.portals.save(Installation(member_id="m-one", domain="one.example",
                                       client_endpoint="https://one.example/rest/"))
     rows = [("deal:12", "ONCRMDEALUPDATE", "done"), ("task:5", "ONTASKUPDATE", "dead"),
@@ -43,7 +43,6 @@ def storage(make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPa
                  error="boom" if state == "dead" else None)
             for key, event, state in rows
         ])
-    return storage
 
 
 def run(*args: str) -> tuple[int, str]:

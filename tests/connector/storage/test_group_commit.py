@@ -20,23 +20,22 @@ from mappers.portal_events import dedupe_key, parse_event
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def storage(any_storage: Storage) -> Storage:
-    storage = any_storage
-    storage.portals.save(Installation(member_id="m-1", domain="m-1.example",
-                                      client_endpoint="https://m-1.example/rest/",
-                                      application_token="app-token"))
-    storage.portals.mark_installed("m-1")
-    return storage
+@pytest.fixture(autouse=True)
+def installed_portals(any_storage: Storage) -> None:
+    """The installed portals the journal rows here belong to."""
+    any_storage.portals.save(Installation(member_id="m-1", domain="m-1.example",
+                                          client_endpoint="https://m-1.example/rest/",
+                                          application_token="app-token"))
+    any_storage.portals.mark_installed("m-1")
 
 
-def arrival(storage: Storage, task_id: int, *, payload: dict | None = None) -> Arrival:
+def arrival(any_storage: Storage, task_id: int, *, payload: dict | None = None) -> Arrival:
     body = {"event": "ONTASKUPDATE", "ts": "1764150000",
             "data": {"FIELDS_AFTER": {"ID": str(task_id)}},
             "auth": {"member_id": "m-1", "application_token": "app-token", "user_id": "1",
                      "domain": "m-1.example"}}
     event = parse_event(body)
-    return Arrival(event=event, portal_id=storage.portals.get("m-1").id,
+    return Arrival(event=event, portal_id=any_storage.portals.get("m-1").id,
                    payload=body if payload is None else payload,
                    dedupe_key=dedupe_key(event), received_at=NOW, due_in=timedelta(seconds=2))
 
@@ -57,16 +56,16 @@ class CountingJournal(Journal):
 
 
 def test_events_arriving_together_share_one_commit_and_each_is_committed_on_return(
-    storage: Storage,
+    any_storage: Storage,
 ) -> None:
     release = threading.Event()
-    journal = CountingJournal(storage.engine, release)
+    journal = CountingJournal(any_storage.engine, release)
     writer = GroupCommit(journal)
     results: dict[int, Recorded] = {}
     committed_on_return: list[bool] = []
 
     def post(task_id: int) -> None:
-        recorded = writer.record(arrival(storage, task_id))
+        recorded = writer.record(arrival(any_storage, task_id))
         committed_on_return.append(journal.count(id=recorded.id) == 1)
         results[task_id] = recorded
 
@@ -86,25 +85,25 @@ def test_events_arriving_together_share_one_commit_and_each_is_committed_on_retu
     assert len(journal.batches) < 9
 
 
-def test_a_repeat_inside_one_batch_is_the_duplicate_of_the_first(storage: Storage) -> None:
-    journal = Journal(storage.engine)
+def test_a_repeat_inside_one_batch_is_the_duplicate_of_the_first(any_storage: Storage) -> None:
+    journal = Journal(any_storage.engine)
     first, again, other = journal.record_many(
-        [arrival(storage, 5), arrival(storage, 5), arrival(storage, 6)])
+        [arrival(any_storage, 5), arrival(any_storage, 5), arrival(any_storage, 6)])
     assert first.state == PENDING and other.state == PENDING
     assert again.state == DUPLICATE and again.duplicate_of == first.id
     [row] = journal.rows(id=again.id)
     assert row["detail"] == {"duplicate_of": first.id}
     # And a later delivery of the same event, while the first still waits.
-    [later] = journal.record_many([arrival(storage, 5)])
+    [later] = journal.record_many([arrival(any_storage, 5)])
     assert later.state == DUPLICATE and later.duplicate_of == first.id
 
 
-def test_an_event_the_database_refuses_does_not_cost_the_others(storage: Storage) -> None:
-    journal = Journal(storage.engine)
+def test_an_event_the_database_refuses_does_not_cost_the_others(any_storage: Storage) -> None:
+    journal = Journal(any_storage.engine)
     writer = GroupCommit(journal)
-    bad = arrival(storage, 8, payload={"not json": object()})
+    bad = arrival(any_storage, 8, payload={"not json": object()})
     # Three requests that queued while another one committed, written as one batch.
-    slots = [_Slot(arrival(storage, 7)), _Slot(bad), _Slot(arrival(storage, 9))]
+    slots = [_Slot(arrival(any_storage, 7)), _Slot(bad), _Slot(arrival(any_storage, 9))]
     writer._write(slots)
     assert slots[0].outcome().state == PENDING and slots[2].outcome().state == PENDING
     with pytest.raises(Exception, match="not JSON serializable"):
@@ -112,7 +111,7 @@ def test_an_event_the_database_refuses_does_not_cost_the_others(storage: Storage
     assert journal.count() == 2
 
 
-def test_a_database_that_is_down_fails_every_waiting_event_at_once(storage: Storage) -> None:
+def test_a_database_that_is_down_fails_every_waiting_event_at_once(any_storage: Storage) -> None:
     calls: list[int] = []
 
     class Down(Journal):
@@ -120,8 +119,8 @@ def test_a_database_that_is_down_fails_every_waiting_event_at_once(storage: Stor
             calls.append(len(arrivals))
             raise OperationalError("INSERT", {}, Exception("database is locked"))
 
-    writer = GroupCommit(Down(storage.engine))
-    slots = [_Slot(arrival(storage, n)) for n in (1, 2, 3)]
+    writer = GroupCommit(Down(any_storage.engine))
+    slots = [_Slot(arrival(any_storage, n)) for n in (1, 2, 3)]
     writer._write(slots)
     assert calls == [3]  # not retried one by one: each would wait for the lock again
     for slot in slots:
@@ -131,14 +130,14 @@ def test_a_database_that_is_down_fails_every_waiting_event_at_once(storage: Stor
 
 
 def test_an_interrupted_write_fails_its_batch_instead_of_leaving_it_waiting(
-    storage: Storage,
+    any_storage: Storage,
 ) -> None:
     class Interrupted(Journal):
         def record_many(self, arrivals: Sequence[Arrival]) -> list[Recorded]:
             raise KeyboardInterrupt
 
-    writer = GroupCommit(Interrupted(storage.engine))
-    slots = [_Slot(arrival(storage, n)) for n in (1, 2)]
+    writer = GroupCommit(Interrupted(any_storage.engine))
+    slots = [_Slot(arrival(any_storage, n)) for n in (1, 2)]
     with pytest.raises(KeyboardInterrupt):
         writer._write(slots)
     assert all(slot.finished for slot in slots)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
 from connector.errors import PortalNotFound
 from connector.portals.settings import PortalSettingsError, apply_assignments, labels_language
-from connector.settings import Settings
-from connector.storage.engines import Storage, open_storage
+from connector.storage.engines import Storage
 from connector.storage.portals import INSTALLED, NEEDS_REINSTALL, UNINSTALLED, Installation
 
 INSTALL = Installation(
@@ -21,11 +18,6 @@ INSTALL = Installation(
     application_token="apt-1",
     language="it",
 )
-
-
-@pytest.fixture
-def storage(make_settings: Callable[..., Settings]) -> Storage:
-    return open_storage(make_settings())
 
 
 def test_save_and_find(storage: Storage) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,8 +13,7 @@ from sqlalchemy import insert
 
 from connector.observability.sync_log_export import csv_lines, json_array
 from connector.redaction import redact
-from connector.settings import Settings
-from connector.storage.engines import Storage, open_storage
+from connector.storage.engines import Storage
 from connector.storage.portals import Installation
 from connector.storage.schema import journal, task_snapshots
 from connector.storage.sync_log import FilterError, LogFilter, SyncLog, parse_item
@@ -23,13 +21,12 @@ from connector.storage.sync_log import FilterError, LogFilter, SyncLog, parse_it
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def storage(make_settings: Callable[..., Settings]) -> Storage:
-    storage = open_storage(make_settings())
+@pytest.fixture(autouse=True)
+def two_portals(storage: Storage) -> None:
+    """Every log here belongs to one of two stored portals, m-one (id 1) and m-two (id 2)."""
     for member in ("m-one", "m-two"):
         storage.portals.save(Installation(member_id=member, domain=f"{member}.example",
                                           client_endpoint=f"https://{member}.example/rest/"))
-    return storage
 
 
 def add_rows(storage: Storage, rows: list[dict[str, Any]]) -> None:

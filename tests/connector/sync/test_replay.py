@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import insert, update
 
-from connector.settings import Settings
-from connector.storage.engines import Storage, open_storage
+from connector.storage.engines import Storage
 from connector.storage.journal import Journal
 from connector.storage.portals import Installation
 from connector.storage.schema import journal
@@ -19,9 +17,9 @@ from connector.sync.replay import ReplayRefused, replay_matching, replay_one
 NOW = datetime(2025, 4, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def storage(make_settings: Callable[..., Settings]) -> Storage:
-    storage = open_storage(make_settings())
+@pytest.fixture(autouse=True)
+def finished_rows(storage: Storage) -> None:
+    """Journal rows 1-5 of portal m: dead, failed, done, dead, pending."""
     storage.portals.save(Installation(member_id="m", domain="m.example",
                                       client_endpoint="https://m.example/rest/"))
     states = ["dead", "failed", "done", "dead", "pending"]
@@ -34,7 +32,6 @@ def storage(make_settings: Callable[..., Settings]) -> Storage:
                  detail={"outcome": "error"}, finished_at=NOW)
             for n, state in enumerate(states, start=1)
         ])
-    return storage
 
 
 def test_a_dead_event_is_pending_again_with_its_history(storage: Storage) -> None:
