@@ -79,9 +79,9 @@ def test_portals_set_validates_keys(make_settings, monkeypatch: pytest.MonkeyPat
         cli, ["portals", "set", "m1", "close_tasks_on_lead_convert=false", "rate_drain=5"],
     )
     assert ok.exit_code == 0, ok.output
-    portal = storage.portals.get("m1")
-    assert portal.settings["close_tasks_on_lead_convert"] is False
-    assert portal.rate_drain == 5.0
+    portal_row = storage.portals.get("m1")
+    assert portal_row.settings["close_tasks_on_lead_convert"] is False
+    assert portal_row.rate_drain == 5.0
     bad = runner.invoke(cli, ["portals", "set", "m1", "colour=blue"])
     assert bad.exit_code != 0
     assert "colour: unknown setting" in str(bad.exception)
@@ -108,10 +108,10 @@ def test_portals_set_takes_the_documented_names_and_logs_the_change(
               "deal_close_closes_tasks=on", "language=en"],
     )
     assert result.exit_code == 0, result.output
-    portal = storage.portals.get("m1")
-    assert portal.settings["close_tasks_on_lead_convert"] is False
-    assert portal.settings["close_tasks_on_deal_close"] is True
-    assert portal.settings["language"] == "en"
+    portal_row = storage.portals.get("m1")
+    assert portal_row.settings["close_tasks_on_lead_convert"] is False
+    assert portal_row.settings["close_tasks_on_deal_close"] is True
+    assert portal_row.settings["language"] == "en"
     [row] = Journal(storage.engine).rows(event="SETTINGS_CHANGED")
     assert "close_tasks_on_lead_convert" in row["detail"]["changed"]
     cleared = CliRunner().invoke(cli, ["portals", "set", "m1", "review_stage.0=none"])

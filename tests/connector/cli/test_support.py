@@ -157,8 +157,8 @@ def test_a_webhook_portal_accepts_outgoing_webhooks(
     code, out = run("portals", "add-webhook", "m-hook", "--webhook-url",
                     "http://127.0.0.1:5/rest/1/abcdef123/", "--application-token", "apptok")
     assert (code, out) == (0, "m-hook: webhook portal 127.0.0.1:5 saved\n")
-    portal = storage.portals.get("m-hook")
-    assert (portal.auth_mode, portal.state) == ("webhook", "installed")
+    portal_row = storage.portals.get("m-hook")
+    assert (portal_row.auth_mode, portal_row.state) == ("webhook", "installed")
     settings = make_settings()
     with serve(create_app(settings, open_storage(settings))) as server:
         import requests

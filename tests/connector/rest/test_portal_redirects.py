@@ -86,8 +86,8 @@ def test_a_redirect_to_a_refused_address_is_not_followed(
         _client(storage, settings).call("user.current")
     assert refused.value.code == "moved"
     assert len(responses.calls) == 1  # nothing sent to the new address, nothing repeated
-    portal = storage.portals.get("m-1")
-    assert (portal.client_endpoint, portal.domain) == (OLD, "old.portal.example.com")
+    portal_row = storage.portals.get("m-1")
+    assert (portal_row.client_endpoint, portal_row.domain) == (OLD, "old.portal.example.com")
     assert "m-1" in caplog.text and "redirected" in caplog.text
     assert "at-1" not in caplog.text
 
@@ -101,8 +101,8 @@ def test_a_redirect_to_a_public_https_address_is_followed_and_stored(
     responses.post(f"{OLD}user.current", status=302, headers={"Location": f"{new}user.current"})
     responses.post(f"{new}user.current", json={"result": {"ID": "1"}})
     assert _client(storage, settings).call("user.current").result == {"ID": "1"}
-    portal = storage.portals.get("m-1")
-    assert (portal.client_endpoint, portal.domain) == (new, "new.portal.example.com")
+    portal_row = storage.portals.get("m-1")
+    assert (portal_row.client_endpoint, portal_row.domain) == (new, "new.portal.example.com")
 
 
 def test_insecure_portals_allowed_skip_the_lookup(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -31,14 +31,14 @@ def test_a_revoked_session_is_not_found(any_storage: Any) -> None:
 
 def test_a_portal_session_carries_its_portals_domain_and_ends_with_the_portal(
         any_storage: Any) -> None:
-    portal = any_storage.portals.save(Installation(
+    portal_row = any_storage.portals.save(Installation(
         member_id="m1", domain="acme.bitrix24.com", client_endpoint="https://acme/rest/"))
     store = AdminSessionStore(any_storage.engine)
-    first = store.start("portal", lifetime=HOUR, portal_id=portal.id, now=NOW)
-    second = store.start("portal", lifetime=HOUR, portal_id=portal.id, now=NOW)
+    first = store.start("portal", lifetime=HOUR, portal_id=portal_row.id, now=NOW)
+    second = store.start("portal", lifetime=HOUR, portal_id=portal_row.id, now=NOW)
     found = store.find_valid(first, now=NOW)
     assert found is not None and found.portal_domain == "acme.bitrix24.com"
-    assert store.revoke_portal(portal.id, now=NOW) == 2
+    assert store.revoke_portal(portal_row.id, now=NOW) == 2
     assert store.find_valid(second, now=NOW) is None
 
 

@@ -83,7 +83,7 @@ def test_concurrent_writers_lose_no_increment(any_storage: Any) -> None:
 
 def test_a_receiver_batch_adds_one_upsert_whatever_its_mix(any_storage: Any) -> None:
     engine = any_storage.engine
-    portal = any_storage.portals.save(Installation(
+    portal_row = any_storage.portals.save(Installation(
         member_id="m", domain="portal.example.com",
         client_endpoint="https://portal.example.com/rest/"))
     now = datetime.now(UTC)
@@ -91,7 +91,7 @@ def test_a_receiver_batch_adds_one_upsert_whatever_its_mix(any_storage: Any) -> 
     for name, task in (("ONTASKUPDATE", "1"), ("ONTASKUPDATE", "1"), ("ONTASKADD", "2"),
                        ("ONUSERADD", "3")):
         parsed = parse_event(_nested(task_event(name, task, member_id="m")))
-        arrivals.append(Arrival(event=parsed, portal_id=portal.id, payload={},
+        arrivals.append(Arrival(event=parsed, portal_id=portal_row.id, payload={},
                                 dedupe_key=dedupe_key(parsed), received_at=now))
     if engine.dialect.name != "sqlite":
         Journal(engine).record_many(arrivals)
@@ -158,8 +158,8 @@ def test_a_flood_of_forged_events_is_counted_without_a_write_each(
 def test_a_scrape_reads_the_journal_only_through_indexes(
         make_settings: Callable[..., Settings]) -> None:
     storage = open_storage(make_settings())
-    portal = storage.portals.save(Installation(member_id="m", domain="m.example",
-                                               client_endpoint="https://m.example/rest/"))
+    portal_row = storage.portals.save(Installation(member_id="m", domain="m.example",
+                                                   client_endpoint="https://m.example/rest/"))
     storage.portals.mark_installed("m")
     t0 = datetime(2025, 1, 1, tzinfo=UTC)
     with storage.engine.begin() as conn:
@@ -167,7 +167,7 @@ def test_a_scrape_reads_the_journal_only_through_indexes(
             "INSERT INTO journal (portal_id, member_id, received_at, source, event, object_key,"
             " object_type, object_id, payload, dedupe_key, state, attempts)"
             " VALUES (?, 'm', ?, 'online', 'ONTASKUPDATE', 'task:1', 'task', '1', '{}', ?, ?, 1)",
-            [(portal.id, (t0 + timedelta(seconds=n)).isoformat(sep=" "), f"k{n}",
+            [(portal_row.id, (t0 + timedelta(seconds=n)).isoformat(sep=" "), f"k{n}",
               "pending" if n % 50 == 0 else "done") for n in range(5000)])
         conn.exec_driver_sql("ANALYZE")
     with statements(storage.engine) as seen:

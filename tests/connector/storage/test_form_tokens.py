@@ -19,12 +19,12 @@ T0 = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
 def test_an_id_is_spent_once_and_old_ids_are_forgotten(
         make_settings: Callable[..., Settings]) -> None:
     storage = open_storage(make_settings())
-    portal = storage.portals.save(Installation(member_id="m", domain="m.example",
-                                               client_endpoint="https://m.example/rest/"))
+    portal_row = storage.portals.save(Installation(member_id="m", domain="m.example",
+                                                   client_endpoint="https://m.example/rest/"))
     store = FormTokenStore(storage.engine, max_age=3600)
-    assert store.spend("a", portal.id, now=T0)
-    assert not store.spend("a", portal.id, now=T0 + timedelta(minutes=59))
-    assert store.spend("b", portal.id, now=T0 + timedelta(minutes=61))  # drops "a"
+    assert store.spend("a", portal_row.id, now=T0)
+    assert not store.spend("a", portal_row.id, now=T0 + timedelta(minutes=59))
+    assert store.spend("b", portal_row.id, now=T0 + timedelta(minutes=61))  # drops "a"
     with storage.engine.connect() as conn:
         kept = conn.execute(select(used_form_tokens.c.token_id)).scalars().all()
         assert kept == ["b"]

@@ -21,19 +21,19 @@ INSTALL = Installation(
 
 
 def test_save_and_find(storage: Storage) -> None:
-    portal = storage.portals.save(INSTALL)
-    assert portal.member_id == "m-1"
-    assert portal.language == "it"
-    assert storage.portals.find("m-1") == portal
+    portal_row = storage.portals.save(INSTALL)
+    assert portal_row.member_id == "m-1"
+    assert portal_row.language == "it"
+    assert storage.portals.find("m-1") == portal_row
     assert storage.portals.find("other") is None
-    assert "at-1" not in repr(portal)
+    assert "at-1" not in repr(portal_row)
 
 
 def test_application_token_compares_in_constant_time(storage: Storage) -> None:
-    portal = storage.portals.save(INSTALL)
-    assert portal.application_token_matches("apt-1")
-    assert not portal.application_token_matches("apt-2")
-    assert not portal.application_token_matches("")
+    portal_row = storage.portals.save(INSTALL)
+    assert portal_row.application_token_matches("apt-1")
+    assert not portal_row.application_token_matches("apt-2")
+    assert not portal_row.application_token_matches("")
 
 
 def test_reinstall_keeps_settings_and_bumps_token_version(storage: Storage) -> None:
@@ -46,13 +46,13 @@ def test_reinstall_keeps_settings_and_bumps_token_version(storage: Storage) -> N
 
 
 def test_rotation_is_compare_and_swap(storage: Storage) -> None:
-    portal = storage.portals.save(INSTALL)
+    portal_row = storage.portals.save(INSTALL)
     won = storage.portals.rotate_tokens(
-        "m-1", expected_version=portal.token_version, access_token="at-2",
+        "m-1", expected_version=portal_row.token_version, access_token="at-2",
         refresh_token="rt-2", expires_at=None,
     )
     lost = storage.portals.rotate_tokens(
-        "m-1", expected_version=portal.token_version, access_token="at-stale",
+        "m-1", expected_version=portal_row.token_version, access_token="at-stale",
         refresh_token="rt-stale", expires_at=None,
     )
     assert (won, lost) == (True, False)
@@ -64,8 +64,8 @@ def test_states(storage: Storage) -> None:
     storage.portals.mark_installed("m-1")
     assert storage.portals.get("m-1").state == INSTALLED
     storage.portals.mark_needs_reinstall("m-1", "invalid_grant")
-    portal = storage.portals.get("m-1")
-    assert (portal.state, portal.state_reason) == (NEEDS_REINSTALL, "invalid_grant")
+    portal_row = storage.portals.get("m-1")
+    assert (portal_row.state, portal_row.state_reason) == (NEEDS_REINSTALL, "invalid_grant")
     storage.portals.mark_uninstalled("m-1")
     assert storage.portals.get("m-1").state == UNINSTALLED
 
