@@ -4,16 +4,17 @@ checked by calling `user.current` and `user.admin` with it at the portal's STORE
 with the same token, ride in the same batch: a placement open is one REST request.
 No Flask in here.
 
-What an unauthenticated caller may cost the portal: a token TaskBridge has not seen
-verified is checked only while the portal's window of `ATTEMPTS_PER_WINDOW` fresh tokens
-per `WINDOW_SECONDS` (`AuthThrottle`, scope "placement_auth", keyed by member_id, shared
-by every process) has room; past it the answer is 429 with `Retry-After` and no REST
-call. A token the portal accepted is remembered (its SHA-256, in this process, for the
-token's lifetime) and never counted again, so a real user pays into the window once per
-token and, while an attacker fills the window with made-up tokens, everyone who opened
-the app in the last hour keeps working; only a user with a brand-new token waits at
-most one window. Every open still asks the portal with the token itself (remembering
-only spares the count, never the check), and a refused token is forgotten at once.
+What an unauthenticated caller may cost the portal: each token the portal refuses
+counts against the portal's window of `ATTEMPTS_PER_WINDOW` refusals per
+`WINDOW_SECONDS` (`FailureThrottle`, scope "placement_auth", keyed by member_id, shared
+by every process); once it is full, a token TaskBridge has not seen verified gets 429
+with `Retry-After` and no REST call. Tokens the portal accepts never count, so a busy
+portal's many users opening the app cost the window nothing. A token the portal
+accepted is remembered (its SHA-256, in this process, for the token's lifetime), so while
+an attacker fills the window with made-up tokens, everyone who opened the app in the
+last hour keeps working; only a user with a brand-new token waits at most one window.
+Every open still asks the portal with the token itself (remembering only spares the
+throttle, never the check), and a refused token is forgotten at once.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from connector.rest.client import PortalClient
 from connector.rest.errors import BitrixError
 from connector.rest.user_client import user_client
 from connector.settings import Settings
-from connector.storage.access import AuthThrottle
+from connector.storage.access import FailureThrottle
 from connector.storage.engines import Storage
 from connector.storage.portals import INSTALLED, Portal
 from webhooks.errors import PlacementRefused
@@ -104,25 +105,21 @@ def verify_user(storage: Storage, settings: Settings, portal: Portal, auth_id: s
         raise PlacementRefused(401, "no_auth", "The placement request carries no AUTH_ID.")
     seen = seen if seen is not None else VerifiedTokens()
     key = seen.key(portal.member_id, auth_id)
-    if not seen.knows(key):
-        _spend_attempt(storage, portal)
+    throttle = FailureThrottle(storage.engine, THROTTLE_SCOPE, limit=ATTEMPTS_PER_WINDOW,
+                               window=WINDOW_SECONDS)
+    if not seen.knows(key) and (wait := throttle.retry_after(portal.member_id)):
+        raise PlacementRefused(
+            429, "too_many_attempts",
+            "Too many refused placement tokens for this portal: try again shortly.",
+            retry_after=wait)
     try:
         user = _ask_portal(storage, settings, portal, auth_id, checks or {})
     except PlacementRefused:
         seen.forget(key)
+        throttle.failed(portal.member_id)
         raise
     seen.remember(key, max(0.0, min(lifetime, TOKEN_LIFETIME)))
     return user
-
-
-def _spend_attempt(storage: Storage, portal: Portal) -> None:
-    throttle = AuthThrottle(storage.engine, THROTTLE_SCOPE, limit=ATTEMPTS_PER_WINDOW,
-                            window=WINDOW_SECONDS)
-    if not throttle.allow(portal.member_id):
-        raise PlacementRefused(
-            429, "too_many_attempts",
-            "Too many unverified placement requests for this portal: try again shortly.",
-            retry_after=WINDOW_SECONDS)
 
 
 def _ask_portal(storage: Storage, settings: Settings, portal: Portal, auth_id: str,

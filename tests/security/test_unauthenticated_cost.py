@@ -50,6 +50,15 @@ def test_a_user_who_opened_the_app_still_gets_in_during_a_flood(secured: TaskBri
     assert secured.rest_calls - calls == 1
 
 
+def test_a_busy_portals_many_users_are_never_throttled(secured: TaskBridge) -> None:
+    """Only refused tokens count: more real users than the window holds all get in."""
+    emulator = secured.portal.emulator
+    task = emulator.as_user(1).create_task(title="Shared task", responsible=1)
+    for _ in range(ATTEMPTS_PER_WINDOW + 10):
+        genuine = emulator.issue_tokens(CLIENT_ID, 1).access_token
+        assert placement_post(secured, genuine, task).status_code == 200
+
+
 def test_metrics_do_not_list_portals_to_a_stranger(secured: TaskBridge) -> None:
     member_id = secured.portal.member_id
     assert member_id in requests.get(f"{secured.url}/metrics", timeout=10).text  # loopback
