@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from connector.scheduler.jobs import JobResult, installed, queue_rechecks
+from connector.scheduler.jobs import JobResult, queue_rechecks
 from connector.storage.engines import Storage
 from connector.storage.journal import Journal
 from connector.storage.portals import Portal
@@ -73,18 +73,19 @@ class DeadlineWatch:
         with self._lock:
             self.armed_at = None  # this alarm has rung: a failure below leaves none set
             now = self._clock()
-            queued, portals = 0, 0
-            due_portals = self._snapshots.next_deadlines(since=self.handled_until)
-            for portal in installed(self._storage):
-                earliest = due_portals.get(portal.id)
-                if earliest is None or not earliest < now:
-                    continue
-                portals += 1
-                queued += self._queue_due(portal, now)
+            queued = 0
+            # Only the portals with a deadline due are read, one by one.
+            due = sorted(member_id for member_id, earliest
+                         in self._snapshots.next_deadlines(since=self.handled_until).items()
+                         if earliest < now)
+            for member_id in due:
+                portal = self._storage.portals.find(member_id)
+                if portal is not None:
+                    queued += self._queue_due(portal, now)
             self.handled_until = now
             upcoming = self._snapshots.next_deadlines(since=now)
             self._set_alarm(min(upcoming.values(), default=None))
-            return JobResult(queued=queued, detail={"portals": portals})
+            return JobResult(queued=queued, detail={"portals": len(due)})
 
     def _queue_due(self, portal: Portal, now: datetime) -> int:
         # The index narrows to the candidates; the rule itself still decides.

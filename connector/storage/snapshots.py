@@ -98,20 +98,21 @@ class SnapshotStore:
             rows = conn.execute(query).all()
         return [_stored_task(row._mapping) for row in rows]
 
-    def next_deadlines(self, since: datetime | None = None) -> dict[int, datetime]:
-        """Per installed portal (by id), the earliest deadline in the overdue index (not
-        before `since`, when given): one statement, one probe of the index per portal."""
+    def next_deadlines(self, since: datetime | None = None) -> dict[str, datetime]:
+        """Per installed portal (by member_id), the earliest deadline in the overdue index
+        (not before `since`, when given): one statement, one probe of the index per
+        portal."""
         earliest = select(func.min(task_snapshots.c.overdue_after)).where(
             task_snapshots.c.portal_id == portals.c.id,
             task_snapshots.c.overdue_after.is_not(None),
         )
         if since is not None:
             earliest = earliest.where(task_snapshots.c.overdue_after >= since.astimezone(UTC))
-        query = select(portals.c.id, earliest.scalar_subquery().label("at")).where(
+        query = select(portals.c.member_id, earliest.scalar_subquery().label("at")).where(
             portals.c.state == INSTALLED)
         with self._engine.connect() as conn:
             rows = conn.execute(query).all()
-        return {row.id: row.at for row in rows if row.at is not None}
+        return {row.member_id: row.at for row in rows if row.at is not None}
 
     def stalest_open_tasks(self, portal_id: int, limit: int) -> list[StoredTask]:
         """Bound tasks not completed, the ones checked longest ago first."""
