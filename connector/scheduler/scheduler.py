@@ -139,11 +139,8 @@ class Scheduler:
         return None if job is None else job.next_run_time
 
     def start(self, *, paused: bool = False) -> None:
-        """Start the jobs (`paused`: armed, but none runs until `resume`)."""
+        """Start the jobs (`paused`: a wake-up can be armed, but no job runs)."""
         self._scheduler.start(paused=paused)
-
-    def resume(self) -> None:
-        self._scheduler.resume()
 
     def stop(self) -> None:
         if self._scheduler.running:

@@ -259,9 +259,14 @@ class Worker:
         no row waiting. No REST call."""
         if not deadlines:
             return
-        if self._on_deadline is not None:
-            self._on_deadline(portal.id, min(deadlines.values()))
-        queue_passed_during_pass(self.journal, portal, deadlines, decided_at, self._clock())
+        try:
+            if self._on_deadline is not None:
+                self._on_deadline(portal.id, min(deadlines.values()))
+            queue_passed_during_pass(self.journal, portal, deadlines, decided_at,
+                                     self._clock())
+        except Exception:  # the rows are done: they must not fail for this
+            log.exception("portal %s: the deadlines this pass stored were not passed on; "
+                          "the scheduler's re-read and sweep find them", portal.member_id)
 
     def _app_rows(self, portal: Portal, client: PortalClient, rows: list[Claimed]) -> None:
         if not rows:

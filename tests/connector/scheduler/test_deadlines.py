@@ -61,8 +61,8 @@ def _task(task_id: int, deadline: datetime | None, *, real_status: int = IN_PROG
 
 
 def _installed(storage: Storage, member_id: str = "m-1") -> Portal:
-    # On loopback, on a port nobody serves: the scheduler's other jobs, which call the
-    # portal, fail at once and reach no other host.
+    # On loopback, on a port nobody serves, and refused by the schedulers' settings
+    # (`started`): their other jobs, which call the portal, stop before any request.
     storage.portals.save(Installation(member_id=member_id, domain=f"{member_id}.example",
                                       client_endpoint=f"http://127.0.0.1:9/{member_id}/rest/"))
     storage.portals.mark_installed(member_id)
@@ -260,7 +260,8 @@ def started(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., Sc
     running: list[tuple[Scheduler, Storage]] = []
 
     def start(**overrides: object) -> Scheduler:
-        settings = make_settings(oauth_url="http://127.0.0.1:9", **overrides)
+        settings = make_settings(oauth_url="http://127.0.0.1:9",
+                                 allow_insecure_portals=False, **overrides)
         storage = open_storage(settings)
         scheduler = Scheduler(storage, settings)
         scheduler.start()
