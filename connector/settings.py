@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     )
     worker_max_attempts: int = Field(default=8, ge=1, le=100)
     overdue_sweep_interval: int = Field(default=300, ge=5, description="Seconds between sweeps.")
+    deadline_recheck_seconds: int = Field(
+        default=15, ge=1, le=300,
+        description="Seconds between reads of the earliest deadline stored by other workers.",
+    )
     reconcile_interval: int = Field(default=900, ge=30, description="Seconds between reconciles.")
     journal_retention_days: int = Field(
         default=30, ge=1, description="Days finished events stay in the sync log."

@@ -1,7 +1,6 @@
-"""What changed in a task between two snapshots, as an ordered list of ``Change``.
-
-The fixed order (spec §2: several changes of one observation are applied in a fixed
-order, each against the status the previous one produced):
+"""What changed in a task between two snapshots, as a list of ``Change`` in the order the
+changes happened (``change_order``: the portal's own dates; the fixed order below breaks
+ties). Each is applied against the status the previous one produced.
 
 1. ``FIRST_SEEN``   no previous snapshot (→ ``CREATED``, or ``VIEWED`` if self-assigned)
 2. ``VIEWED``       a first sign the responsible has seen it
@@ -40,10 +39,10 @@ and fields named in ``own_write_fields`` are not reported.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
 from operator import itemgetter
-from typing import NamedTuple
 
+from mappers.change_kinds import CHANGE_ORDER, Change, ChangeKind
+from mappers.change_order import happened_order
 from mappers.overdue import is_overdue
 from mappers.snapshots import (
     COMPLETED,
@@ -56,20 +55,8 @@ from mappers.snapshots import (
     TaskSnapshot,
 )
 
-
-class ChangeKind(StrEnum):
-    """Kinds of observed change, declared in the order they are applied."""
-
-    FIRST_SEEN = "first_seen"
-    VIEWED = "viewed"
-    REAL_STATUS = "real_status"
-    DEADLINE = "deadline"
-    RESULT_ADDED = "result_added"
-    FIELDS = "fields"
-    OVERDUE = "overdue"
-
-
-CHANGE_ORDER: tuple[ChangeKind, ...] = tuple(ChangeKind)
+__all__ = ["CHANGE_ORDER", "UPDATE_FIELDS", "Change", "ChangeKind", "changed_fields",
+           "unexplained_edit", "what_changed"]
 
 # The members again, as module names: Python 3.11 reads ``ChangeKind.X`` through the enum
 # metaclass's ``__getattr__`` hook, several times the cost of a module name, and these
@@ -92,26 +79,6 @@ UPDATE_FIELDS: tuple[str, ...] = (
 )
 
 _FIRST_SEEN_REAL_STATUSES = frozenset({IN_PROGRESS, SUPPOSEDLY_COMPLETED, COMPLETED})
-
-
-# A NamedTuple: an immutable value like a frozen dataclass, built several times faster
-# (one is made per observed change; bench/decide_bench.py).
-class Change(NamedTuple):
-    """One observed change of a task.
-
-    ``identity`` names this change stably (same observation, same identity) and is what
-    idempotency keys are made of. ``real_status`` is the new real status
-    (``REAL_STATUS``), ``self_assigned`` tells whether creator == responsible
-    (``FIRST_SEEN``), ``fields`` lists what changed (``FIELDS``).
-    """
-
-    kind: ChangeKind
-    actor_id: int | None
-    identity: str
-    real_status: int | None = None
-    previous_real_status: int | None = None
-    self_assigned: bool = False
-    fields: tuple[str, ...] = ()
 
 
 # Changes are built with tuple.__new__ and every field given, skipping the NamedTuple's
@@ -260,12 +227,14 @@ def what_changed(
     own_write_fields: frozenset[str] = frozenset(),
     now: datetime | None = None,
 ) -> list[Change]:
-    """The changes observed from ``previous`` (or none) to ``current``, in ``CHANGE_ORDER``.
+    """The changes observed from ``previous`` (or none) to ``current``, in the order they
+    happened (``change_order.happened_order``).
 
     ``actor_id`` is who made the change (the event's user, else ``changedBy``); ``now``
     enables the overdue check that runs on every event.
     """
     changes: list[Change] = []
+    leading = 0  # FIRST_SEEN and VIEWED: first, whatever the dates
     status = (
         None if "real_status" in own_write_fields else _status_change(previous, current, actor_id)
     )
@@ -274,6 +243,7 @@ def what_changed(
         changes.append(
             Change(_FIRST_SEEN, actor_id, "first_seen", self_assigned=self_assigned)
         )
+        leading = 1
         later = []
         acted = False
     else:
@@ -283,6 +253,7 @@ def what_changed(
     if _seen_by_responsible(previous, current, actor_id, viewed_by_responsible, acted):
         viewed = (_VIEWED, current.responsible_id, "viewed", None, None, False, ())
         changes.append(_tuple_new(Change, viewed))
+        leading += 1
     if status is not None:
         implied = _implied_pending(previous, current, actor_id)
         if implied is not None:
@@ -293,6 +264,8 @@ def what_changed(
         # The status date makes a second overdue spell (after a renewal) a new change.
         identity = f"overdue:{_stamp(current.deadline)}@{_stamp(current.status_changed_date)}"
         changes.append(_tuple_new(Change, (_OVERDUE, None, identity, None, None, False, ())))
+    if len(changes) - leading > 1:  # most observations hold one change, or none
+        return happened_order(changes, previous, current)
     return changes
 
 

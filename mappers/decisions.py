@@ -6,8 +6,8 @@ itself; otherwise the table in ``statuses.TRANSITIONS``). A task with no status 
 may take any status. ``FIRST_SEEN`` sets the initial status and is exempt from the
 actor rule: a deal manager creating a task for themselves still gets ``VIEWED``.
 
-``decide_observation`` applies the changes of one observation in their fixed order
-(see ``changes``), each against the status the previous one produced.
+``decide_observation`` applies the changes of one observation in the order given (the
+order they happened: ``change_order``), each against the status the previous one produced.
 
 A completed task leaves ``FINISHED`` only when renewed or returned (§3), and the table
 lets it go to ``WAITING`` alone. So real status 2 seen from ``FINISHED`` asks for

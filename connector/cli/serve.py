@@ -52,8 +52,10 @@ def worker(batch_size: int, no_scheduler: bool) -> None:
     settings = common.settings()
     configure_logging(settings)
     storage = common.storage()
-    runner = Worker(storage, settings, batch_size=batch_size)
     scheduler = None if no_scheduler else Scheduler(storage, settings)
+    # A pass that stores an earlier deadline re-arms this process's deadline wake-up.
+    runner = Worker(storage, settings, batch_size=batch_size,
+                    on_deadline=scheduler.nudge if scheduler is not None else None)
     _stop_on_signals(runner.stop)
     if scheduler is not None:
         scheduler.start()
@@ -83,8 +85,8 @@ def run(host: str, port: int) -> None:
     app = create_app(settings)
     storage = app.extensions["taskbridge.storage"]
     server = make_server(host, port, app, threaded=True)
-    runner = Worker(storage, settings)
     scheduler = Scheduler(storage, settings)
+    runner = Worker(storage, settings, on_deadline=scheduler.nudge)
 
     def stop() -> None:
         runner.stop()

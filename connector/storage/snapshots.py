@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, String, cast, or_, select
+from sqlalchemy import Engine, String, cast, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from connector.storage.schema import crm_item_statuses, task_snapshots
+from connector.storage.portals import INSTALLED
+from connector.storage.schema import crm_item_statuses, portals, task_snapshots
 from mappers.bindings import CrmRef
 from mappers.item_status import TaskStatusRecord
 from mappers.overdue import NOT_OVERDUE_REAL_STATUSES
@@ -82,17 +83,36 @@ class SnapshotStore:
         stored = [_stored_task(row._mapping) for row in rows]
         return [task for task in stored if not task.snapshot.is_completed]
 
-    def overdue_candidates(self, portal_id: int, now: datetime) -> list[StoredTask]:
-        """Bound tasks, open, not deleted and not EXPIRED, whose deadline is before `now`:
-        read from the sweep's index, so tasks that cannot be overdue are never read."""
+    def overdue_candidates(self, portal_id: int, now: datetime,
+                           since: datetime | None = None) -> list[StoredTask]:
+        """Bound tasks, open, not deleted and not EXPIRED, whose deadline is before `now`
+        (and, given `since`, not before it): read from the sweep's index, so tasks that
+        cannot be overdue are never read."""
+        query = select(task_snapshots).where(
+            task_snapshots.c.portal_id == portal_id,
+            task_snapshots.c.overdue_after < now.astimezone(UTC),
+        )
+        if since is not None:
+            query = query.where(task_snapshots.c.overdue_after >= since.astimezone(UTC))
         with self._engine.connect() as conn:
-            rows = conn.execute(
-                select(task_snapshots).where(
-                    task_snapshots.c.portal_id == portal_id,
-                    task_snapshots.c.overdue_after < now.astimezone(UTC),
-                )
-            ).all()
+            rows = conn.execute(query).all()
         return [_stored_task(row._mapping) for row in rows]
+
+    def next_deadlines(self, since: datetime | None = None) -> dict[str, datetime]:
+        """Per installed portal (by member_id), the earliest deadline in the overdue index
+        (not before `since`, when given): one statement, one probe of the index per
+        portal."""
+        earliest = select(func.min(task_snapshots.c.overdue_after)).where(
+            task_snapshots.c.portal_id == portals.c.id,
+            task_snapshots.c.overdue_after.is_not(None),
+        )
+        if since is not None:
+            earliest = earliest.where(task_snapshots.c.overdue_after >= since.astimezone(UTC))
+        query = select(portals.c.member_id, earliest.scalar_subquery().label("at")).where(
+            portals.c.state == INSTALLED)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return {row.member_id: row.at for row in rows if row.at is not None}
 
     def stalest_open_tasks(self, portal_id: int, limit: int) -> list[StoredTask]:
         """Bound tasks not completed, the ones checked longest ago first."""
@@ -111,18 +131,24 @@ class SnapshotStore:
         return [_stored_task(row._mapping) for row in rows]
 
     def save_pass(self, portal_id: int, tasks: Iterable[StoredTask], deleted: Iterable[int],
-                  items: Iterable[StoredItem]) -> None:
+                  items: Iterable[StoredItem]) -> dict[int, datetime]:
         """What one sync pass keeps, in one transaction: its tasks, the tasks it found
-        deleted, its CRM items."""
+        deleted, its CRM items. Returns the deadline the overdue index now holds for each
+        task saved that can still become overdue."""
+        deadlines: dict[int, datetime] = {}
         with self._engine.begin() as conn:
             for task in tasks:
-                self.save_task(conn, portal_id, task)
+                if (at := self.save_task(conn, portal_id, task)) is not None:
+                    deadlines[task.snapshot.id] = at
             for task_id in deleted:
                 self.mark_deleted(conn, portal_id, task_id)
             for item in items:
                 self.save_item(conn, portal_id, item)
+        return deadlines
 
-    def save_task(self, conn: Connection, portal_id: int, task: StoredTask) -> None:
+    def save_task(self, conn: Connection, portal_id: int, task: StoredTask) -> datetime | None:
+        """Upsert one task; returns the deadline kept in the overdue index (or None)."""
+        overdue_after = _overdue_after(task)
         values: dict[str, Any] = {
             "snapshot": task.snapshot.model_dump(mode="json"),
             "crm_status": task.crm_status.value if task.crm_status else None,
@@ -130,10 +156,11 @@ class SnapshotStore:
             "bindings": [ref.code for ref in task.snapshot.crm_bindings],
             "deleted": task.deleted,
             "updated_at": datetime.now(UTC),
-            "overdue_after": _overdue_after(task),
+            "overdue_after": overdue_after,
         }
         _upsert(conn, task_snapshots, {"portal_id": portal_id, "task_id": task.snapshot.id},
                 values)
+        return overdue_after
 
     def mark_deleted(self, conn: Connection, portal_id: int, task_id: int) -> None:
         conn.execute(

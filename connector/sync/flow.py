@@ -102,9 +102,11 @@ class SyncFlow:
             self._own_writes.remember(portal, outcome)
         return work, outcome, fetched.requests
 
-    def store(self, portal: Portal, work: Pass) -> None:
-        self._snapshots.save_pass(portal.id, work.tasks.values(), work.deleted_tasks,
-                                  work.items.values())
+    def store(self, portal: Portal, work: Pass) -> dict[int, datetime]:
+        """Keep what the pass saw; returns each saved task's deadline that the overdue
+        index now watches."""
+        return self._snapshots.save_pass(portal.id, work.tasks.values(), work.deleted_tasks,
+                                         work.items.values())
 
 
 def _unchanged_statuses_dropped(writes: list[Write], stored: dict[CrmRef, StoredItem],

@@ -30,6 +30,7 @@ from connector.portals.install import refresh_setup
 from connector.rest.call_log import CallRecord
 from connector.rest.client import PortalClient
 from connector.rest.errors import ReinstallRequired
+from connector.scheduler.deadlines import queue_passed_during_pass
 from connector.settings import Settings
 from connector.storage.engines import Storage
 from connector.storage.journal import Journal
@@ -47,6 +48,7 @@ from mappers.errors import ValidationError
 log = logging.getLogger(__name__)
 
 ClientFactory = Callable[[Portal, Callable[[CallRecord], None]], PortalClient]
+DeadlineNudge = Callable[[int, datetime], None]
 
 
 class Worker:
@@ -62,6 +64,7 @@ class Worker:
         on_call: Callable[[CallRecord, Claimed], None] | None = None,
         clock: Callable[[], datetime] | None = None,
         coalesce: bool = True,
+        on_deadline: DeadlineNudge | None = None,
     ) -> None:
         self.storage = storage
         self.settings = settings
@@ -79,6 +82,7 @@ class Worker:
         self._beat_stop = threading.Event()
         self._clock = clock or (lambda: datetime.now(UTC))
         self.coalesce = coalesce
+        self._on_deadline = on_deadline
 
     def _client(self, portal: Portal, sink: Callable[[CallRecord], None]) -> PortalClient:
         return PortalClient.for_portal(self.storage, self.settings, portal.member_id,
@@ -230,7 +234,7 @@ class Worker:
             log.warning("%d events of portal %s failed: %s", len(rows), portal.member_id, error)
             return
         failed = work.settle(outcome.failed)
-        self.flow.store(portal, work)
+        deadlines = self.flow.store(portal, work)
         for key, key_rows in _by_object(rows).items():
             detail = {**work.details.get(key, {"outcome": "nothing to do"}),
                       **record.detail(),
@@ -245,6 +249,24 @@ class Worker:
                 if row.replays:
                     self.journal.finish([row.id], detail={**detail, "replays": list(row.replays)})
             self.journal.finish([row.id for row in key_rows], detail=detail, state=DONE)
+        self._deadlines_stored(portal, deadlines, decided_at=now)
+
+    def _deadlines_stored(self, portal: Portal, deadlines: dict[int, datetime], *,
+                          decided_at: datetime) -> None:
+        """Tell this process's scheduler the earliest deadline stored (it may wake sooner),
+        and queue the tasks whose deadline passed while this pass ran: it decided them
+        as not overdue yet. Called once the pass's rows are finished, so the tasks have
+        no row waiting. No REST call."""
+        if not deadlines:
+            return
+        try:
+            if self._on_deadline is not None:
+                self._on_deadline(portal.id, min(deadlines.values()))
+            queue_passed_during_pass(self.journal, portal, deadlines, decided_at,
+                                     self._clock())
+        except Exception:  # the rows are done: they must not fail for this
+            log.exception("portal %s: the deadlines this pass stored were not passed on; "
+                          "the scheduler's re-read and sweep find them", portal.member_id)
 
     def _app_rows(self, portal: Portal, client: PortalClient, rows: list[Claimed]) -> None:
         if not rows:

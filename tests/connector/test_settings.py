@@ -73,6 +73,10 @@ def test_shipped_example_toml_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
         ("HTTP_TIMEOUT", "-1", "TASKBRIDGE_HTTP_TIMEOUT: Input should be greater than 0"),
         ("LOG_LEVEL", "LOUD", "TASKBRIDGE_LOG_LEVEL: Input should be"),
         ("MAX_EVENT_BODY", "12", "TASKBRIDGE_MAX_EVENT_BODY: Input should be greater"),
+        ("DEADLINE_RECHECK_SECONDS", "0",
+         "TASKBRIDGE_DEADLINE_RECHECK_SECONDS: Input should be greater than or equal to 1"),
+        ("DEADLINE_RECHECK_SECONDS", "301",
+         "TASKBRIDGE_DEADLINE_RECHECK_SECONDS: Input should be less than or equal to 300"),
     ],
 )
 def test_bad_value_names_the_setting(

@@ -1,4 +1,4 @@
-"""What changed between two task snapshots, in the fixed order."""
+"""What changed between two task snapshots (the order they happened in: test_change_order)."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -63,9 +63,11 @@ TABLE = [
     ("result added", BEFORE, task(result_count=1), AUDITOR, [K.RESULT_ADDED]),
     ("description edited", BEFORE, task(description="new terms"), AUDITOR, [K.FIELDS]),
     ("checklist added", BEFORE, task(checklist_digest="b" * 32), AUDITOR, [K.FIELDS]),
+    # One date for all (changedDate == statusChangedDate): the start was the last act, the
+    # edits came before it (change_order).
     ("everything at once", BEFORE,
      task(real_status=3, deadline=NOW + timedelta(days=1), result_count=2, title="Sign it"),
-     RESPONSIBLE, [K.VIEWED, K.REAL_STATUS, K.DEADLINE, K.RESULT_ADDED, K.FIELDS]),
+     RESPONSIBLE, [K.VIEWED, K.DEADLINE, K.RESULT_ADDED, K.FIELDS, K.REAL_STATUS]),
     ("only the CRM tag added", task(tags=()), BEFORE, AUDITOR, []),
     ("a user tag added", BEFORE, task(tags=("CRM", "urgent")), AUDITOR, [K.FIELDS]),
     ("checklist unknown before", task(checklist_digest=None), BEFORE, AUDITOR, []),
@@ -244,19 +246,21 @@ def test_section_2_delegating_a_task_in_progress_is_a_status_change_to_pending_o
     assert [(c.kind, c.real_status) for c in changes] == [(K.REAL_STATUS, 2)]
 
 
+# In these two the task's changedDate is its statusChangedDate: the delegation was the last
+# act, so the other edit came before it (change_order).
 def test_section_2_delegation_with_another_edit_still_reports_that_edit():
     changes = what_changed(IN_PROGRESS_TASK, delegated(description="new terms"),
                            actor_id=RESPONSIBLE)  # fmt: skip
     assert [(c.kind, c.fields) for c in changes] == [
-        (K.REAL_STATUS, ()),
         (K.FIELDS, ("description",)),
+        (K.REAL_STATUS, ()),
     ]
 
 
 def test_section_2_delegation_with_other_auditors_changed_reports_the_auditors():
     changes = what_changed(IN_PROGRESS_TASK, delegated(auditors=(RESPONSIBLE, AUDITOR)),
                            actor_id=RESPONSIBLE)  # fmt: skip
-    assert [(c.kind, c.fields) for c in changes] == [(K.REAL_STATUS, ()), (K.FIELDS, ("auditors",))]
+    assert [(c.kind, c.fields) for c in changes] == [(K.FIELDS, ("auditors",)), (K.REAL_STATUS, ())]
 
 
 def test_section_2_delegation_to_an_auditor_takes_them_off_the_auditors():

@@ -124,6 +124,34 @@ class TaskBridge:
             timeout=10,
         )
 
+    @contextmanager
+    def worker_process(self, **overrides: Any) -> Iterator[Worker]:
+        """The worker and its scheduler running in threads as `taskbridge worker` runs
+        them (a pass nudges the scheduler's deadline wake-up), on this stack's settings
+        with `overrides`; stopped when the block ends."""
+        import threading
+
+        from connector.scheduler.scheduler import Scheduler
+
+        settings = self.settings.model_copy(update=overrides)
+        scheduler = Scheduler(self.storage, settings)
+        runner = Worker(self.storage, settings, on_deadline=scheduler.nudge)
+        thread = threading.Thread(target=runner.run, name="worker", daemon=True)
+        scheduler.start()
+        thread.start()
+        try:
+            yield runner
+        finally:
+            runner.stop()
+            thread.join(timeout=30)
+            scheduler.stop()
+
+    @property
+    def app_calls(self) -> int:
+        """Requests TaskBridge itself sent to the portal, whoever else called it."""
+        return sum(1 for call in self.portal.emulator.call_log.records()
+                   if call.client_id == CLIENT_ID and not call.in_batch)
+
     @property
     def rest_calls(self) -> int:
         """Requests TaskBridge sent to the portal (a batch counts once)."""
