@@ -8,7 +8,7 @@ from typing import Any
 
 SECRET_KEYS = frozenset({
     "auth", "access_token", "refresh_token", "client_secret", "auth_id", "refresh_id",
-    "application_token", "password", "code",
+    "application_token", "password", "code", "event_token",
 })
 REDACTED = "***"
 
