@@ -35,6 +35,7 @@ class CallRecord:
     started: float
     duration: float
     in_batch: bool = False
+    api: str = "v1"  # "v3" for REST 3.0 calls under /rest/api/
 
 
 class CallLog:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from emulator import crm_catalog, crm_fields, task_fields
+from emulator import crm_catalog, crm_fields, rest_v3_tasks, task_fields
 from emulator.automation import AutomationService
 from emulator.call_log import CallLog
 from emulator.clock import Clock
@@ -28,6 +28,7 @@ from emulator.methods import build_registry
 from emulator.oauth import TokenPair, TokenStore
 from emulator.offline_queue import OfflineQueue
 from emulator.rest import RestExecutor
+from emulator.rest_v3 import RestV3
 from emulator.state import App, PortalState, User
 from emulator.tasks_service import TaskService
 from emulator.user_actions import UserActions
@@ -60,6 +61,8 @@ class Portal:
         self.call_log = CallLog()
         self.faults = FaultInjector()
         self.rest = RestExecutor(self)
+        self.rest_v3 = RestV3(self)
+        rest_v3_tasks.register(self.rest_v3)
         self.events = EventHub(self)
         self.control = ControlApi(self)
         self.wsgi_app = PortalApp(self)
