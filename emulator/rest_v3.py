@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from emulator.limits import OperationTimeLimit
 if TYPE_CHECKING:
     from emulator.portal import Portal
 
+log = logging.getLogger(__name__)
 PREFIX = "BITRIX_REST_V3_EXCEPTION_"
 KEEP_FOR = 24 * 3600
 _JSON = "application/json; charset=utf-8"
@@ -116,6 +118,11 @@ class RestV3:
             status, answer, headers = self._dispatch(ctx, name, body, request.headers)
         except RestError as exc:
             status, answer = exc.status, _error_body(_as_v3(exc))
+        except Exception as exc:  # a handler bug answers like a portal's 500, and is seen
+            log.exception("emulator REST 3.0 method %s failed", name)
+            status = 500
+            answer = {"error": {"code": "INTERNAL_SERVER_ERROR",
+                                "message": f"{type(exc).__name__}: {exc}"}}
         self._log(name, ctx, status, answer, started, request)
         return Response(json.dumps(answer, ensure_ascii=False), status=status,
                         content_type=_JSON, headers=headers)
@@ -128,7 +135,7 @@ class RestV3:
             raise V3Error("INVALIDJSONEXCEPTION", "The request body is not valid JSON")
         try:
             body = json.loads(raw)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise V3Error("INVALIDJSONEXCEPTION", "The request body is not valid JSON") from exc
         if not isinstance(body, dict | list):
             raise V3Error("INVALIDJSONEXCEPTION", "The request body is not valid JSON")
@@ -232,7 +239,7 @@ class RestV3:
         raw = request.get_data(cache=True)
         try:
             params = json.loads(raw) if raw.strip() else {}
-        except ValueError:
+        except (ValueError, RecursionError):
             params = {}
         error = answer.get("error", {}).get("code") if status >= 400 else None
         self.portal.call_log.add(CallRecord(
