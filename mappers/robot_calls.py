@@ -21,6 +21,7 @@ from typing import Any
 from mappers.bindings import DEAL, LEAD, CrmRef
 from mappers.errors import InvalidIdError, ValidationError, excerpt
 from mappers.ids import parse_id
+from mappers.portal_events import EventAuth, PortalEvent
 from mappers.snapshots import COMPLETED, SUPPOSEDLY_COMPLETED
 from mappers.statuses import CrmTaskStatus, label
 
@@ -28,6 +29,7 @@ CREATE_TASK = "taskbridge_create_task"
 WAIT_FOR_TASKS = "taskbridge_wait_for_tasks"
 TASK_STATUS = "taskbridge_task_status"
 CODES = (CREATE_TASK, WAIT_FOR_TASKS, TASK_STATUS)
+ROBOT_EVENT = "TASKBRIDGE_ROBOT"  # the journal's name for a robot call
 
 # The document classes of deals and leads, and the prefix of their document ids.
 DOCUMENTS = {"CCrmDocumentDeal": ("DEAL", DEAL), "CCrmDocumentLead": ("LEAD", LEAD)}
@@ -81,6 +83,7 @@ class RobotCall:
     ts: int | None = None
     use_subscription: bool = True
     domain: str = ""
+    user_id: int | None = None  # AUTH_USER_ID: the user whose tokens came with the call
 
     @property
     def call_key(self) -> str:
@@ -92,6 +95,60 @@ class RobotCall:
     def idempotency_key(self) -> str:
         """The `Idempotency-Key` of the task this call creates (REST 3.0)."""
         return f"taskbridge-robot-{self.call_key}"
+
+    def journal_payload(self, sealed_event_token: str) -> dict[str, Any]:
+        """What the journal keeps (and the sync log shows): no secret in clear."""
+        return {"workflow_id": self.workflow_id, "code": self.code, "item": self.item.code,
+                "properties": dict(self.properties), "ts": self.ts,
+                "use_subscription": self.use_subscription, "call_key": self.call_key,
+                "user_id": self.user_id, "sealed_event_token": sealed_event_token}
+
+
+class RobotEvent(PortalEvent):
+    """A robot call as the journal queues it: about its deal or lead, so it is processed
+    in order with that item's events."""
+
+    @property
+    def known(self) -> bool:
+        return True
+
+    @property
+    def object_type(self) -> str:
+        return str(self.data["kind"])
+
+    @property
+    def object_id(self) -> str:
+        return str(self.data["item_id"])
+
+
+def robot_event(call: RobotCall) -> RobotEvent:
+    """The journal event of a call: a repeated delivery has the same dedupe key."""
+    return RobotEvent(
+        name=ROBOT_EVENT, ts=call.ts,
+        data={"kind": call.item.kind, "item_id": call.item.id, "workflow_id": call.workflow_id,
+              "call_key": call.call_key},
+        auth=EventAuth(member_id=call.member_id, application_token=call.application_token,
+                       domain=call.domain, user_id=call.user_id),
+    )
+
+
+def from_journal(member_id: str, payload: Mapping[str, Any], event_token: str) -> RobotCall:
+    """The call back from its journal payload, its event token unsealed by the caller."""
+    item = payload.get("item")
+    code = payload.get("code")
+    if not isinstance(item, str) or code not in CODES:
+        raise RobotCallError("payload", "not a robot call's journal payload")
+    kind, _, number = item.partition("_")
+    document = {"D": "CCrmDocumentDeal", "L": "CCrmDocumentLead"}.get(kind, "")
+    prefix = DOCUMENTS.get(document, ("", 0))[0]
+    return RobotCall(
+        member_id=member_id, workflow_id=str(payload.get("workflow_id", "")), code=str(code),
+        item=document_item(["crm", document or "-", f"{prefix}_{number}"]),
+        event_token=event_token, application_token="",
+        properties=dict(payload.get("properties") or {}),
+        ts=_optional_number(payload.get("ts"), "ts"),
+        user_id=_optional_number(payload.get("user_id"), "user_id"),
+    )
 
 
 @dataclass(frozen=True)
@@ -142,6 +199,7 @@ def parse_robot_call(body: Mapping[str, Any]) -> RobotCall:
         ts=_optional_number(body.get("ts"), "ts"),
         use_subscription=flag(body.get("use_subscription", "Y"), "use_subscription"),
         domain=_text(auth, "domain", "auth.domain", limit=255),
+        user_id=_optional_number(auth.get("user_id"), "auth.user_id") or None,
     )
 
 

@@ -1,6 +1,7 @@
 """The reconcile pass: what changed on each portal since its last pass is re-checked, and
 a few of the open tasks checked longest ago, which finds what no event reports (a
-checklist item ticked inline)."""
+checklist item ticked inline). Every deal or lead an automation rule still waits on is
+re-checked too: the pass that handles it ends the hold if its tasks are done by then."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from connector.storage.counters import last_reconcile_run
 from connector.storage.engines import Storage
 from connector.storage.journal import Journal
 from connector.storage.portals import Portal
+from connector.storage.robot_waits import RobotWaitStore
 from connector.storage.snapshots import SnapshotStore
 
 log = logging.getLogger(__name__)
@@ -71,8 +73,10 @@ def _reconcile_portal(storage: Storage, settings: Settings, portal: Portal, sinc
     ]
     queued = queue_rechecks(journal, portal, sorted(set(task_ids)), "reconcile",
                             "changed since the last pass", now)
+    for wait in RobotWaitStore(storage.engine, storage.cipher).waiting(portal.id):
+        changed.setdefault(wait.item.kind, []).append(wait.item.id)
     for kind, item_ids in changed.items():
-        keys = {f"{kind}:{item_id}": item_id for item_id in item_ids}
+        keys = {f"{kind}:{item_id}": item_id for item_id in sorted(set(item_ids))}
         waiting = journal.waiting_keys(portal.id, keys)
         for key, item_id in keys.items():
             if key not in waiting:
