@@ -12,8 +12,10 @@ from hypothesis import strategies as st
 
 from mappers.bindings import DEAL, LEAD, CrmRef
 from mappers.errors import ValidationError
+from mappers.portal_events import dedupe_key
 from mappers.robot_calls import (
     CREATE_TASK,
+    ROBOT_EVENT,
     TASK_STATUS,
     WAIT_FOR_TASKS,
     RobotCall,
@@ -25,11 +27,13 @@ from mappers.robot_calls import (
     create_task_ask,
     document_item,
     flag,
+    from_journal,
     is_open,
     open_count,
     parse_date,
     parse_offset,
     parse_robot_call,
+    robot_event,
     user_id,
     wait_ask,
 )
@@ -276,3 +280,28 @@ def test_any_body_parses_or_raises_only_validation_errors(body: Any) -> None:
             create_task_ask(call, run_at=RUN_AT, zone=UTC)
         except ValidationError:
             pass
+
+
+def test_the_journal_keeps_the_call_about_its_item_with_no_secret_in_clear() -> None:
+    call = parse_robot_call(a_call())
+    event = robot_event(call)
+    assert event.known and event.name == ROBOT_EVENT
+    assert event.object_key == "deal:42"
+    assert dedupe_key(event) == dedupe_key(robot_event(parse_robot_call(a_call())))
+    payload = call.journal_payload("fernet:sealed")
+    assert "secret.part" not in str(payload) and "app-token" not in str(payload)
+    back = from_journal("m-1", payload, call.event_token)
+    assert (back.item, back.code, back.workflow_id, back.call_key, back.user_id, back.ts) == (
+        call.item, call.code, call.workflow_id, call.call_key, 1, call.ts)
+    lead = parse_robot_call(a_call(document_id=["crm", "CCrmDocumentLead", "LEAD_3"],
+                                   document_type=None))
+    assert from_journal("m-1", lead.journal_payload("x"), "t").item == CrmRef(LEAD, 3)
+
+
+@pytest.mark.parametrize("payload", [
+    {}, {"item": 42, "code": CREATE_TASK}, {"item": "D_42", "code": "other"},
+    {"item": "C_4", "code": CREATE_TASK},
+])
+def test_a_journal_payload_that_is_no_robot_call_is_refused(payload: dict[str, Any]) -> None:
+    with pytest.raises(RobotCallError):
+        from_journal("m-1", payload, "t")
