@@ -61,6 +61,8 @@ class RuleRun:
     due: float | None = None
     payload: dict[str, Any] | None = None
     handler: str = ""
+    use_subscription: bool = True
+    is_timeout: bool = False
     delivery_status: int | None = None
     delivery_error: str | None = None
 
@@ -68,7 +70,8 @@ class RuleRun:
         return {"kind": self.kind, "code": self.code, "client_id": self.client_id,
                 "state": self.state, "properties": copy.deepcopy(self.properties),
                 "return_values": copy.deepcopy(self.return_values), "log": list(self.log),
-                "event_token": self.event_token, "delivery_status": self.delivery_status,
+                "event_token": self.event_token, "use_subscription": self.use_subscription,
+                "is_timeout": self.is_timeout, "delivery_status": self.delivery_status,
                 "delivery_error": self.delivery_error, "spec": copy.deepcopy(self.spec)}
 
 
@@ -178,8 +181,11 @@ class AutomationService:
                 if spec.get("REQUIRED") == "Y" and name not in properties and (
                         spec.get("DEFAULT") in (None, "")):
                     raise InvalidArgument(f"Robot {code!r} needs property {name!r}")
-            return {"robot": code, "app": robot.client_id, "properties": properties,
-                    "timeout": int(rule.get("timeout") or 0)}
+            normalized = {"robot": code, "app": robot.client_id, "properties": properties,
+                          "timeout": int(rule.get("timeout") or 0)}
+            if "use_subscription" in rule:  # the rule's setting, used when the robot has none
+                normalized["use_subscription"] = bool(rule["use_subscription"])
+            return normalized
         builtin = rule.get("builtin")
         if builtin == "change_stage":
             target = str(rule.get("stage_id") or rule.get("status_id") or "")
@@ -294,18 +300,22 @@ class AutomationService:
                             f"{secrets.token_hex(16)}")
         rule.state = "running"
         rule.handler = robot.handler
+        rule.use_subscription = (robot.use_subscription if robot.use_subscription is not None
+                                 else rule.spec.get("use_subscription", True))
+        rule.return_values = {name: spec["DEFAULT"] for name, spec in
+                              robot.return_properties.items() if "DEFAULT" in spec}
         rule.payload = {
             "workflow_id": workflow.id, "code": code,
             "document_id": workflow.document_id,
             "document_type": ["crm", DOCUMENT_CLASS[workflow.entity], workflow.entity.upper()],
             "event_token": rule.event_token,
             "properties": rule.properties,
-            "use_subscription": "Y" if robot.use_subscription else "N",
+            "use_subscription": "Y" if rule.use_subscription else "N",
             "timeout_duration": str(rule.spec["timeout"]),
             "ts": str(int(self.portal.clock.now())),
             "auth": self.portal.events.auth_block(app, user_id),
         }
-        if robot.use_subscription and rule.spec["timeout"]:
+        if rule.use_subscription and rule.spec["timeout"]:
             rule.due = self.portal.clock.now() + rule.spec["timeout"]
         self._send(workflow.id, workflow.position, rule)
 
@@ -338,8 +348,7 @@ class AutomationService:
                 rule.log.append(f"Handler answered {delivery.status or delivery.error}")
             if rule.state != "running" or workflow.state not in ACTIVE:
                 return
-            robot = self.state.robots.get((rule.client_id or "", rule.code))
-            if robot is not None and not robot.use_subscription:
+            if not rule.use_subscription:
                 rule.state = "completed"
                 self._next(workflow)
             else:
@@ -378,8 +387,8 @@ class AutomationService:
             robot = self.state.robots.get((rule.client_id or "", rule.code))
             wanted = robot.return_properties if robot else {}
             by_upper = {str(k).upper(): v for k, v in return_values.items()}
-            rule.return_values = {name: by_upper[name.upper()] for name in wanted
-                                  if name.upper() in by_upper}
+            rule.return_values.update({name: by_upper[name.upper()] for name in wanted
+                                       if name.upper() in by_upper})
             if message:
                 rule.log.append(message)
             rule.state = "completed"
@@ -405,7 +414,7 @@ class AutomationService:
                 rule = workflow.rules[workflow.position]
                 if rule.state in ACTIVE and rule.due is not None and rule.due <= now:
                     if rule.kind == "robot":
-                        rule.state = "timed_out"
+                        rule.state, rule.is_timeout = "timed_out", True
                         rule.log.append("No answer before the timeout")
                     else:
                         rule.state = "completed"

@@ -1,7 +1,8 @@
 """``bizproc.robot.add|update|list|delete``, ``bizproc.event.send``, ``bizproc.activity.log``.
 
-Error codes and texts are the ones the REST docs list for each method
-(``api-reference/bizproc/bizproc-robot/``); robots belong to the app that added them.
+Error codes are the ones the REST docs list for each method
+(``api-reference/bizproc/bizproc-robot/``), with the texts and the order of checks of the
+portal's ``Bitrix\\Bizproc\\RestService``; robots belong to the app that added them.
 """
 
 from __future__ import annotations
@@ -52,24 +53,26 @@ def _upper(params: dict[str, Any]) -> dict[str, Any]:
     return {str(k).upper(): v for k, v in params.items() if str(k).lower() != "auth"}
 
 
+def _empty(value: Any) -> bool:
+    """PHP's ``empty()``: what the portal's checks treat as missing."""
+    return value in (None, "", "0", 0, False) or (isinstance(value, dict | list)
+                                                   and not value)
+
+
 def _code(params: dict[str, Any]) -> str:
     code = params.get("CODE")
-    if code in (None, ""):
+    if _empty(code):
         raise _invalid("Empty activity code!")
-    if not isinstance(code, str | int) or not _CODE.match(str(code)):
+    if not isinstance(code, str) or not _CODE.match(code):
         raise _invalid("Wrong activity code!")
-    return str(code)
+    return code
 
 
-def _flag(value: Any) -> bool:
+def _subscription(value: Any) -> bool | None:
+    """``USE_SUBSCRIPTION``: Y, N, or empty (each rule's own setting, waiting by default)."""
+    if value in (None, ""):
+        return None
     return str(value).upper() not in ("N", "FALSE", "0")
-
-
-def _text(value: Any) -> bool:
-    """A name: a non-empty string, or a language map with a non-empty entry."""
-    if isinstance(value, dict):
-        return any(isinstance(v, str) and v.strip() for v in value.values())
-    return isinstance(value, str | int) and bool(str(value).strip())
 
 
 def _check_handler(portal: Portal, client_id: str, url: Any) -> str:
@@ -85,18 +88,16 @@ def _check_handler(portal: Portal, client_id: str, url: Any) -> str:
 
 
 def _properties(value: Any) -> dict[str, dict[str, Any]]:
-    if value in (None, "", []):
-        return {}
+    if isinstance(value, list):  # a PHP array: its keys are 0, 1, ...
+        value = dict(enumerate(value))
     if not isinstance(value, dict):
         raise _invalid("Wrong properties array!")
     checked: dict[str, dict[str, Any]] = {}
     for key, spec in value.items():
         if not _PROPERTY_KEY.match(str(key)):
             raise _invalid(f"Wrong property key ({key})!")
-        if not isinstance(spec, dict):
-            raise _invalid("Wrong properties array!")
-        upper = {str(k).upper(): v for k, v in spec.items()}
-        if not _text(upper.get("NAME")):
+        upper = {str(k).upper(): v for k, v in spec.items()} if isinstance(spec, dict) else {}
+        if _empty(upper.get("NAME")):
             raise _invalid(f"Empty property NAME ({key})!")
         upper.setdefault("TYPE", "string")
         checked[str(key)] = upper
@@ -115,27 +116,26 @@ def _document_type(value: Any) -> list[str]:
 
 
 def _filter(value: Any) -> dict[str, Any]:
-    if value in (None, "", []):
+    """Any array passes, as on the portal; only INCLUDE/EXCLUDE lists of rules (a string
+    edition, or a list of up to three document type parts) take effect."""
+    if _empty(value):
         return {}
-    if not isinstance(value, dict):
+    if not isinstance(value, dict | list):
         raise _invalid("Wrong activity FILTER!")
+    if isinstance(value, list):
+        return {}
     checked: dict[str, Any] = {}
     for key, rules in value.items():
         name = str(key).upper()
-        if name not in ("INCLUDE", "EXCLUDE") or not isinstance(rules, list):
-            raise _invalid("Wrong activity FILTER!")
-        for rule in rules:
-            ok = (isinstance(rule, str) and bool(rule)) or (
-                isinstance(rule, list) and 1 <= len(rule) <= 3
-                and all(isinstance(part, str) for part in rule))
-            if not ok:
-                raise _invalid("Wrong activity FILTER!")
-        checked[name] = rules
+        if name in ("INCLUDE", "EXCLUDE") and isinstance(rules, list):
+            checked[name] = [r for r in rules if isinstance(r, str) or (
+                isinstance(r, list) and all(isinstance(part, str) for part in r))]
     return checked
 
 
 def _apply(portal: Portal, client_id: str, robot: Robot, fields: dict[str, Any]) -> None:
     """Validate ``fields`` (upper-case keys) and set them on ``robot``."""
+    fields = {k: v for k, v in fields.items() if v is not None or k in ("HANDLER", "NAME")}
     if "HANDLER" in fields:
         robot.handler = _check_handler(portal, client_id, fields["HANDLER"])
     if "AUTH_USER_ID" in fields:
@@ -144,9 +144,9 @@ def _apply(portal: Portal, client_id: str, robot: Robot, fields: dict[str, Any])
         except (TypeError, ValueError) as exc:
             raise _invalid("Wrong AUTH_USER_ID!") from exc
     if "USE_SUBSCRIPTION" in fields:
-        robot.use_subscription = _flag(fields["USE_SUBSCRIPTION"])
+        robot.use_subscription = _subscription(fields["USE_SUBSCRIPTION"])
     if "NAME" in fields:
-        if not _text(fields["NAME"]):
+        if _empty(fields["NAME"]):
             raise _invalid("Empty activity NAME!")
         robot.name = fields["NAME"]
     if "DESCRIPTION" in fields:
@@ -177,7 +177,7 @@ def robot_add(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> Any:
     with portal.state.lock:
         if (client_id, code) in portal.state.robots:
             raise RestError("ERROR_ACTIVITY_ALREADY_INSTALLED",
-                            "Activity or Automation rule already installed!", 400)
+                            "Activity or Robot already installed!", 400)
         portal.state.robots[(client_id, code)] = robot
     return True
 
@@ -189,11 +189,12 @@ def robot_update(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> An
     with portal.state.lock:
         robot = portal.state.robots.get((client_id, code))
         if robot is None:
-            raise RestError("ERROR_ACTIVITY_NOT_FOUND",
-                            "Activity or Automation Rule not found!", 400)
+            raise RestError("ERROR_ACTIVITY_NOT_FOUND", "Activity or Robot not found!", 400)
         raw = upper.get("FIELDS")
         fields = _upper(raw) if isinstance(raw, dict) else {}
-        fields = {k: v for k, v in fields.items() if k in _FIELDS}
+        # like the portal: unset (null) fields and an empty NAME change nothing
+        fields = {k: v for k, v in fields.items() if k in _FIELDS and v is not None
+                  and not (k == "NAME" and _empty(v))}
         if not fields:
             raise _invalid("No fields to update")
         changed = Robot(**vars(robot))

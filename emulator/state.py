@@ -234,7 +234,7 @@ class Robot:
     handler: str
     name: Any
     auth_user_id: int = 0
-    use_subscription: bool = True
+    use_subscription: bool | None = None  # None: each rule's own setting (waits by default)
     description: Any = ""
     properties: dict[str, dict[str, Any]] = field(default_factory=dict)
     return_properties: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -81,7 +81,8 @@ def test_a_registered_robot_is_listed_for_its_app(registered):
      "Wrong handler URL"),
     ({"HANDLER": ""}, "ERROR_WRONG_HANDLER_URL", "Wrong handler URL"),
     ({"NAME": ""}, "ERROR_ACTIVITY_VALIDATION_FAILURE", "Empty activity NAME!"),
-    ({"NAME": {"en": ""}}, "ERROR_ACTIVITY_VALIDATION_FAILURE", "Empty activity NAME!"),
+    ({"NAME": {}}, "ERROR_ACTIVITY_VALIDATION_FAILURE", "Empty activity NAME!"),
+    ({"CODE": 7}, "ERROR_ACTIVITY_VALIDATION_FAILURE", "Wrong activity code!"),
     ({"PROPERTIES": "title"}, "ERROR_ACTIVITY_VALIDATION_FAILURE", "Wrong properties array!"),
     ({"PROPERTIES": {"1title": {"Name": "T"}}}, "ERROR_ACTIVITY_VALIDATION_FAILURE",
      "Wrong property key (1title)!"),
@@ -89,8 +90,9 @@ def test_a_registered_robot_is_listed_for_its_app(registered):
      "Empty property NAME (TaskId)!"),
     ({"DOCUMENT_TYPE": ["crm", "CCrmDocumentDeal"]}, "ERROR_ACTIVITY_VALIDATION_FAILURE",
      "Wrong activity DOCUMENT_TYPE!"),
-    ({"FILTER": {"ONLY": ["b24"]}}, "ERROR_ACTIVITY_VALIDATION_FAILURE",
-     "Wrong activity FILTER!"),
+    ({"FILTER": "b24"}, "ERROR_ACTIVITY_VALIDATION_FAILURE", "Wrong activity FILTER!"),
+    ({"PROPERTIES": [{"Name": "T"}]}, "ERROR_ACTIVITY_VALIDATION_FAILURE",
+     "Wrong property key (0)!"),
 ])
 def test_registration_refuses_what_the_docs_list(app, receiver, change, code, text):
     response = app.raw("bizproc.robot.add", {**robot(receiver.url), **change})
@@ -105,8 +107,7 @@ def test_an_empty_call_is_empty_data(app):
 
 def test_the_same_code_twice_is_already_installed(registered, receiver):
     assert error_of(registered.raw("bizproc.robot.add", robot(receiver.url))) == (
-        400, "ERROR_ACTIVITY_ALREADY_INSTALLED",
-        "Activity or Automation rule already installed!")
+        400, "ERROR_ACTIVITY_ALREADY_INSTALLED", "Activity or Robot already installed!")
 
 
 def test_a_form_encoded_registration_works_like_json(app, receiver):
@@ -143,7 +144,7 @@ def test_another_app_neither_sees_nor_changes_the_robot(registered, other_app):
     assert other_app.call("bizproc.robot.list") == []
     assert error_of(other_app.raw("bizproc.robot.update", {
         "CODE": "create_task", "FIELDS": {"NAME": "Mine"}})) == (
-        400, "ERROR_ACTIVITY_NOT_FOUND", "Activity or Automation Rule not found!")
+        400, "ERROR_ACTIVITY_NOT_FOUND", "Activity or Robot not found!")
     assert error_of(other_app.raw("bizproc.robot.delete", {"CODE": "create_task"})) == (
         400, "ERROR_ACTIVITY_NOT_FOUND", "Activity or Robot not found!")
     assert registered.call("bizproc.robot.list") == ["create_task"]
@@ -156,9 +157,10 @@ def test_update_changes_only_the_given_fields(portal, registered, receiver):
     assert saved["name"]["it"] == "Crea un compito"
     assert saved["use_subscription"] is False
     assert set(saved["properties"]) == {"title", "responsible", "checked"}
-    assert error_of(registered.raw("bizproc.robot.update", {
-        "CODE": "create_task", "FIELDS": {}})) == (
-        400, "ERROR_ACTIVITY_VALIDATION_FAILURE", "No fields to update")
+    for nothing in ({}, {"NAME": ""}, {"COLOUR": "red"}):
+        assert error_of(registered.raw("bizproc.robot.update", {
+            "CODE": "create_task", "FIELDS": nothing})) == (
+            400, "ERROR_ACTIVITY_VALIDATION_FAILURE", "No fields to update")
     assert error_of(registered.raw("bizproc.robot.update", {
         "CODE": "create_task", "FIELDS": {"HANDLER": "https://elsewhere.example/r"}})) == (
         400, "ERROR_WRONG_HANDLER_URL", "Wrong handler URL")
@@ -384,3 +386,23 @@ def test_the_control_api_sets_rules_and_reads_workflows(portal, server, register
     assert requests.post(f"{base}/workflows/{workflow['id']}/redeliver",
                          timeout=5).json() == {"ok": True}
     assert requests.get(f"{base}/robots", timeout=5).json()[0]["code"] == "create_task"
+
+
+def test_a_robot_without_use_subscription_leaves_it_to_each_rule(portal, registered,
+                                                                receiver):
+    registered.call("bizproc.robot.add", robot(
+        receiver.url, "flexible", USE_SUBSCRIPTION="", RETURN_PROPERTIES={
+            "Done": {"Name": "Done", "Type": "bool", "Default": "N"}}))
+    portal.set_automation_rules("deal", "PREPARATION", [
+        {"robot": "flexible", "properties": {"title": "waits"}}])
+    portal.set_automation_rules("deal", "EXECUTING", [
+        {"robot": "flexible", "properties": {"title": "goes on"},
+         "use_subscription": False}])
+    waiting = portal.as_user(1).create_deal("A", stage_id="PREPARATION")
+    going = portal.as_user(1).create_deal("B", stage_id="EXECUTING")
+    forms = wait_robot_calls(portal, receiver, 2)
+    assert sorted(f["use_subscription"] for f in forms) == ["N", "Y"]
+    assert portal.workflows("deal", waiting)[0]["state"] == "waiting"
+    (went_on,) = portal.workflows("deal", going)
+    assert went_on["state"] == "completed"
+    assert went_on["rules"][0]["return_values"] == {"Done": "N"}
