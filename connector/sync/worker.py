@@ -276,8 +276,11 @@ class Worker:
                     record: _PassRecord) -> None:
         """One automation rule's call: done with what was returned, or failed (retried; on
         the last try the workflow is told why)."""
+        calls_before = len(record.calls)
         try:
             detail = self.robots.handle(portal, client, row)
+            # The requests this call cost, apart from the rest of the pass.
+            detail["requests"] = len(record.calls) - calls_before
         except ReinstallRequired:
             raise
         except (TaskBridgeError, ValidationError) as exc:
