@@ -293,7 +293,8 @@ class AutomationService:
             return
         item = (self.state.deals if workflow.entity == "deal" else self.state.leads).get(
             workflow.item_id)
-        user_id = robot.auth_user_id or (item.assigned_by_id if item else 1)
+        user_id = robot.auth_user_id if robot.auth_user_id in self.state.users else (
+            item.assigned_by_id if item else 1)
         rule.properties = self._properties(robot, rule.spec["properties"])
         rule.event_token = (f"{workflow.id}|A{secrets.randbelow(10 ** 5):05d}_"
                             f"{secrets.randbelow(10 ** 5):05d}|{secrets.token_hex(16)}|"

@@ -138,11 +138,11 @@ def _apply(portal: Portal, client_id: str, robot: Robot, fields: dict[str, Any])
     fields = {k: v for k, v in fields.items() if v is not None or k in ("HANDLER", "NAME")}
     if "HANDLER" in fields:
         robot.handler = _check_handler(portal, client_id, fields["HANDLER"])
-    if "AUTH_USER_ID" in fields:
+    if "AUTH_USER_ID" in fields:  # PHP's (int): what is not a number counts as 0
         try:
-            robot.auth_user_id = int(fields["AUTH_USER_ID"] or 0)
-        except (TypeError, ValueError) as exc:
-            raise _invalid("Wrong AUTH_USER_ID!") from exc
+            robot.auth_user_id = int(str(fields["AUTH_USER_ID"]).strip() or 0)
+        except ValueError:
+            robot.auth_user_id = 0
     if "USE_SUBSCRIPTION" in fields:
         robot.use_subscription = _subscription(fields["USE_SUBSCRIPTION"])
     if "NAME" in fields:
@@ -221,9 +221,9 @@ def robot_delete(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> An
 def event_send(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> Any:
     token = pick(params, "EVENT_TOKEN")
     values = pick(params, "RETURN_VALUES", default={})
-    if values in (None, "", []):
+    if not isinstance(values, dict):  # a scalar or a list names no return property
         values = {}
-    if not isinstance(token, str) or not token or not isinstance(values, dict):
+    if not isinstance(token, str) or not token:
         raise _denied()
     message = pick(params, "LOG_MESSAGE", default="")
     if not portal.automation.event_send(token, values, str(message or "")):

@@ -192,3 +192,26 @@ def test_calls_are_logged_as_rest_3(portal, app_v3):
     assert (record.method, record.api, record.client_id) == (
         "tasks.task.add", "v3", "local.taskbridge.test")
     assert record.params["auth"] == "***"
+
+
+@pytest.mark.parametrize("body", [
+    {"fields": []}, {"fields": {"title": ["x"], "creatorId": "1", "responsibleId": True}},
+    {"fields": {**NEW_TASK["fields"], "priority": "urgent"}},
+    {"fields": {**NEW_TASK["fields"], "accomplices": [1, "2"]}},
+    {"fields": {**NEW_TASK["fields"], "crmItemIds": "D_1"}},
+    {"id": {"a": 1}}, {"id": 1, "select": "title"}, {"id": 1, "select": ["responsible."]},
+])
+def test_hostile_input_is_a_clear_4xx(hook_v3, body):
+    hook_v3.post("tasks.task.add", NEW_TASK)
+    method = "tasks.task.get" if "id" in body else "tasks.task.add"
+    response = hook_v3.post(method, body)
+    assert 400 <= response.status_code < 500
+    assert response.json()["error"]["code"].startswith("BITRIX_REST_V3_EXCEPTION_")
+
+
+def test_a_deeply_nested_body_is_a_clear_4xx(server):
+    nested = "[" * 100_000 + "]" * 100_000
+    response = requests.post(f"{server.url}/rest/api/1/{WEBHOOK_CODE}/tasks.task.add",
+                             data=nested, headers={"Content-Type": "application/json"},
+                             timeout=10)
+    assert error_of(response) == (400, "BITRIX_REST_V3_EXCEPTION_INVALIDJSONEXCEPTION")

@@ -406,3 +406,30 @@ def test_a_robot_without_use_subscription_leaves_it_to_each_rule(portal, registe
     (went_on,) = portal.workflows("deal", going)
     assert went_on["state"] == "completed"
     assert went_on["rules"][0]["return_values"] == {"Done": "N"}
+
+
+@pytest.mark.parametrize("body", [
+    {"rules": "x"}, {"rules": [1]}, {"rules": [{"robot": ["x"]}]},
+    {"rules": [{"builtin": "wait", "seconds": "soon"}]},
+    {"rules": [{"builtin": "change_stage", "stage_id": "C99:WON"}]},
+    {"rules": [{"builtin": "teleport"}]}, [{"robot": "create_task", "properties": [1]}],
+])
+def test_the_control_api_refuses_bad_rules_with_a_4xx(server, registered, body):
+    response = requests.post(f"{server.url}/_emulator/automation/deal/PREPARATION",
+                             json=body, timeout=5)
+    assert 400 <= response.status_code < 500
+
+
+def test_odd_registration_values_never_break_the_portal(portal, app, receiver):
+    odd = robot(receiver.url, "odd", AUTH_USER_ID="nobody", PROPERTIES={
+        "deep": {"Name": {"en": "Deep"}, "Default": {"a": [1, {"b": 2}]}}},
+        FILTER=[["crm"]], DESCRIPTION=None)
+    assert app.call("bizproc.robot.add", odd) is True
+    portal.set_automation_rules("deal", "PREPARATION", [{"robot": "odd", "properties": {
+        "title": "t"}}])
+    portal.as_user(1).create_deal("Acme", stage_id="PREPARATION")
+    (form,) = wait_robot_calls(portal, receiver)
+    assert form["properties[deep][a][1][b]"] == "2"
+    assert form["auth[user_id]"] == "1"
+    for params in ({"EVENT_TOKEN": ["x"]}, {"EVENT_TOKEN": "x", "RETURN_VALUES": "v"}):
+        assert app.raw("bizproc.event.send", params).status_code == 403
