@@ -31,7 +31,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from emulator import crm_catalog
+from emulator.automation_rules import DOCUMENT_CLASS, entity_name, normalize_rules
 from emulator.context import Change
 from emulator.delivery import Delivery
 from emulator.errors import InvalidArgument
@@ -40,7 +40,6 @@ from emulator.state import Robot
 if TYPE_CHECKING:
     from emulator.portal import Portal
 
-DOCUMENT_CLASS = {"deal": "CCrmDocumentDeal", "lead": "CCrmDocumentLead"}
 MAX_CHAIN = 20  # stage changes one workflow may set off in a row, against rule loops
 ACTIVE = ("running", "waiting")
 
@@ -100,29 +99,6 @@ class Workflow:
                 "document_id": self.document_id, "rules": [r.render() for r in self.rules]}
 
 
-def _entity(entity: str) -> str:
-    name = str(entity).lower()
-    if name not in DOCUMENT_CLASS:
-        raise InvalidArgument(f"entity must be deal or lead, not {entity!r}")
-    return name
-
-
-def filter_allows(robot: Robot, entity: str) -> bool:
-    """Whether the robot's ``FILTER`` shows it in this entity's designer (cloud edition)."""
-    document = ["crm", DOCUMENT_CLASS[entity], entity.upper()]
-
-    def matches(rule: Any) -> bool:
-        if isinstance(rule, str):
-            return rule.lower() == "b24"
-        return list(rule) == document[: len(rule)]
-
-    include = robot.filter.get("INCLUDE")
-    exclude = robot.filter.get("EXCLUDE") or []
-    if include and not any(matches(r) for r in include):
-        return False
-    return not any(matches(r) for r in exclude)
-
-
 class AutomationService:
     """Stage rules, workflow runs and the robot calls they make."""
 
@@ -132,10 +108,6 @@ class AutomationService:
         self._chain = threading.local()
 
     # robots -------------------------------------------------------------------
-    def robots_named(self, code: str, client_id: str | None = None) -> list[Robot]:
-        return [r for (cid, c), r in self.state.robots.items()
-                if c == code and (client_id is None or cid == client_id)]
-
     def drop_robots(self, client_id: str) -> None:
         """An app's uninstall or update removes its robots; rules using them stay."""
         with self.state.lock:
@@ -144,12 +116,9 @@ class AutomationService:
 
     # rules --------------------------------------------------------------------
     def set_rules(self, entity: str, stage_id: str, rules: list[dict[str, Any]]) -> None:
-        entity = _entity(entity)
-        if not isinstance(rules, list):
-            raise InvalidArgument("rules must be a list")
+        entity = entity_name(entity)
         with self.state.lock:
-            stage = self._stage(entity, stage_id)
-            normalized = [self._normalize(entity, stage, dict(rule)) for rule in rules]
+            normalized = normalize_rules(self.state, entity, stage_id, rules)
             if normalized:
                 self.state.automation_rules[(entity, stage_id)] = normalized
             else:
@@ -157,48 +126,8 @@ class AutomationService:
 
     def rules(self, entity: str, stage_id: str) -> list[dict[str, Any]]:
         with self.state.lock:
-            return copy.deepcopy(self.state.automation_rules.get((_entity(entity), stage_id),
-                                                                 []))
-
-    def _stage(self, entity: str, stage_id: str) -> Any:
-        if entity == "deal":
-            return crm_catalog.deal_stage(self.state, stage_id)
-        return crm_catalog.lead_status(self.state, stage_id)
-
-    def _normalize(self, entity: str, stage: Any, rule: dict[str, Any]) -> dict[str, Any]:
-        if "robot" in rule:
-            code = str(rule["robot"])
-            found = self.robots_named(code, rule.get("app"))
-            if not found:
-                raise InvalidArgument(f"No app robot {code!r} is registered")
-            if len(found) > 1:
-                raise InvalidArgument(f"Several apps registered {code!r}: name the app")
-            robot = found[0]
-            if not filter_allows(robot, entity):
-                raise InvalidArgument(f"Robot {code!r} is not offered for {entity}s")
-            properties = dict(rule.get("properties") or {})
-            for name, spec in robot.properties.items():
-                if spec.get("REQUIRED") == "Y" and name not in properties and (
-                        spec.get("DEFAULT") in (None, "")):
-                    raise InvalidArgument(f"Robot {code!r} needs property {name!r}")
-            normalized = {"robot": code, "app": robot.client_id, "properties": properties,
-                          "timeout": int(rule.get("timeout") or 0)}
-            if "use_subscription" in rule:  # the rule's setting, used when the robot has none
-                normalized["use_subscription"] = bool(rule["use_subscription"])
-            return normalized
-        builtin = rule.get("builtin")
-        if builtin == "change_stage":
-            target = str(rule.get("stage_id") or rule.get("status_id") or "")
-            moved_to = self._stage(entity, target)
-            if entity == "deal" and (moved_to.category_id or 0) != (stage.category_id or 0):
-                raise InvalidArgument(f"Stage {target!r} is in another funnel")
-            return {"builtin": "change_stage", "stage_id": target}
-        if builtin == "wait":
-            seconds = int(rule.get("seconds") or 0)
-            if seconds <= 0:
-                raise InvalidArgument("wait needs seconds > 0")
-            return {"builtin": "wait", "seconds": seconds}
-        raise InvalidArgument(f"Unknown rule {rule!r}")
+            return copy.deepcopy(self.state.automation_rules.get(
+                (entity_name(entity), stage_id), []))
 
     # workflows ----------------------------------------------------------------
     def stage_entered(self, entity: str, item_id: int, stage_id: str) -> None:
@@ -424,7 +353,7 @@ class AutomationService:
     # reading --------------------------------------------------------------------
     def workflows(self, entity: str, item_id: int) -> list[dict[str, Any]]:
         self.tick()
-        entity = _entity(entity)
+        entity = entity_name(entity)
         with self.state.lock:
             return [w.render(self.portal.clock.iso) for w in self.state.workflows.values()
                     if (w.entity, w.item_id) == (entity, int(item_id))]
