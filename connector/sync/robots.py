@@ -94,15 +94,17 @@ class RobotCalls:
         detail: dict[str, Any] = {"workflow_id": call.workflow_id, "robot": call.code,
                                   "item": call.item.code}
         if wait.state in (ANSWERED, WAITING):
-            return {**detail, "outcome": f"a repeated delivery: the call is {wait.state}",
+            done = {"outcome": f"a repeated delivery: the call is {wait.state}",
                     "returned": (wait.answer or {}).get("values")}
-        if refused:
-            return {**detail, **self._answer(client, wait, answer_failed(call.code, refused))}
-        if call.code == CREATE_TASK:
-            return {**detail, **self._create(portal, client, call, wait, row)}
-        if call.code == WAIT_FOR_TASKS:
-            return {**detail, **self._wait(portal, client, wait)}
-        return {**detail, **self._status(portal, client, wait)}
+        elif refused:
+            done = self._answer(client, wait, answer_failed(call.code, refused))
+        elif call.code == CREATE_TASK:
+            done = self._create(portal, client, call, wait, row)
+        elif call.code == WAIT_FOR_TASKS:
+            done = self._wait(portal, client, wait)
+        else:
+            done = self._status(portal, client, wait)
+        return _shown({**detail, **done})
 
     def give_up(self, portal: Portal, client: PortalClient, row: Claimed, why: str) -> None:
         """The call's last try failed: tell the workflow why, so it does not hang."""
@@ -267,6 +269,14 @@ class RobotCalls:
     def _real_statuses(self, portal: Portal, item: CrmRef) -> list[int]:
         return [task.snapshot.real_status
                 for task in self._snapshots.tasks_bound_to(portal.id, item)]
+
+
+def _shown(detail: dict[str, Any]) -> dict[str, Any]:
+    """The sync log's one line for a call: what became of it, its workflow, what it got."""
+    returned = detail.get("returned") or {}
+    values = ", ".join(f"{key}={value}" for key, value in returned.items() if value != "")
+    line = f"{detail['outcome']} · workflow {detail['workflow_id']}"
+    return {**detail, "outcome": f"{line} · returned {values}" if values else line}
 
 
 def _send_params(event_token: str, answer: Answer) -> dict[str, Any]:

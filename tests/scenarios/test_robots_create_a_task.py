@@ -73,6 +73,9 @@ def test_a_deal_entering_the_contract_stage_gets_its_task(installed: TaskBridge,
     assert row["state"] == "done"
     assert row["detail"]["workflow_id"] == workflow["id"]
     assert row["detail"]["returned"]["TaskId"] == task_id
+    # The sync log's line for the call: its workflow and what it returned.
+    assert row["detail"]["outcome"] == (
+        f"answered · workflow {workflow['id']} · returned TaskId={task_id}")
     # REST 3.0 tasks.task.add, then one batch: tag, checklist, note and the answer.
     assert row["detail"]["requests"] <= 2
     installed.drain()

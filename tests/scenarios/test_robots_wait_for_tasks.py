@@ -48,7 +48,7 @@ def test_the_deal_moves_to_won_when_its_last_task_is_completed(installed: TaskBr
     [workflow] = portal.workflows("deal", deal)
     assert workflow["state"] == "waiting"
     call = the_call(installed)
-    assert call["detail"]["outcome"] == "waiting for 2 open tasks"
+    assert call["detail"]["outcome"].startswith("waiting for 2 open tasks · workflow ")
     assert call["detail"]["requests"] == 0
 
     portal.as_user(people.colleague).complete_task(first)
