@@ -27,7 +27,8 @@ def take_up(store: RobotWaitStore, portal_id: int, item: CrmRef, key: str = "k1"
                          options={"pending_review_done": True}, journal_id=journal_id)
 
 
-def test_a_call_is_taken_up_once_and_its_token_is_sealed(storage: Storage) -> None:
+def test_a_call_is_taken_up_once_and_its_token_is_sealed(any_storage: Storage) -> None:
+    storage = any_storage
     store = RobotWaitStore(storage.engine, storage.cipher)
     portal_id = a_portal(storage)
     first = take_up(store, portal_id, CrmRef(DEAL, 42))
@@ -41,7 +42,8 @@ def test_a_call_is_taken_up_once_and_its_token_is_sealed(storage: Storage) -> No
     assert sealed.startswith("fernet:") and "secret" not in sealed
 
 
-def test_holds_are_found_per_item_and_end_when_answered(storage: Storage) -> None:
+def test_holds_are_found_per_item_and_end_when_answered(any_storage: Storage) -> None:
+    storage = any_storage
     store = RobotWaitStore(storage.engine, storage.cipher)
     portal_id = a_portal(storage)
     deal = take_up(store, portal_id, CrmRef(DEAL, 5), "deal")
