@@ -129,7 +129,10 @@ class RobotCalls:
         if task_id is None and _offers_rest_v3(portal):
             try:
                 task_id = self._add_v3(client, call, new)
-            except NotFound:
+            except NotFound as exc:
+                if exc.code.upper() != "ERROR_METHOD_NOT_FOUND":
+                    return self._answer(client, wait, answer_failed(
+                        CREATE_TASK, exc.description or str(exc)))
                 # The portal has no REST 3.0 tasks.task.add: remember, and go classic.
                 self._storage.portals.set_robots(
                     portal.member_id, {**(portal.robots or {}), "rest_v3": False})

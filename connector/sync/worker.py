@@ -285,8 +285,10 @@ class Worker:
             raise
         except (TaskBridgeError, ValidationError) as exc:
             error = f"{type(exc).__name__}: {exc}"
-            state = self.journal.fail([row], error,
-                                      max_attempts=self.settings.worker_max_attempts,
+            # A payload that cannot be read will not read better later: no retries.
+            attempts = 1 if isinstance(exc, ValidationError) else \
+                self.settings.worker_max_attempts
+            state = self.journal.fail([row], error, max_attempts=attempts,
                                       detail={**record.detail(), "outcome": "failed",
                                               "error": error})
             if state == "dead":

@@ -133,3 +133,22 @@ def test_a_rule_with_an_unreadable_deadline_is_answered_with_an_error_in_the_log
     assert "DeadlineIn" in rule["return_values"]["Error"]
     assert any("TaskBridge could not run this rule" in line for line in rule["log"])
     assert writes_of(portal, "tasks.task.add") == 0
+
+
+def test_a_responsible_the_portal_does_not_know_is_answered_with_an_error(
+        installed: TaskBridge, people: People) -> None:
+    portal = installed.portal
+    portal.set_automation_rules("deal", CONTRACT, contract_rule(people, Responsible="user_999"))
+    deal = portal.as_user(people.manager).create_deal("ACME", assigned_by=people.manager)
+    portal.as_user(people.manager).move_deal(deal, CONTRACT)
+    installed.drain()
+
+    [workflow] = portal.workflows("deal", deal)
+    assert workflow["state"] == "completed"
+    rule = only_robot_rule(workflow)
+    assert rule["return_values"]["TaskId"] in (0, "0")
+    assert rule["return_values"]["Error"]
+    assert any("TaskBridge could not run this rule" in line for line in rule["log"])
+    assert [t for t in portal.emulator.state.tasks.values() if f"D_{deal}" in t.uf_crm_task] == []
+    [row] = robot_rows(installed)
+    assert row["state"] == "done"
