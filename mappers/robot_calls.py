@@ -39,12 +39,11 @@ MAX_DESCRIPTION = 10_000
 MAX_CHECKLIST_ITEMS = 40
 MAX_CHECKLIST_ITEM = 255
 MAX_TEXT = 64  # workflow ids, codes, member ids
-MAX_TOKEN = 512
 MAX_OFFSET_DAYS = 3650
 
 _WORKFLOW_ID = re.compile(r"[A-Za-z0-9._-]{1,64}", re.ASCII)
 _MEMBER_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}", re.ASCII)
-_TOKEN = re.compile(r"[\x21-\x7e]{1,512}", re.ASCII)
+_TOKEN = re.compile(r"[\x21-\x7e]{1,512}", re.ASCII)  # tokens: printable ASCII, no space
 _USER = re.compile(r"(?:user_)?([0-9]{1,18})", re.ASCII)
 _OFFSET = re.compile(r"\+\s*([0-9]{1,5})\s*([^\W\d_]+)", re.ASCII | re.IGNORECASE)
 _UNITS = {
