@@ -112,7 +112,15 @@ class RobotCalls:
         try:
             call = from_journal(portal.member_id, row.payload,
                                 self._storage.cipher.decrypt(sealed) if sealed else "")
-            client.call(SEND, _send_params(call.event_token, answer_failed(call.code, why)))
+            answer = answer_failed(call.code, why)
+            client.call(SEND, _send_params(call.event_token, answer))
+            wait = self.waits.take_up(portal.id, call_key=call.call_key,
+                                      workflow_id=call.workflow_id, code=call.code,
+                                      item=call.item, event_token=call.event_token,
+                                      options={}, journal_id=row.id)
+            self.waits.answered(wait.id, {"values": dict(answer.values),
+                                          "log_message": answer.log_message,
+                                          "delivered": True})
         except (BitrixError, RobotCallError) as exc:
             log.warning("portal %s: workflow of journal row %s not told of its failure: %s",
                         portal.member_id, row.id, exc)

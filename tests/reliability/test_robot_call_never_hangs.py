@@ -8,6 +8,7 @@ from typing import Any
 
 from connector.rest.client import PortalClient
 from connector.rest.retry_policy import RetryPolicy
+from connector.storage.robot_waits import ANSWERED, RobotWaitStore
 from connector.sync.worker import Worker
 from emulator.faults import FaultSettings
 from mappers.robot_calls import CREATE_TASK, ROBOT_EVENT
@@ -44,3 +45,7 @@ def test_a_call_that_keeps_failing_is_answered_with_why(taskbridge: TaskBridge) 
     assert workflow["state"] == "completed"
     assert rule["return_values"]["Error"]
     assert any("TaskBridge could not run this rule" in line for line in rule["log"])
+    # A later delivery of the same call finds it answered.
+    stored = taskbridge.stored()
+    assert RobotWaitStore(taskbridge.storage.engine, taskbridge.storage.cipher).count(
+        stored.id, ANSWERED) == 1
