@@ -305,7 +305,9 @@ class Worker:
             report = refresh_setup(self.storage, self.settings, portal, client=client)
             detail = {"outcome": "bindings checked after the app update",
                       "bound_events": report.bound_events,
-                      "bound_placements": report.bound_placements}
+                      "bound_placements": report.bound_placements,
+                      "added_robots": report.added_robots,
+                      "automation_rules": (report.robots or {}).get("state")}
         else:
             detail = {"outcome": "handled when received"}
         self.journal.finish([row.id for row in rows], detail=detail)

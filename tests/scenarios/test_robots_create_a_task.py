@@ -152,3 +152,17 @@ def test_a_responsible_the_portal_does_not_know_is_answered_with_an_error(
     assert [t for t in portal.emulator.state.tasks.values() if f"D_{deal}" in t.uf_crm_task] == []
     [row] = robot_rows(installed)
     assert row["state"] == "done"
+
+
+def test_a_lead_gets_its_task_too(installed: TaskBridge, people: People) -> None:
+    portal = installed.portal
+    portal.set_automation_rules("lead", "IN_PROCESS", contract_rule(people))
+    lead = portal.as_user(people.manager).create_lead("Call ACME")
+    installed.drain()
+    portal.as_user(people.manager).move_lead(lead, "IN_PROCESS")
+    installed.drain()
+
+    rule = only_robot_rule(portal.workflows("lead", lead)[0])
+    task = portal.task(int(rule["return_values"]["TaskId"]))
+    assert task["ufCrmTask"] == [f"L_{lead}"] and "CRM" in str(task["tags"])
+    assert any("automation rule" in note for note in timeline(portal, "lead", lead))
