@@ -8,7 +8,7 @@ from typing import Any
 
 SECRET_KEYS = frozenset({
     "auth", "access_token", "refresh_token", "client_secret", "auth_id", "refresh_id",
-    "application_token", "password", "code",
+    "application_token", "password", "code", "event_token",
 })
 REDACTED = "***"
 
@@ -35,6 +35,7 @@ class CallRecord:
     started: float
     duration: float
     in_batch: bool = False
+    api: str = "v1"  # "v3" for REST 3.0 calls under /rest/api/
 
 
 class CallLog:

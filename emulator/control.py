@@ -71,7 +71,33 @@ class ControlApi:
             return self._app_routes()[parts[2]], [parts[1]]
         if len(parts) == 2 and verb == "GET" and parts[0] in ("deals", "leads", "tasks"):
             return self._item, [parts[0], parts[1]]
+        if parts and parts[0] in ("automation", "workflows", "robots"):
+            return self._automation_route(verb, parts)
         raise KeyError(f"{verb} /_emulator/{key}")
+
+    def _automation_route(self, verb: str, parts: list[str]
+                          ) -> tuple[Callable[..., Any], list[str]]:
+        """``automation/{entity}/{stage}`` (POST rules, GET them), ``workflows/{id}``,
+        ``workflows/{entity}/{item_id}``, ``POST workflows/{id}/redeliver``, ``robots``."""
+        portal = self.portal
+        shape = (verb, parts[0], len(parts))
+        if shape == ("POST", "automation", 3):
+            def set_rules(body: Any, entity: str, stage: str) -> dict[str, Any]:
+                rules = body if isinstance(body, list) else body.get("rules", [])
+                portal.set_automation_rules(entity, stage, rules)
+                return {"ok": True, "rules": portal.automation_rules(entity, stage)}
+            return set_rules, parts[1:]
+        if shape == ("GET", "automation", 3):
+            return lambda b, e, s: portal.automation_rules(e, s), parts[1:]
+        if shape == ("GET", "workflows", 2):
+            return lambda b, w: portal.workflow(w), parts[1:]
+        if shape == ("GET", "workflows", 3):
+            return lambda b, e, i: portal.workflows(e, int(i)), parts[1:]
+        if shape == ("POST", "workflows", 3) and parts[2] == "redeliver":
+            return lambda b, w: {"ok": bool(portal.redeliver_robot_call(w))}, parts[1:2]
+        if shape == ("GET", "robots", 1):
+            return lambda b: portal.robots(), []
+        raise KeyError(f"{verb} /_emulator/{'/'.join(parts)}")
 
     def _reset(self, body: dict[str, Any]) -> dict[str, Any]:
         self.portal.reset()

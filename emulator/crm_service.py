@@ -57,12 +57,14 @@ class CrmService:
             self._apply_common(deal, fields, "CRM_DEAL")
             self.state.deals[deal.id] = deal
         self._emit("ONCRMDEALADD", deal.id, change, "deal")
+        self.portal.automation.stage_entered("deal", deal.id, deal.stage_id)
         return deal
 
     def update_deal(self, change: Change, deal_id: Any, fields: dict[str, Any]) -> Deal:
         """Update fields; a new CATEGORY_ID moves funnels and fires only MOVETOCATEGORY."""
         with self.state.lock:
             deal = self.deal(deal_id)
+            stage_before = deal.stage_id
             moved = False
             if "CATEGORY_ID" in fields and _int(fields["CATEGORY_ID"], "CATEGORY_ID") != (
                 deal.category_id
@@ -82,6 +84,8 @@ class CrmService:
             deal.date_modify, deal.modify_by = self.portal.clock.now(), change.actor_id
         event = "ONCRMDEALMOVETOCATEGORY" if moved else "ONCRMDEALUPDATE"
         self._emit(event, deal.id, change, "deal")
+        if deal.stage_id != stage_before:
+            self.portal.automation.stage_entered("deal", deal.id, deal.stage_id)
         return deal
 
     def delete_deal(self, change: Change, deal_id: Any) -> None:
@@ -120,11 +124,13 @@ class CrmService:
             self._apply_common(lead, fields, "CRM_LEAD")
             self.state.leads[lead.id] = lead
         self._emit("ONCRMLEADADD", lead.id, change, "lead")
+        self.portal.automation.stage_entered("lead", lead.id, lead.status_id)
         return lead
 
     def update_lead(self, change: Change, lead_id: Any, fields: dict[str, Any]) -> Lead:
         with self.state.lock:
             lead = self.lead(lead_id)
+            status_before = lead.status_id
             if fields.get("STATUS_ID"):
                 crm_catalog.lead_status(self.state, str(fields["STATUS_ID"]))
                 lead.status_id = str(fields["STATUS_ID"])
@@ -136,6 +142,8 @@ class CrmService:
             self._apply_common(lead, fields, "CRM_LEAD")
             lead.date_modify, lead.modify_by = self.portal.clock.now(), change.actor_id
         self._emit("ONCRMLEADUPDATE", lead.id, change, "lead")
+        if lead.status_id != status_before:
+            self.portal.automation.stage_entered("lead", lead.id, lead.status_id)
         return lead
 
     def delete_lead(self, change: Change, lead_id: Any) -> None:

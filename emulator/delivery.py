@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,8 @@ class Delivery:
     status: int | None = None
     error: str | None = None
     done: threading.Event = field(default_factory=threading.Event, repr=False)
+    # called once the POST ended, before ``done`` is set (a robot's workflow goes on)
+    on_done: Callable[[Delivery], None] | None = field(default=None, repr=False)
 
     @property
     def delivered(self) -> bool:
@@ -113,4 +116,9 @@ class EventSender:
             delivery.error = f"{type(exc).__name__}: {exc}"
             log.warning("event %s to %s dropped: %s", delivery.event, delivery.handler, exc)
         finally:
+            if delivery.on_done is not None:
+                try:
+                    delivery.on_done(delivery)
+                except Exception:  # the sender thread must outlive a callback's bug
+                    log.exception("after-delivery step of %s failed", delivery.event)
             delivery.done.set()

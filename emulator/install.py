@@ -79,6 +79,7 @@ class AppInstaller:
                     if b.event == "ONAPPUPDATE" and not b.offline]
         app.version = version or app.version + 1
         self._forget_bindings(client_id)
+        self.portal.automation.drop_robots(client_id)
         deliveries = [
             self.portal.events.send(app, "ONAPPUPDATE", {
                 "VERSION": str(app.version), "LANGUAGE_ID": "en"}, b.handler, b.auth_type or 1,
@@ -100,6 +101,7 @@ class AppInstaller:
         ]
         app.installed = app.install_finished = False
         self._forget_bindings(client_id)
+        self.portal.automation.drop_robots(client_id)
         self.portal.offline.drop_client(client_id)
         self.portal.tokens.revoke(client_id)
         return deliveries[0] if deliveries else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from emulator import (
     batch,
+    bizproc_api,
     common_api,
     crm_api,
     crm_item_api,
@@ -20,6 +21,6 @@ from emulator.registry import MethodRegistry
 def build_registry() -> MethodRegistry:
     registry = MethodRegistry()
     for module in (tasks_api, task_extras_api, crm_api, crm_item_api, crm_userfields_api,
-                   timeline_api, events_api, placement_api, common_api, batch):
+                   timeline_api, events_api, placement_api, bizproc_api, common_api, batch):
         module.register(registry)
     return registry

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from emulator import crm_catalog, crm_fields, task_fields
+from emulator import crm_catalog, crm_fields, rest_v3_tasks, task_fields
+from emulator.automation import AutomationService
 from emulator.call_log import CallLog
 from emulator.clock import Clock
 from emulator.control import ControlApi
@@ -27,6 +28,7 @@ from emulator.methods import build_registry
 from emulator.oauth import TokenPair, TokenStore
 from emulator.offline_queue import OfflineQueue
 from emulator.rest import RestExecutor
+from emulator.rest_v3 import RestV3
 from emulator.state import App, PortalState, User
 from emulator.tasks_service import TaskService
 from emulator.user_actions import UserActions
@@ -59,6 +61,8 @@ class Portal:
         self.call_log = CallLog()
         self.faults = FaultInjector()
         self.rest = RestExecutor(self)
+        self.rest_v3 = RestV3(self)
+        rest_v3_tasks.register(self.rest_v3)
         self.events = EventHub(self)
         self.control = ControlApi(self)
         self.wsgi_app = PortalApp(self)
@@ -74,6 +78,7 @@ class Portal:
         self.crm = CrmService(self)
         self.crm_items = CrmItemService(self)
         self.installer = AppInstaller(self)
+        self.automation = AutomationService(self)
         crm_catalog.seed(self.state)
         self.add_user("Admin", "Portal", email="admin@example.test", admin=True)
         if self._webhook_code:
@@ -202,6 +207,32 @@ class Portal:
     def expire_tokens(self) -> None:
         self.tokens.expire_access_tokens()
 
+    # automation rules (robots) ---------------------------------------------
+    def set_automation_rules(self, entity: str, stage_id: str,
+                             rules: list[dict[str, Any]]) -> None:
+        """Rules run when a deal/lead enters ``stage_id``; see ``emulator.automation``."""
+        self.automation.set_rules(entity, stage_id, rules)
+
+    def automation_rules(self, entity: str, stage_id: str) -> list[dict[str, Any]]:
+        return self.automation.rules(entity, stage_id)
+
+    def workflows(self, entity: str, item_id: int) -> list[dict[str, Any]]:
+        """The item's workflows, oldest first, as dicts (``emulator.automation``)."""
+        return self.automation.workflows(entity, item_id)
+
+    def workflow(self, workflow_id: str) -> dict[str, Any]:
+        return self.automation.workflow(workflow_id)
+
+    def redeliver_robot_call(self, workflow_id: str) -> Delivery:
+        """POST the workflow's last robot call again, unchanged (a duplicate delivery)."""
+        return self.automation.redeliver(workflow_id)
+
+    def robots(self, client_id: str | None = None) -> list[dict[str, Any]]:
+        """Registered robots (``bizproc.robot.add``), of one app or all."""
+        with self.state.lock:
+            return [dataclasses.asdict(r) for r in self.state.robots.values()
+                    if client_id is None or r.client_id == client_id]
+
     # logs -------------------------------------------------------------------
     @property
     def delivered_events(self) -> list[Delivery]:
@@ -242,7 +273,9 @@ class Portal:
         return fault_settings
 
     def advance_time(self, seconds: float) -> None:
+        """Move the portal clock on; waits and robot timeouts that came due go on."""
         self.clock.advance(seconds)
+        self.automation.tick()
 
     def reset(self) -> None:
         """Back to a fresh portal: same address and member_id, nothing else kept."""

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 ALL_SCOPES = ("crm", "task", "tasks", "user", "user_brief", "user_basic", "placement",
-              "department")
+              "department", "bizproc")
 
 
 @dataclass

@@ -194,7 +194,8 @@ class App:
     client_secret: str
     title: str = "TaskBridge"
     handler_url: str = ""
-    scope: list[str] = field(default_factory=lambda: ["crm", "task", "user", "placement"])
+    scope: list[str] = field(default_factory=lambda: ["crm", "task", "user", "placement",
+                                                      "bizproc"])
     version: int = 1
     code: str = "taskbridge"
     installed: bool = False
@@ -222,6 +223,25 @@ class PlacementBinding:
     handler: str
     title: str = ""
     description: str = ""
+
+
+@dataclass
+class Robot:
+    """An app's automation rule registered with ``bizproc.robot.add``."""
+
+    client_id: str
+    code: str
+    handler: str
+    name: Any
+    auth_user_id: int = 0
+    use_subscription: bool | None = None  # None: each rule's own setting (waits by default)
+    description: Any = ""
+    properties: dict[str, dict[str, Any]] = field(default_factory=dict)
+    return_properties: dict[str, dict[str, Any]] = field(default_factory=dict)
+    document_type: list[str] = field(default_factory=list)
+    filter: dict[str, Any] = field(default_factory=dict)
+    use_placement: bool = False
+    placement_handler: str = ""
 
 
 @dataclass
@@ -263,6 +283,12 @@ class PortalState:
         self.placements: dict[int, PlacementBinding] = {}
         self.offline_events: dict[int, OfflineEvent] = {}
         self.webhooks: dict[str, int] = {}
+        self.robots: dict[tuple[str, str], Robot] = {}  # (client_id, CODE)
+        # (entity, stage_id) -> rules; workflows by id (emulator.automation.Workflow)
+        self.automation_rules: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.workflows: dict[str, Any] = {}
+        # REST 3.0 Idempotency-Key answers (emulator.rest_v3)
+        self.idempotent: dict[tuple[str, ...], Any] = {}
         self._counters: dict[str, itertools.count[int]] = {}
 
     def next_id(self, kind: str) -> int:

@@ -63,6 +63,8 @@ class PortalApp:
 
     def dispatch(self, request: Request, environ: dict[str, Any]) -> Response:
         path = request.path
+        if path.startswith("/rest/api/"):
+            return self.rest_v3(request, environ, path[len("/rest/api/"):])
         if path.startswith("/rest/"):
             return self.rest(request, environ, path[len("/rest/"):])
         if path.rstrip("/") == "/oauth/token":
@@ -104,6 +106,16 @@ class PortalApp:
             params.pop("auth", None)
         outcome = self.portal.rest.call(ctx, method, params)
         return json_response(outcome.body, outcome.status)
+
+    def rest_v3(self, request: Request, environ: dict[str, Any], tail: str) -> Response:
+        """REST 3.0; faults apply to it as to the classic API."""
+        method = tail.rstrip("/").rsplit("/", 1)[-1]
+        fault = self.portal.faults.pick(method, request.full_path.rstrip("?"))
+        if self.portal.faults.settings.delay:
+            time.sleep(self.portal.faults.settings.delay)
+        if fault is not None:
+            return self._fault(fault, environ)
+        return self.portal.rest_v3.handle(request, tail)
 
     def _log_refused(self, method: str, exc: RestError) -> None:
         self.portal.call_log.add(CallRecord(

@@ -22,6 +22,7 @@ from webhooks import (
     metrics,
     placement,
     placement_tabs,
+    robots,
     task_api,
 )
 
@@ -42,7 +43,8 @@ def create_app(settings: Settings | None = None, storage: Storage | None = None)
     app.before_request(_correlation_id)
     app.after_request(_echo_correlation_id)
     correlation.init_app(app)
-    for surface in (install, events, health, placement, placement_tabs, task_api, metrics):
+    for surface in (install, events, health, placement, placement_tabs, robots, task_api,
+                    metrics):
         app.register_blueprint(surface.blueprint)
     admin.init_app(app)
     if settings.trust_proxy:

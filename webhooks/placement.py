@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, redirect, request, url_for
 
-from connector.storage.user_tokens import UserTokenStore
+from connector.storage.portals import UserTokenStore
 from mappers.errors import InvalidIdError
 from webhooks import answers, placement_tabs
 from webhooks.admin_auth import PORTAL, start_session
@@ -89,7 +89,7 @@ def _keep_user_token(storage: Any, user: Any, body: dict[str, Any]) -> None:
     """The user's own tokens let the worker see which tasks they have opened.
 
     AUTH_ID was just verified as this user's; REFRESH_ID came alongside unchecked, so it
-    is checked when first used: `connector.storage.user_tokens` drops it if the OAuth answer of
+    is checked when first used: `storage.portals.UserTokenStore` drops it if the OAuth answer of
     its refresh names another user or portal (no extra call now, none later)."""
     refresh = str(body.get("REFRESH_ID") or "")
     if refresh and user.user_id:

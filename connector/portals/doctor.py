@@ -1,7 +1,9 @@
 """`taskbridge doctor`: check one portal end to end, each finding with a fix hint.
 
 Two REST requests at most (one `scope` call that also gives the portal's clock, one batch
-for bindings, fields and placements) plus one token refresh for an installed app.
+for bindings, fields, placements and automation rules) plus one token refresh for an
+installed app. Automation rules are optional: a portal that did not grant `bizproc` is
+told how to get them, and is not a problem.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connector.portals.install import PLACEMENTS, STATUS_FIELD
+from connector.portals.robots import RULES, SCOPE
 from connector.rest.client import PortalClient
 from connector.rest.errors import BitrixError
 from connector.rest.token_refresh import TokenRefresher
@@ -54,7 +57,7 @@ def diagnose(storage: Storage, settings: Settings, member_id: str, *,
         if portal.auth_mode == "webhook":
             checks.append(Check("setup", True, "webhook mode: no event bindings or placements"))
             return checks
-        checks.extend(_setup(client, settings))
+        checks.extend(_setup(client, settings, _granted(answer.result)))
     finally:
         client.close()
     return checks
@@ -86,21 +89,28 @@ def _refresh(storage: Storage, settings: Settings, portal: Any) -> Check:
     return Check("token refresh", True, f"token version {fresh.token_version}")
 
 
+def _granted(result: Any) -> set[str]:
+    return {str(s).lower() for s in result or []} if isinstance(result, list) else set()
+
+
 def _scopes(result: Any) -> Check:
-    have = {str(s).lower() for s in result or []}
+    have = _granted(result)
     missing = [s for s in NEEDED_SCOPES if s not in have]
     return Check("scopes", not missing,
                  f"missing {', '.join(missing)}" if missing else ", ".join(sorted(have)),
                  "add the scopes to the local application, then reinstall it" if missing else "")
 
 
-def _setup(client: PortalClient, settings: Settings) -> list[Check]:
-    seen = client.batch({
+def _setup(client: PortalClient, settings: Settings, scopes: set[str]) -> list[Check]:
+    reading = {
         "events": ("event.get", {}),
         "placements": ("placement.get", {}),
         "deal_field": ("crm.deal.userfield.list", {"filter": {"FIELD_NAME": STATUS_FIELD}}),
         "lead_field": ("crm.lead.userfield.list", {"filter": {"FIELD_NAME": STATUS_FIELD}}),
-    })
+    }
+    if SCOPE in scopes:
+        reading["robots"] = ("bizproc.robot.list", {})
+    seen = client.batch(reading)
     found = seen.results
     checks = []
     events_url = f"{settings.public_url}/bitrix/events"
@@ -127,7 +137,21 @@ def _setup(client: PortalClient, settings: Settings) -> list[Check]:
     checks.append(_listed("placements", seen.errors.get("placements"),
                           [p for p in PLACEMENTS if p not in placed], ", ".join(PLACEMENTS),
                           elsewhere))
+    checks.append(_robots(seen, SCOPE in scopes))
     return checks
+
+
+def _robots(seen: Any, granted: bool) -> Check:
+    """TaskBridge's automation rules: registered, missing, or not offered without bizproc."""
+    name = "automation rules"
+    if not granted:
+        return Check(name, True, "not offered: the portal did not grant the bizproc scope",
+                     "to offer TaskBridge's automation rules, add bizproc to the local "
+                     "application's scopes and reinstall it")
+    listed = seen.results.get("robots")
+    codes = {str(code) for code in listed} if isinstance(listed, list) else set()
+    return _listed(name, seen.errors.get("robots"),
+                   [code for code in RULES if code not in codes], ", ".join(RULES))
 
 
 def _listed(name: str, error: BitrixError | None, missing: list[str], good: str,

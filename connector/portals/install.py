@@ -23,6 +23,10 @@ from typing import Any
 
 from connector.errors import PortalError
 from connector.portals.install_admin import is_portal_admin
+from connector.portals.robots import RobotSetup
+from connector.portals.robots import commands as robot_commands
+from connector.portals.robots import definitions as robot_definitions
+from connector.portals.robots import record as robot_record
 from connector.portals.settings import labels_language
 from connector.rest.client import PortalClient
 from connector.rest.endpoint_policy import check_endpoint
@@ -68,6 +72,9 @@ class SetupReport:
     unbound_events: list[str] = field(default_factory=list)
     unbound_placements: list[str] = field(default_factory=list)
     relabelled_fields: list[str] = field(default_factory=list)
+    added_robots: list[str] = field(default_factory=list)
+    updated_robots: list[str] = field(default_factory=list)
+    robots: dict[str, Any] | None = None  # the portal's record (`connector.portals.robots`)
     requests: int = 0
 
     @property
@@ -75,6 +82,7 @@ class SetupReport:
         return bool(
             self.bound_events or self.bound_offline or self.created_fields or self.bound_placements
             or self.unbound_events or self.unbound_placements or self.relabelled_fields
+            or self.added_robots or self.updated_robots
         )
 
 
@@ -100,9 +108,13 @@ def install(storage: Storage, settings: Settings, request: InstallRequest) -> Se
         )
     )
     # A re-install keeps the portal's settings, and with them its chosen label language.
-    language = labels_language(storage.portals.get(grant.member_id))
+    stored = storage.portals.get(grant.member_id)
+    language = labels_language(stored)
     report = ensure_setup(PortalClient.for_portal(storage, settings, grant.member_id), settings,
-                          language=language)
+                          language=language,
+                          rules=RobotSetup(grant.scope, grant.user_id, stored.robots))
+    if report.robots is not None:
+        storage.portals.set_robots(grant.member_id, report.robots)
     storage.portals.mark_installed(grant.member_id)
     log.info("portal %s installed by administrator %s (%s)", grant.member_id, grant.user_id,
              _summary(report))
@@ -144,28 +156,46 @@ def _require_admin(settings: Settings, grant: TokenGrant, endpoint: str) -> None
         )
 
 
-def ensure_setup(client: PortalClient, settings: Settings, *, language: str) -> SetupReport:
-    """Bind whatever of the wanted events, fields and placements the portal lacks."""
+def ensure_setup(client: PortalClient, settings: Settings, *, language: str,
+                 rules: RobotSetup | None = None) -> SetupReport:
+    """Bind whatever of the wanted events, fields, placements and automation rules the
+    portal lacks (automation rules only when `rules` is given; a rule that fails to
+    register never fails the rest: the portal's record says why)."""
     report = SetupReport()
-    seen = client.batch(
-        {
-            "events": ("event.get", {}),
-            "placements": ("placement.get", {}),
-            "deal_field": ("crm.deal.userfield.list", {"filter": {"FIELD_NAME": STATUS_FIELD}}),
-            "lead_field": ("crm.lead.userfield.list", {"filter": {"FIELD_NAME": STATUS_FIELD}}),
-        }
-    )
+    reading: dict[str, tuple[str, dict[str, Any]]] = {
+        "events": ("event.get", {}),
+        "placements": ("placement.get", {}),
+        "deal_field": ("crm.deal.userfield.list", {"filter": {"FIELD_NAME": STATUS_FIELD}}),
+        "lead_field": ("crm.lead.userfield.list", {"filter": {"FIELD_NAME": STATUS_FIELD}}),
+    }
+    skipped = rules.skipped_because if rules is not None else "not asked"
+    if not skipped:
+        reading["robots"] = ("bizproc.robot.list", {})
+    seen = client.batch(reading)
     report.requests += 1
-    if seen.errors:
-        raise next(iter(seen.errors.values()))
+    robot_errors = {key: str(error.description or error)
+                    for key, error in seen.errors.items() if key == "robots"}
+    if set(seen.errors) - set(robot_errors):
+        raise next(error for key, error in seen.errors.items() if key != "robots")
     commands = _missing(seen.results, settings, language, report)
     commands.update(_relabels(seen.results, language, report))
+    wanted = None
+    if rules is not None and not skipped and not robot_errors:
+        wanted = robot_definitions(settings.public_url, int(rules.auth_user_id or 0))
+        found, report.added_robots, report.updated_robots = robot_commands(
+            seen.results.get("robots"), wanted, rules.registered)
+        commands.update(found)
     if commands:
         done = client.batch(commands)
         report.requests += 1
-        for _key, error in done.errors.items():
-            if getattr(error, "code", "") != "ERROR_HANDLER_ALREADY_EXIST":
+        for key, error in done.errors.items():
+            if key.startswith("robot_"):
+                robot_errors[key] = str(error.description or error)
+            elif getattr(error, "code", "") != "ERROR_HANDLER_ALREADY_EXIST":
                 raise error
+    if rules is not None:
+        report.robots = robot_record(wanted, auth_user_id=rules.auth_user_id,
+                                      failed=robot_errors, skipped=skipped)
     return report
 
 
@@ -293,16 +323,24 @@ def _status_field(language: str) -> dict[str, Any]:
 
 def refresh_setup(storage: Storage, settings: Settings, portal: Portal, *,
                   client: PortalClient | None = None) -> SetupReport:
-    """Re-bind after an app update (the portal drops handlers on update)."""
+    """Re-bind after an app update (the portal drops handlers and robots on update)."""
     client = client or PortalClient.for_portal(storage, settings, portal.member_id)
-    return ensure_setup(client, settings, language=labels_language(portal))
+    registered = portal.robots or {}
+    report = ensure_setup(client, settings, language=labels_language(portal),
+                          rules=RobotSetup(portal.scope, registered.get("auth_user_id"),
+                                           registered))
+    if report.robots is not None:
+        storage.portals.set_robots(portal.member_id, report.robots)
+    return report
 
 
 def _summary(report: SetupReport) -> str:
+    rules = (report.robots or {}).get("state", "not asked")
     if not report.changed:
-        return "setup already complete"
+        return f"setup already complete; automation rules {rules}"
     return (
         f"bound {len(report.bound_events)} events, {len(report.bound_offline)} offline, "
         f"{len(report.created_fields)} fields, {len(report.bound_placements)} placements, "
-        f"{len(report.relabelled_fields)} relabelled"
+        f"{len(report.relabelled_fields)} relabelled; automation rules {rules} "
+        f"({len(report.added_robots)} added, {len(report.updated_robots)} updated)"
     )

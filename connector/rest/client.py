@@ -5,6 +5,7 @@
     client.call(method, params, write=None) -> RestResult
     client.batch({key: (method, params)}, halt=False) -> BatchResult
     client.list_all(method, params, id_field="ID") -> Iterator[dict]
+    client.call_v3(method, params, idempotency_key=None) -> V3Result    # /rest/api/
 
 One attempt = check the method is not paused ▸ take a slot from the portal's rate budget ▸
 POST ▸ (401 expired_token: refresh once, single-flight, and repeat) ▸ (302: record the new
@@ -67,6 +68,23 @@ class RestResult:
             next=int(following) if following is not None else None,
             time=body.get("time") or {},
         )
+
+
+@dataclass(frozen=True)
+class V3Result:
+    """A REST 3.0 answer: its `result`, and whether the portal replayed a stored answer to
+    the same `Idempotency-Key` instead of running the method again."""
+
+    result: Any
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class _Call:
+    """How one request is addressed: the REST version and the extra headers it carries."""
+
+    v3: bool = False
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -158,8 +176,20 @@ class PortalClient:
         writes = is_write(method) if write is None else write
         repeat_safe = is_idempotent(method) if idempotent is None else idempotent
         body = self._request(method, dict(params or {}), risky=writes and not repeat_safe,
-                             shown=params or {})
+                             shown=params or {}).body
         return RestResult.from_body(body)
+
+    def call_v3(self, method: str, params: Mapping[str, Any] | None = None, *,
+                idempotency_key: str | None = None) -> V3Result:
+        """One REST 3.0 method (`/rest/api/`). A write with an `idempotency_key` is safe to
+        repeat: the portal answers a repeat with the first call's stored answer."""
+        how = _Call(v3=True, headers={"Idempotency-Key": idempotency_key}
+                    if idempotency_key else {})
+        answer = self._request(method, dict(params or {}),
+                               risky=is_write(method) and not idempotency_key,
+                               shown=params or {}, how=how)
+        replayed = str(answer.headers.get("Idempotent-Replayed", "")).lower() == "true"
+        return V3Result(answer.body.get("result"), replayed=replayed)
 
     def batch(
         self, commands: Mapping[str, tuple[str, Mapping[str, Any]]], *, halt: bool = False
@@ -173,7 +203,7 @@ class PortalClient:
             risky = any(is_write(methods[k]) and not is_idempotent(methods[k]) for k in keys)
             shown = {"halt": int(halt), "cmd": {k: methods[k] for k in keys}}
             body = self._request("batch", {"halt": int(halt), "cmd": cmd}, risky=risky,
-                                 shown=shown)
+                                 shown=shown).body
             outcome.requests += 1
             merge_chunk(outcome, body.get("result"), keys, methods)
             if halt and outcome.errors:
@@ -191,14 +221,15 @@ class PortalClient:
 
     # one call, with its retries ------------------------------------------------------
     def _request(
-        self, method: str, payload: dict[str, Any], *, risky: bool, shown: Mapping[str, Any]
-    ) -> dict[str, Any]:
+        self, method: str, payload: dict[str, Any], *, risky: bool, shown: Mapping[str, Any],
+        how: _Call = _Call(),
+    ) -> Answer:
         tally = _Tally()
         started = time.monotonic()
         error: BitrixError | None = None
         try:
             return self.policy.run(
-                lambda: self._attempt(method, payload, tally), is_write=risky,
+                lambda: self._attempt(method, payload, tally, how), is_write=risky,
                 label=f"{method} on {self.portal_key}",
             )
         except BitrixError as exc:
@@ -215,39 +246,42 @@ class PortalClient:
                 requests=tally.requests, limited=tuple(tally.limited),
             ))
 
-    def _attempt(self, method: str, payload: dict[str, Any], tally: _Tally) -> dict[str, Any]:
+    def _attempt(self, method: str, payload: dict[str, Any], tally: _Tally,
+                 how: _Call) -> Answer:
         tally.attempts += 1
         self.pauses.check(method)
         target = self.auth.target(method)
         try:
-            return self._send(target, method, payload, tally)
+            return self._send(target, method, payload, tally, how)
         except ExpiredToken:
             self.auth.renew(target, method)
-            return self._send(self.auth.target(method), method, payload, tally)
+            return self._send(self.auth.target(method), method, payload, tally, how)
 
     def _send(
-        self, target: Target, method: str, payload: dict[str, Any], tally: _Tally
-    ) -> dict[str, Any]:
+        self, target: Target, method: str, payload: dict[str, Any], tally: _Tally,
+        how: _Call,
+    ) -> Answer:
         body = {**payload, "auth": target.access_token} if target.access_token else payload
         try:
-            answer = self._post(target.url(method), body, method, tally)
+            answer = self._post(_url(target, method, how), body, method, tally, how)
         except PortalMoved as moved:
             # The portal answered before running anything: repeat at the new address.
             self.auth.moved(endpoint_of(moved.location))
             target = self.auth.target(method)
             body = {**payload, "auth": target.access_token} if target.access_token else payload
             try:
-                answer = self._post(target.url(method), body, method, tally)
+                answer = self._post(_url(target, method, how), body, method, tally, how)
             except PortalMoved:
                 raise TransportError("redirected again from the new address", method=method,
                                      maybe_delivered=False) from None
-        return answer.body
+        return answer
 
-    def _post(self, url: str, body: dict[str, Any], method: str, tally: _Tally) -> Answer:
+    def _post(self, url: str, body: dict[str, Any], method: str, tally: _Tally,
+              how: _Call) -> Answer:
         self.budget.acquire()
         tally.requests += 1
         try:
-            answer = self.transport.post(url, body, method=method)
+            answer = self.transport.post(url, body, method=method, headers=how.headers)
         except QueryLimitExceeded as exc:
             tally.http_status = exc.http_status
             tally.limited.append(exc.http_status or 503)
@@ -265,6 +299,13 @@ class PortalClient:
             raise
         tally.http_status = answer.status
         return answer
+
+
+def _url(target: Target, method: str, how: _Call) -> str:
+    """The method's address; REST 3.0 methods live under `/rest/api/` (`.../rest/api/1/
+    code/` for an incoming webhook)."""
+    url = target.url(method)
+    return url.replace("/rest/", "/rest/api/", 1) if how.v3 else url
 
 
 def _surface(error: BitrixError, risky: bool) -> BitrixError:

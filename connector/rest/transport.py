@@ -8,7 +8,8 @@ body, never in a URL that could reach a log.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -22,6 +23,7 @@ CONNECT_TIMEOUT = 5.0
 class Answer:
     status: int
     body: dict[str, Any]
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 class RestTransport:
@@ -29,11 +31,13 @@ class RestTransport:
         self.session = session or requests.Session()
         self.timeout = (min(CONNECT_TIMEOUT, timeout), timeout)
 
-    def post(self, url: str, payload: dict[str, Any], *, method: str) -> Answer:
+    def post(self, url: str, payload: dict[str, Any], *, method: str,
+             headers: Mapping[str, str] | None = None) -> Answer:
         """POST `payload` as JSON; return the success body or raise a `BitrixError`."""
         try:
             response = self.session.post(
-                url, json=payload, timeout=self.timeout, allow_redirects=False
+                url, json=payload, timeout=self.timeout, allow_redirects=False,
+                headers=dict(headers) if headers else None,
             )
         except requests.ConnectTimeout:
             raise TransportError("connect timeout", method=method, maybe_delivered=False) from None
@@ -48,7 +52,7 @@ class RestTransport:
             raise TransportError(type(exc).__name__, method=method) from None
         if response.is_redirect:
             raise PortalMoved(response.headers.get("Location", ""))
-        return Answer(response.status_code, _body(response, method))
+        return Answer(response.status_code, _body(response, method), response.headers)
 
     def close(self) -> None:
         self.session.close()
@@ -66,6 +70,10 @@ def _body(response: requests.Response, method: str) -> dict[str, Any]:
         raise TransportError(f"unreadable answer (HTTP {status})", method=method,
                              http_status=status)
     code = body.get("error")
+    if isinstance(code, dict):
+        # REST 3.0 answers `{"error": {"code": ..., "message": ...}}`.
+        body = {**body, "error_description": code.get("message") or ""}
+        code = code.get("code") or ""
     if code is not None or status >= 400:
         timing = body.get("time") if isinstance(body.get("time"), dict) else {}
         reset_at = timing.get("operating_reset_at")

@@ -1,6 +1,8 @@
 """The reconcile pass: what changed on each portal since its last pass is re-checked, and
 a few of the open tasks checked longest ago, which finds what no event reports (a
-checklist item ticked inline)."""
+checklist item ticked inline). A deal or lead an automation rule still waits on although
+its stored tasks are all done (its release was missed) is re-checked too: the pass that
+handles it ends the hold."""
 
 from __future__ import annotations
 
@@ -16,7 +18,10 @@ from connector.storage.counters import last_reconcile_run
 from connector.storage.engines import Storage
 from connector.storage.journal import Journal
 from connector.storage.portals import Portal
+from connector.storage.robot_waits import RobotWaitStore
 from connector.storage.snapshots import SnapshotStore
+from mappers.bindings import CrmRef
+from mappers.robot_calls import open_count
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +76,10 @@ def _reconcile_portal(storage: Storage, settings: Settings, portal: Portal, sinc
     ]
     queued = queue_rechecks(journal, portal, sorted(set(task_ids)), "reconcile",
                             "changed since the last pass", now)
+    changed_items = {kind: set(ids) for kind, ids in changed.items()}
+    for ref in _missed_releases(storage, snapshots, portal):
+        changed_items.setdefault(ref.kind, set()).add(ref.id)
+    changed = {kind: sorted(ids) for kind, ids in changed_items.items()}
     for kind, item_ids in changed.items():
         keys = {f"{kind}:{item_id}": item_id for item_id in item_ids}
         waiting = journal.waiting_keys(portal.id, keys)
@@ -82,6 +91,20 @@ def _reconcile_portal(storage: Storage, settings: Settings, portal: Portal, sinc
                                 source="reconcile", now=now)
                 queued += 1
     return queued
+
+
+def _missed_releases(storage: Storage, snapshots: SnapshotStore, portal: Portal) -> list[CrmRef]:
+    """Items an automation rule still waits on although their stored tasks are done (the
+    pass that saw the last one could not answer the workflow): a re-check ends the hold.
+    A hold whose tasks are still open costs nothing here."""
+    found = []
+    for wait in RobotWaitStore(storage.engine, storage.cipher).waiting(portal.id):
+        statuses = [task.snapshot.real_status
+                    for task in snapshots.tasks_bound_to(portal.id, wait.item)]
+        if open_count(statuses, pending_review_done=bool(
+                wait.options.get("pending_review_done"))) == 0:
+            found.append(wait.item)
+    return found
 
 
 def _changed_since(client: PortalClient, since: datetime) -> dict[str, list[int]]:

@@ -1,6 +1,6 @@
 """Responsible views: opening a task fires no event, and the unviewed marker answers for
 the calling user only, so each responsible who opened TaskBridge is asked, with their own
-token (`connector.storage.user_tokens`), whether they have seen their CREATED tasks.
+token (`connector.storage.portals.UserTokenStore`), whether they have seen their CREATED tasks.
 
 A refresh token kept for a user is checked on its first use, for free: the OAuth server's
 answer to a refresh names `user_id` and `member_id`, and a token naming anyone else is
@@ -20,9 +20,8 @@ from connector.rest.user_client import user_client
 from connector.settings import Settings
 from connector.storage.engines import Storage
 from connector.storage.journal import Journal
-from connector.storage.portals import INSTALLED, Portal
+from connector.storage.portals import INSTALLED, Portal, UserTokenStore
 from connector.storage.snapshots import SnapshotStore
-from connector.storage.user_tokens import UserTokenStore
 from mappers.statuses import CrmTaskStatus
 
 log = logging.getLogger(__name__)

@@ -1,8 +1,17 @@
-"""The installation store: portals, their encrypted tokens and their settings.
+"""The installation store: portals, their encrypted tokens and their settings; and the
+tokens of the portal's users who opened TaskBridge (`UserTokenStore`).
 
 Tokens are encrypted with `TokenCipher`; the application token is kept only as a
 SHA-256 digest and compared in constant time. Token rotation is a compare-and-swap
 on `token_version`, so a refresh that lost a race never overwrites a fresher pair.
+
+Users' tokens: opening a task fires no event, and the unviewed marker answers for the
+calling user only: with a user's own token TaskBridge can ask whether that user has seen
+the tasks they are responsible for (`connector.scheduler.views.poll_views`). The access
+token is saved only after the portal named its user (`user.current` in the placement's
+batch); the refresh token came alongside, unchecked. It is checked on its first use, for
+free: the OAuth server's answer to a refresh names `user_id` and `member_id`, and a token
+naming anyone else is forgotten, never saved.
 """
 
 from __future__ import annotations
@@ -14,10 +23,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, RowMapping, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from connector.errors import PortalNotFound
 from connector.storage import counters as metric_counters
-from connector.storage.schema import crm_item_statuses, journal, portals, task_snapshots, write_log
+from connector.storage.schema import (
+    crm_item_statuses,
+    journal,
+    portals,
+    robot_waits,
+    task_snapshots,
+    user_tokens,
+    write_log,
+)
 from connector.storage.token_cipher import TokenCipher
 
 INSTALLED = "installed"
@@ -78,6 +96,7 @@ class Portal:
     refresh_token: str = field(default="", repr=False)
     webhook_url: str = field(default="", repr=False)
     application_token_hash: str | None = field(default=None, repr=False)
+    robots: dict[str, Any] | None = None  # the automation rules registered (`portals.robots`)
 
     def application_token_matches(self, candidate: str) -> bool:
         if not self.application_token_hash or not candidate:
@@ -186,6 +205,10 @@ class PortalStore:
                 journal.insert().values(**change_row).returning(journal.c.id)
             ).scalar_one()
 
+    def set_robots(self, member_id: str, record: dict[str, Any]) -> None:
+        """What `connector.portals.robots` registered on the portal, or why nothing."""
+        self._update(member_id, stamp=False, robots=record)
+
     def update_endpoint(self, member_id: str, domain: str, client_endpoint: str) -> None:
         self._update(member_id, domain=domain, client_endpoint=client_endpoint)
 
@@ -232,7 +255,7 @@ class PortalStore:
             ).scalar()
             if portal_id is None:
                 return
-            for table in (write_log, task_snapshots, crm_item_statuses, journal):
+            for table in (write_log, task_snapshots, crm_item_statuses, robot_waits, journal):
                 conn.execute(delete(table).where(table.c.portal_id == portal_id))
             conn.execute(delete(journal).where(journal.c.member_id == member_id))
             conn.execute(delete(portals).where(portals.c.id == portal_id))
@@ -280,4 +303,41 @@ class PortalStore:
             refresh_token=self._open(row["refresh_token_enc"]),
             webhook_url=self._open(row["webhook_url_enc"]),
             application_token_hash=row["application_token_hash"],
+            robots=row["robots"],
         )
+
+
+class UserTokenStore:
+    """Tokens of portal users who opened TaskBridge, encrypted like the portal's own."""
+
+    def __init__(self, engine: Engine, cipher: TokenCipher) -> None:
+        self._engine = engine
+        self._cipher = cipher
+
+    def save(self, portal_id: int, user_id: int, access_token: str, refresh_token: str) -> None:
+        values = {"access_token_enc": self._cipher.encrypt(access_token),
+                  "refresh_token_enc": self._cipher.encrypt(refresh_token),
+                  "updated_at": datetime.now(UTC)}
+        with self._engine.begin() as conn:
+            insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+            conn.execute(
+                insert(user_tokens)
+                .values(portal_id=portal_id, user_id=user_id, **values)
+                .on_conflict_do_update(index_elements=["portal_id", "user_id"], set_=values)
+            )
+
+    def for_users(self, portal_id: int, user_ids: set[int]) -> dict[int, tuple[str, str]]:
+        if not user_ids:
+            return {}
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(user_tokens).where(user_tokens.c.portal_id == portal_id,
+                                          user_tokens.c.user_id.in_(sorted(user_ids)))
+            ).all()
+        return {row.user_id: (self._cipher.decrypt(row.access_token_enc),
+                              self._cipher.decrypt(row.refresh_token_enc)) for row in rows}
+
+    def forget(self, portal_id: int, user_id: int) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(delete(user_tokens).where(user_tokens.c.portal_id == portal_id,
+                                                   user_tokens.c.user_id == user_id))

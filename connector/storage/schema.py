@@ -76,6 +76,9 @@ portals = Table(
     Column("updated_at", UTCDateTime()),
     Column("uninstalled_at", UTCDateTime()),
     Column("last_event_at", UTCDateTime()),
+    # The automation rules last registered on the portal (migration 0009): their digest,
+    # or why none were (`connector.portals.robots`).
+    Column("robots", JSON),
 )
 
 journal = Table(
@@ -274,6 +277,30 @@ auth_throttle = Table(
     Column("key", String(128), primary_key=True),
     Column("window_start", UTCDateTime(), nullable=False),
     Column("attempts", Integer, nullable=False),
+)
+
+# A call of one of TaskBridge's automation rules, which its workflow waits on until
+# TaskBridge answers (migration 0009); `event_token_enc` is encrypted like tokens.
+robot_waits = Table(
+    "robot_waits",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("portal_id", Integer, ForeignKey("portals.id", ondelete="CASCADE"), nullable=False),
+    Column("call_key", String(64), nullable=False),
+    Column("workflow_id", String(64), nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("entity_type_id", Integer, nullable=False),
+    Column("item_id", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("event_token_enc", Text, nullable=False),
+    Column("options", JSON, nullable=False),
+    Column("task_id", BigInteger),
+    Column("answer", JSON),
+    Column("journal_id", BigInteger),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("answered_at", UTCDateTime()),
+    UniqueConstraint("portal_id", "call_key", name="uq_robot_waits_call"),
+    Index("ix_robot_waits_item", "portal_id", "entity_type_id", "item_id", "state"),
 )
 
 Index("ix_portals_state", portals.c.state)

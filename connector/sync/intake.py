@@ -26,6 +26,7 @@ from connector.storage.journal import Journal
 from connector.storage.journal_rows import Arrival, Recorded
 from connector.storage.portals import UNINSTALLED, Portal
 from mappers.portal_events import PortalEvent, dedupe_key, parse_event, redact
+from mappers.robot_calls import RobotCall, parse_robot_call, robot_event
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,26 @@ class EventIntake:
         self._after_lifecycle(event, portal)
         self._touch(portal)
         return Accepted(event=event, recorded=recorded)
+
+    def accept_robot(self, body: Mapping[str, Any], *,
+                     correlation_id: str | None = None) -> tuple[RobotCall, Recorded]:
+        """A call of one of TaskBridge's automation rules, verified like an event and
+        journaled (source "robot"); its event token is kept sealed, like tokens.
+        Raises `RobotCallError`, `InvalidApplicationToken`, `PortalUninstalled`."""
+        call = parse_robot_call(body)
+        event = robot_event(call)
+        portal = self._verified_portal(event)
+        recorded = self._journal.record(Arrival(
+            event=event,
+            portal_id=portal.id,
+            payload=call.journal_payload(self._storage.cipher.encrypt(call.event_token)),
+            dedupe_key=dedupe_key(event),
+            received_at=datetime.now(UTC),
+            source="robot",
+            correlation_id=correlation_id,
+        ))
+        self._touch(portal)
+        return call, recorded
 
     def _verified_portal(self, event: PortalEvent) -> Portal:
         member_id = event.auth.member_id

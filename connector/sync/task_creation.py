@@ -30,7 +30,7 @@ from connector.sync.fetch import ITEM_METHOD, portal_facts
 from connector.sync.pass_state import rules_of
 from connector.sync.write_back import WriteBack, WriteOutcome, entity_type
 from mappers.bindings import CrmRef
-from mappers.card_notes import card_task_note
+from mappers.card_notes import card_task_note, rule_task_note
 from mappers.changes import what_changed
 from mappers.decisions import decide_observation, final_status
 from mappers.errors import SnapshotError
@@ -189,6 +189,17 @@ def add_task(client: PortalClient, task: NewTask, *, language: str = "en") -> Cr
 
 
 def _commands(task: NewTask, language: str) -> dict[str, tuple[str, dict[str, Any]]]:
+    commands: dict[str, tuple[str, dict[str, Any]]] = {
+        "item": (f"{ITEM_METHOD[task.item.entity_type_id]}.get", {"id": task.item.id}),
+        "task": ("tasks.task.add", {"fields": task_fields(task),
+                                    "auth_connector": AUTH_CONNECTOR}),
+    }
+    commands.update(announce_commands(task, TASK_ID, language))
+    return commands
+
+
+def task_fields(task: NewTask) -> dict[str, object]:
+    """The new task's fields for `tasks.task.add`: bound to its item, tagged CRM."""
     fields: dict[str, object] = {
         "TITLE": task.title,
         "DESCRIPTION": task.description,
@@ -202,17 +213,23 @@ def _commands(task: NewTask, language: str) -> dict[str, tuple[str, dict[str, An
         fields["DEADLINE"] = task.deadline.isoformat()
     if task.result_required:
         fields["SE_PARAMETER"] = [{"VALUE": "Y", "CODE": 3}]
-    commands: dict[str, tuple[str, dict[str, Any]]] = {
-        "item": (f"{ITEM_METHOD[task.item.entity_type_id]}.get", {"id": task.item.id}),
-        "task": ("tasks.task.add", {"fields": fields, "auth_connector": AUTH_CONNECTOR}),
-    }
+    return fields
+
+
+def announce_commands(task: NewTask, task_id: int | str, language: str, *,
+                      by_rule: bool = False) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The new task's checklist items and its timeline note on the item; `task_id` is its
+    ID, or a batch reference to the command that creates it. `by_rule`: an automation
+    rule made it, not a card."""
+    commands: dict[str, tuple[str, dict[str, Any]]] = {}
     for index, title in enumerate(task.checklist):
         commands[f"check_{index}"] = (
             "task.checklistitem.add",
-            {"TASKID": TASK_ID, "FIELDS": {"TITLE": title, "SORT_INDEX": (index + 1) * 10},
+            {"TASKID": task_id, "FIELDS": {"TITLE": title, "SORT_INDEX": (index + 1) * 10},
              "auth_connector": AUTH_CONNECTOR},
         )
-    note = card_task_note(task.title, task.responsible_id, TASK_ID, language)
+    note = (rule_task_note if by_rule else card_task_note)(
+        task.title, task.responsible_id, str(task_id), language)
     commands["note"] = (
         "crm.timeline.comment.add",
         {"fields": {"ENTITY_ID": task.item.id, "ENTITY_TYPE": entity_type(task.item),

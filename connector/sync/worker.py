@@ -40,10 +40,13 @@ from connector.storage.rest_state import RestCallStore
 from connector.storage.snapshots import SnapshotStore
 from connector.sync.fetch import forget_facts
 from connector.sync.flow import SyncFlow
-from connector.sync.pass_state import ITEM_EVENTS, TASK_EVENTS, Pass
+from connector.sync.pass_state import ITEM_EVENTS, ITEM_TYPES, TASK_EVENTS, Pass
+from connector.sync.robots import RobotCalls
 from connector.sync.row_reading import unreadable
 from connector.sync.write_back import WriteOutcome
+from mappers.bindings import CrmRef
 from mappers.errors import ValidationError
+from mappers.robot_calls import ROBOT_EVENT
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +78,7 @@ class Worker:
         self._held_lock = threading.Lock()
         self.journal = Journal(storage.engine)
         self.flow = SyncFlow(SnapshotStore(storage.engine), storage.engine)
+        self.robots = RobotCalls(storage)
         self._calls = RestCallStore(storage.engine)
         self._client_factory = client_factory or self._client
         self._on_call = on_call
@@ -183,13 +187,18 @@ class Worker:
         try:
             self._app_rows(portal, client, [r for r in rows if r.object_type == "app"])
             sync_rows = [r for r in rows if r.event in TASK_EVENTS | ITEM_EVENTS]
-            other = [r for r in rows if r.object_type != "app" and r not in sync_rows]
+            robot_rows = [r for r in rows if r.event == ROBOT_EVENT]
+            other = [r for r in rows if r.object_type != "app" and r not in sync_rows
+                     and r not in robot_rows]
             sync_rows = self._readable(sync_rows, record)
             if other:
                 self.journal.finish([r.id for r in other], state=IGNORED,
                                     detail={"outcome": "no rule acts on this event"})
             if sync_rows:
                 self._sync(portal, client, sync_rows, now, record)
+            # After the pass stored its statuses: a rule reads them.
+            for row in robot_rows:
+                self._robot_call(portal, client, row, record)
         except ReinstallRequired as exc:
             forget_facts(member_id)
             self.journal.release([r.id for r in rows],
@@ -235,6 +244,7 @@ class Worker:
             return
         failed = work.settle(outcome.failed)
         deadlines = self.flow.store(portal, work)
+        released = self._release_holds(portal, client, rows, work)
         for key, key_rows in _by_object(rows).items():
             detail = {**work.details.get(key, {"outcome": "nothing to do"}),
                       **record.detail(),
@@ -242,6 +252,8 @@ class Worker:
                                  if work.planned_by.get(w["key"]) == key
                                  or outcome.owners.get(w["key"]) == key],
                       "coalesced": len(key_rows)}
+            if released:
+                detail["robots_released"] = released
             if key in failed:
                 self._failed(key_rows, _write_error(key, work, outcome), detail)
                 continue
@@ -268,6 +280,45 @@ class Worker:
             log.exception("portal %s: the deadlines this pass stored were not passed on; "
                           "the scheduler's re-read and sweep find them", portal.member_id)
 
+    def _release_holds(self, portal: Portal, client: PortalClient, rows: Sequence[Claimed],
+                       work: Pass) -> list[dict[str, Any]]:
+        """End the automation rules' holds on the items this pass observed (no request while
+        every hold still waits); a failure leaves them to the next pass."""
+        items = {ref for task in work.tasks.values() for ref in task.snapshot.crm_bindings}
+        items |= set(work.items)
+        items |= {CrmRef(ITEM_TYPES[row.object_type], int(row.object_id)) for row in rows
+                  if row.object_type in ITEM_TYPES and row.object_id.isdigit()}
+        try:
+            return self.robots.release(portal, client, items)
+        except (TaskBridgeError, ValidationError) as exc:
+            log.warning("portal %s: holds not ended this pass: %s", portal.member_id, exc)
+            return []
+
+    def _robot_call(self, portal: Portal, client: PortalClient, row: Claimed,
+                    record: _PassRecord) -> None:
+        """One automation rule's call: done with what was returned, or failed (retried; on
+        the last try the workflow is told why)."""
+        calls_before = len(record.calls)
+        try:
+            detail = self.robots.handle(portal, client, row)
+            # The requests this call cost, apart from the rest of the pass.
+            detail["requests"] = len(record.calls) - calls_before
+        except ReinstallRequired:
+            raise
+        except (TaskBridgeError, ValidationError) as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            # A payload that cannot be read will not read better later: no retries.
+            attempts = 1 if isinstance(exc, ValidationError) else \
+                self.settings.worker_max_attempts
+            state = self.journal.fail([row], error, max_attempts=attempts,
+                                      detail={**record.detail(), "outcome": "failed",
+                                              "error": error})
+            if state == "dead":
+                self.robots.give_up(portal, client, row, str(exc)[:200])
+            log.warning("robot call of portal %s %s: %s", portal.member_id, state, error)
+            return
+        self.journal.finish([row.id], detail={**detail, **record.detail()})
+
     def _app_rows(self, portal: Portal, client: PortalClient, rows: list[Claimed]) -> None:
         if not rows:
             return
@@ -276,7 +327,9 @@ class Worker:
             report = refresh_setup(self.storage, self.settings, portal, client=client)
             detail = {"outcome": "bindings checked after the app update",
                       "bound_events": report.bound_events,
-                      "bound_placements": report.bound_placements}
+                      "bound_placements": report.bound_placements,
+                      "added_robots": report.added_robots,
+                      "automation_rules": (report.robots or {}).get("state")}
         else:
             detail = {"outcome": "handled when received"}
         self.journal.finish([row.id for row in rows], detail=detail)

@@ -220,3 +220,42 @@ def task_api_requests(draw: st.DrawFn, keys: FuzzKeys) -> Fuzzed:
     return assemble(draw, rule, f"tasks api {shape}, {bearer} bearer", methods=POST,
                     target=path.encode() + _hostile_query(draw, ("member_id", "token")),
                     content_type=content_type, body=body, headers=headers)
+
+
+ROBOT_CODES = ("taskbridge_create_task", "taskbridge_wait_for_tasks", "taskbridge_task_status")
+ROBOT_DOCUMENTS = ("CCrmDocumentDeal", "CCrmDocumentLead", "CCrmDocumentContact")
+
+
+@st.composite
+def robot_requests(draw: st.DrawFn, keys: FuzzKeys) -> Fuzzed:
+    """Calls of TaskBridge's automation rules: the portal's genuine auth block with hostile
+    documents, codes, tokens and properties; or a body of any shape."""
+    rule, path = "robots.receive", "/bitrix/robots"
+    target = path.encode() + _hostile_query(draw, ("code", "workflow_id", "auth[member_id]"))
+    if draw(st.integers(0, 4)) == 4:
+        content_type, body, kind = draw(body_shapes())
+        return assemble(draw, rule, kind, methods=POST, target=target,
+                        content_type=content_type, body=body)
+    document = draw(st.sampled_from(ROBOT_DOCUMENTS))
+    prefix = "DEAL" if document == "CCrmDocumentDeal" else "LEAD"
+    genuine = {
+        "workflow_id": draw(st.from_regex(r"[a-f0-9]{14}\.[0-9]{8}", fullmatch=True)),
+        "code": draw(st.sampled_from(ROBOT_CODES)),
+        "document_id": ["crm", document, f"{prefix}_{keys.deal_id}"],
+        "document_type": ["crm", document, prefix],
+        "event_token": draw(st.from_regex(r"[a-z0-9.|_]{8,40}", fullmatch=True)),
+        "properties": {"Title": "Fuzz", "Responsible": "user_1", "DeadlineIn": "+1 day",
+                       "PendingReviewDone": "N"},
+        "use_subscription": "Y", "timeout_duration": "0", "ts": "1764150000",
+        "auth": copy.deepcopy(keys.event["auth"]),
+    }
+    hostile = (odd_ids | texts | json_values
+               | st.lists(texts, max_size=4) | st.dictionaries(texts, texts, max_size=4))
+    fields, spoiled = _spoiled(draw, genuine, hostile)
+    if draw(st.booleans()) and isinstance(fields.get("properties"), dict):
+        fields["properties"] = {**fields["properties"],
+                                draw(st.sampled_from(["Title", "Deadline", "Checklist",
+                                                      "Responsible"])): draw(hostile)}
+    content_type, body, how = _encoded(draw, fields)
+    return assemble(draw, rule, f"robot {document}, hostile {spoiled} {how}", methods=POST,
+                    target=target, content_type=content_type, body=body)

@@ -44,6 +44,7 @@ from tests.fuzz.receiver_requests import (
     event_requests,
     install_requests,
     placement_requests,
+    robot_requests,
     task_api_requests,
 )
 from webhooks.app import create_app
@@ -53,7 +54,7 @@ ADMIN_ENDPOINTS = ("admin.log_list", "admin.my_settings", "admin.replay_filtered
                    "admin.logout", "admin.entry", "admin.replay_entry", "admin.item",
                    "admin.export", "admin.settings")
 HEALTH = {"health.healthz": "/healthz", "health.readyz": "/readyz", "metrics.metrics": "/metrics"}
-JOURNALING = ("events.receive", "placement.open_placement")
+JOURNALING = ("events.receive", "placement.open_placement", "robots.receive")
 
 
 def strategies(keys: FuzzKeys) -> dict[str, st.SearchStrategy[Fuzzed]]:
@@ -64,6 +65,7 @@ def strategies(keys: FuzzKeys) -> dict[str, st.SearchStrategy[Fuzzed]]:
         "placement.open_placement": placement_requests(keys),
         "placement_tabs.create_task": card_form_requests(keys),
         "task_api.create_task": task_api_requests(keys),
+        "robots.receive": robot_requests(keys),
         "admin.login": login_requests(keys, "admin.login"),
         "admin.login_submit": login_requests(keys, "admin.login_submit"),
         "static": static_requests(),

@@ -50,3 +50,18 @@ def test_choosing_italian_relabels_the_status_field(site: Any) -> None:  # noqa:
     assert row["detail"]["portal"]["relabelled"] == [f"deal.{STATUS_FIELD}",
                                                      f"lead.{STATUS_FIELD}"]
     assert site.stored().settings["review_stage"] == {"0": "EXECUTING"}
+
+
+def test_the_settings_page_says_whether_the_automation_rules_are_offered(
+        site: Any) -> None:  # noqa: F811
+    session = signed_in(site)
+    member = site.portal.member_id
+    page = session.get(f"{site.url}/admin/portals/{member}/settings", timeout=10).text
+    assert "automation rules are in the automation designer" in html.unescape(page)
+
+    site.storage.portals.set_robots(member, {"state": "skipped",
+                                             "reason": "the portal did not grant the bizproc "
+                                                       "scope"})
+    page = session.get(f"{site.url}/admin/portals/{member}/settings", timeout=10).text
+    assert ("automation rules are not offered: the portal did not grant the bizproc scope"
+            in html.unescape(page))

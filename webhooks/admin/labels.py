@@ -86,6 +86,12 @@ EN = {
     "language": "Label language",
     "portal_default": "the portal's language",
     "save": "Save",
+    "robots": "Automation rules",
+    "robots_registered": "TaskBridge's automation rules are in the automation designer of "
+                         "deals and leads.",
+    "robots_skipped": "TaskBridge's automation rules are not offered",
+    "robots_failed": "TaskBridge's automation rules could not be registered",
+    "robots_unknown": "TaskBridge's automation rules are registered at the next install.",
     "saved": "Settings saved.",
     "stages_unavailable": "The portal's stages could not be read; review stages are kept "
                           "as they are.",
@@ -201,6 +207,13 @@ IT = {
     "language": "Lingua delle etichette",
     "portal_default": "la lingua del portale",
     "save": "Salva",
+    "robots": "Regole di automazione",
+    "robots_registered": "Le regole di automazione di TaskBridge sono nel designer delle "
+                         "automazioni di trattative e lead.",
+    "robots_skipped": "Le regole di automazione di TaskBridge non sono disponibili",
+    "robots_failed": "Non è stato possibile registrare le regole di automazione di TaskBridge",
+    "robots_unknown": "Le regole di automazione di TaskBridge vengono registrate alla "
+                      "prossima installazione.",
     "saved": "Impostazioni salvate.",
     "stages_unavailable": "Impossibile leggere le fasi del portale; le fasi di revisione "
                           "restano invariate.",

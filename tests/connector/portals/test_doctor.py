@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from connector.cli import cli
 from connector.portals.doctor import diagnose
+from tests.support.stack import CLIENT_ID
 
 
 def _env(taskbridge: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -30,7 +31,7 @@ def test_an_installed_portal_passes_every_check(taskbridge: Any) -> None:
     taskbridge.install()
     found = checks(taskbridge)
     assert set(found) == {"state", "reachability", "clock", "token refresh", "scopes",
-                          "event bindings", "status field", "placements"}
+                          "event bindings", "status field", "placements", "automation rules"}
     assert all(check.ok for check in found.values()), found
 
 
@@ -118,3 +119,21 @@ def test_a_binding_left_at_an_old_address_is_named_and_setup_removes_it(
     assert report.unbound_events == [f"ONTASKADD → {old}/bitrix/events"]
     assert report.unbound_placements == [f"TASK_VIEW_TAB → {old}/bitrix/placement"]
     assert all(check.ok for check in checks(taskbridge).values())
+
+
+def test_rules_the_portal_dropped_are_named_with_a_fix(taskbridge: Any) -> None:
+    taskbridge.install()
+    taskbridge.portal.emulator.automation.drop_robots(CLIENT_ID)
+    rules = checks(taskbridge)["automation rules"]
+    assert not rules.ok
+    assert "taskbridge_create_task" in rules.detail
+    assert "reinstall" in rules.hint
+
+
+def test_a_portal_without_bizproc_is_told_how_to_get_the_rules(taskbridge: Any) -> None:
+    app = taskbridge.portal.emulator.state.apps[CLIENT_ID]
+    app.scope = [scope for scope in app.scope if scope != "bizproc"]
+    taskbridge.install()
+    rules = checks(taskbridge)["automation rules"]
+    assert rules.ok
+    assert "bizproc" in rules.detail and "bizproc" in rules.hint

@@ -1,5 +1,7 @@
 """Each portal keeps its own reconcile mark: a portal the pass could not read is named in
-the run's record, and its window is read again by the next pass; the others move on."""
+the run's record, and its window is read again by the next pass; the others move on. A
+hold of an automation rule whose tasks are all done is re-checked (its release was
+missed); one still waiting costs nothing."""
 
 from __future__ import annotations
 
@@ -17,8 +19,13 @@ from connector.scheduler.retention import retention
 from connector.settings import Settings
 from connector.storage.counters import record_scheduler_run
 from connector.storage.engines import Storage
+from connector.storage.journal import Journal
 from connector.storage.portals import Installation, Portal
+from connector.storage.robot_waits import RobotWaitStore
 from connector.storage.schema import scheduler_runs
+from connector.storage.snapshots import SnapshotStore, StoredTask
+from mappers.bindings import DEAL, CrmRef
+from mappers.snapshots import COMPLETED, IN_PROGRESS, TaskSnapshot
 
 T1 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -132,3 +139,27 @@ def test_retention_forgets_old_runs_but_the_marks_the_next_pass_reads(
     assert left == ["reconcile"]
     later = T1 + timedelta(minutes=15)
     assert _pass(storage, settings, later, failing=set())["m-a"] == T1 - RECONCILE_SLACK
+
+
+def test_a_hold_whose_tasks_are_done_is_rechecked_and_one_still_waiting_costs_nothing(
+        two_portals: Storage, make_settings: Callable[..., Settings]) -> None:
+    storage, settings = two_portals, make_settings()
+    portal = storage.portals.get("m-a")
+    waits = RobotWaitStore(storage.engine, storage.cipher)
+    for deal, real_status in ((7, COMPLETED), (8, IN_PROGRESS)):
+        ref = CrmRef(DEAL, deal)
+        snapshot = TaskSnapshot(id=deal * 10, real_status=real_status, created_by=1,
+                                responsible_id=2, crm_bindings=(ref,))
+        SnapshotStore(storage.engine).save_pass(
+            portal.id, [StoredTask(snapshot, None, None, False)], [], [])
+        hold = waits.take_up(portal.id, call_key=f"k{deal}", workflow_id=f"wf{deal}",
+                             code="taskbridge_wait_for_tasks", item=ref, event_token="t",
+                             options={}, journal_id=None)
+        waits.hold(hold.id)
+
+    _pass(storage, settings, T1, failing=set())
+
+    rechecked = [row["object_key"] for row in Journal(storage.engine).rows(
+        event="TASKBRIDGE_RECHECK_ITEM", portal_id=portal.id)]
+    assert "deal:7" in rechecked
+    assert "deal:8" not in rechecked
