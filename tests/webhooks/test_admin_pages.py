@@ -153,6 +153,17 @@ def test_settings_offer_the_portals_real_stages_and_save_to_the_log(site: Any) -
     assert row["detail"]["new"]["review_stage"] == {str(category): stage}
 
 
+def test_a_head_request_to_the_settings_page_changes_nothing(site: Any) -> None:
+    """HEAD is answered as a GET: only a POST saves (a staff token needs no CSRF token)."""
+    before = site.stored().settings
+    member = site.portal.member_id
+    answer = requests.head(f"{site.url}/admin/portals/{member}/settings", timeout=10,
+                           headers={"Authorization": f"Bearer {ADMIN}"})
+    assert answer.status_code == 200
+    assert site.stored().settings == before
+    assert Journal(site.storage.engine).rows(event="SETTINGS_CHANGED") == []
+
+
 def test_a_stage_of_another_funnel_is_refused(site: Any) -> None:
     session = signed_in(site)
     member = site.portal.member_id

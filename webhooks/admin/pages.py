@@ -63,7 +63,7 @@ def message(text: str, status: int):  # type: ignore[no-untyped-def]
 
 def handle_refusal(exc: WebhookError):  # type: ignore[no-untyped-def]
     """The admin surface's one error handler: a page for browsers, JSON when asked."""
-    if exc.code == "sign_in" and request.method == "GET" and _wants_html():
+    if exc.code == "sign_in" and request.method in ("GET", "HEAD") and _wants_html():
         return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
     if not _wants_html():
         return exc.body(), exc.status, exc.headers

@@ -59,7 +59,8 @@ def _settings_page(portal: Portal, client: PortalClient):  # type: ignore[no-unt
     current = PortalSettings.model_validate(portal.settings)
     # Final stages are not offered: a review stage holds a deal before it is won or lost.
     shown = reviewable(funnels) if funnels is not None else None
-    if request.method == "GET":
+    # HEAD is a GET without a body: only a POST may change settings.
+    if request.method != "POST":
         return render("settings.html", portal=portal, current=current, funnels=shown,
                       saved=request.args.get("saved"), **_choices())
     check_csrf(viewer(), request.form.get("csrf_token"))
