@@ -134,7 +134,8 @@ class Journal:
         coalesce: bool = True,
     ) -> list[Claimed]:
         """Take the next waiting rows (see `journal_queries`), marked processing; without
-        `coalesce`, only the oldest row of each object (one event at a time)."""
+        `coalesce`, only the oldest row of each object (one event at a time). Live rows
+        first: a backfill chunk only when no live row is due, and alone."""
         now = now or datetime.now(UTC)
         with self._engine.begin() as conn:
             dialect = conn.dialect.name
@@ -142,6 +143,11 @@ class Journal:
                 # One writer at a time: take the write lock before reading the heads.
                 conn.exec_driver_sql("UPDATE journal SET id = id WHERE 0")
             heads = conn.execute(HEADS[dialect], {"now": now, "limit": limit}).all()
+            # Live rows come first (the claim's order); a backfill chunk is claimed only
+            # when none waits, and one at a time, so the next claim looks for live rows
+            # again as soon as it is done.
+            live = [head for head in heads if head.priority == 0]
+            heads = live or heads[:1]
             ids = [head.id for head in heads]
             for head in heads if coalesce else ():
                 ids.extend(
@@ -265,6 +271,28 @@ class Journal:
                 )
                 .returning(journal.c.id)
             ).scalar_one()
+
+    def spawn(self, parent: Claimed, children: Sequence[dict[str, Any]], *,
+              detail: dict[str, Any], now: datetime | None = None) -> list[int]:
+        """Journal the rows a row's work goes on in (`object_key`, `event`, `payload`,
+        `detail` each; its portal and source) and finish it, in one transaction: a worker
+        that dies meanwhile leaves the row to run again and no child behind."""
+        now = now or datetime.now(UTC)
+        with self._engine.begin() as conn:
+            ids = [conn.execute(journal.insert().values(
+                portal_id=parent.portal_id, member_id=parent.member_id, received_at=now,
+                source=parent.source, event=child["event"], object_type=parent.object_type,
+                object_id=str(parent.id), object_key=child["object_key"],
+                payload=child["payload"], detail=child.get("detail"),
+                dedupe_key=f"{parent.source}:{parent.id}:{number}", state=PENDING,
+                attempts=0, next_attempt_at=now, correlation_id=parent.correlation_id,
+            ).returning(journal.c.id)).scalar_one() for number, child in enumerate(children)]
+            done = conn.execute(
+                update(journal).where(journal.c.id == parent.id, journal.c.state == PROCESSING)
+                .values(state=DONE, finished_at=now, locked_by=None, locked_at=None,
+                        error=None, detail=detail).returning(journal.c.event)).all()
+            metrics.bump(conn, finished_counts(done, DONE))
+        return ids
 
     def next_due(self, *, within: timedelta, now: datetime | None = None) -> datetime | None:
         """When the next pending row becomes due, if that is within `within` from now."""

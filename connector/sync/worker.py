@@ -37,6 +37,8 @@ from connector.storage.journal_rows import DONE, IGNORED, Claimed
 from connector.storage.portals import Portal
 from connector.storage.rest_state import RestCallStore
 from connector.storage.snapshots import SnapshotStore
+from connector.sync.backfill import EVENTS as BACKFILL_EVENTS
+from connector.sync.backfill_pass import BackfillPass
 from connector.sync.fetch import forget_facts
 from connector.sync.flow import SyncFlow
 from connector.sync.pass_state import ITEM_EVENTS, TASK_EVENTS, Pass
@@ -140,7 +142,14 @@ class Worker:
             self._held = {row.id for row in claimed}
         try:
             for member_id, rows in by_portal.items():
-                self._portal_pass(member_id, rows, now)
+                # A backfill row is a pass of its own, after the portal's live rows: its
+                # REST calls are its own (its progress counts them).
+                live = [row for row in rows if row.event not in BACKFILL_EVENTS]
+                if live:
+                    self._portal_pass(member_id, live, now)
+                for row in rows:
+                    if row.event in BACKFILL_EVENTS:
+                        self._portal_pass(member_id, [row], now)
         finally:
             with self._held_lock:
                 self._held = set()
@@ -177,6 +186,9 @@ class Worker:
                       now: datetime, record: _PassRecord) -> None:
         member_id = portal.member_id
         try:
+            if rows[0].event in BACKFILL_EVENTS:
+                self._backfill(portal, client, rows[0], now, record)
+                return
             self._app_rows(portal, client, [r for r in rows if r.object_type == "app"])
             sync_rows = [r for r in rows if r.event in TASK_EVENTS | ITEM_EVENTS]
             other = [r for r in rows if r.object_type != "app" and r not in sync_rows]
@@ -245,6 +257,17 @@ class Worker:
                 if row.replays:
                     self.journal.finish([row.id], detail={**detail, "replays": list(row.replays)})
             self.journal.finish([row.id for row in key_rows], detail=detail, state=DONE)
+
+    def _backfill(self, portal: Portal, client: PortalClient, row: Claimed, now: datetime,
+                  record: _PassRecord) -> None:
+        """A backfill's request row (which journals its chunks) or one of its chunks."""
+        outcome = BackfillPass(self.storage, portal, client, now=now,
+                               own_writes=self.flow.own_writes).run(row)
+        detail = {**outcome.detail, **record.detail()}
+        if outcome.children is None:
+            self.journal.finish([row.id], detail=detail)
+        else:
+            self.journal.spawn(row, outcome.children, detail=detail)
 
     def _app_rows(self, portal: Portal, client: PortalClient, rows: list[Claimed]) -> None:
         if not rows:

@@ -1,0 +1,280 @@
+"""The backfill's journal rows as the worker runs them: the request row reads the lists and
+plans the chunks; each chunk row decides, writes and stores (see `backfill`).
+
+What a chunk decides, it decides like a live pass would on a task's first sight
+(`mappers.starting_status`): the snapshot and the status are stored as a pass stores them,
+so later events are compared with them. Choices:
+
+- No timeline entry at all: a starting status is not news, and a backfill of 1,000 deals
+  would write 1,000 entries nobody reads (the REST floor counts none).
+- Tasks TaskBridge already follows (a stored snapshot, or a live row waiting for them) are
+  not decided again: their status came from events, which are newer than any list. Their
+  items' statuses are still recomputed from every task's status, and written where the
+  card shows something else, so running it again on demand repairs cards and picks up
+  tasks created while TaskBridge was away, without undoing what events decided.
+- Items closed before the backfill are remembered as closed and left as they are: no
+  closing rule, no status write. Nothing here closes, starts or edits a task; the only
+  task write is `TAGS` (the list as read, plus `CRM`), since the API has no "add a tag".
+- A chunk that runs again (its worker died) asks the portal about the writes the log has
+  as sent but not confirmed (one batch: the tasks' tags, the items' fields), marks those
+  it finds done, and sends only the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from connector.errors import SyncError
+from connector.rest.client import PortalClient
+from connector.storage.engines import Storage
+from connector.storage.journal import Journal
+from connector.storage.journal_rows import Claimed
+from connector.storage.portals import Portal
+from connector.storage.snapshots import SnapshotStore, StoredItem, StoredTask
+from connector.storage.write_log import WriteLog
+from connector.sync.backfill import BACKFILL_EVENT, CHUNK_EVENT, chunk_key
+from connector.sync.fetch import (
+    COMPLETED,
+    ITEM_METHOD,
+    STATUS_FIELD,
+    TASK_SELECT,
+    Needs,
+    PortalFacts,
+    fetch,
+    portal_facts,
+)
+from connector.sync.pass_state import OwnWrites, rules_of
+from connector.sync.write_back import WriteBack
+from mappers.backfill_chunks import plan_chunks
+from mappers.bindings import CrmRef
+from mappers.errors import ValidationError
+from mappers.item_status import item_status
+from mappers.snapshots import CrmItemSnapshot, TaskSnapshot
+from mappers.starting_status import starting_status
+from mappers.status_writes import written_status
+from mappers.task_bindings import status_items
+from mappers.write_plan import Write, WriteKind, item_status_write, tag_write
+
+log = logging.getLogger(__name__)
+
+# Open tasks bound to some CRM item; which are bound to a deal or lead is read from each.
+OPEN_BOUND = {"!UF_CRM_TASK": "", "!REAL_STATUS": COMPLETED}
+CONFIRM_TASK_SELECT = ["ID", "STATUS", "CREATED_BY", "RESPONSIBLE_ID", "TAGS"]
+DOUBTFUL = ("planned", "unknown")  # sent by a worker that died, or with no answer
+
+
+class BackfillWritesFailed(SyncError):
+    """The portal refused some of a chunk's writes: the chunk runs again later (what was
+    written is not sent twice)."""
+
+
+@dataclass
+class RowOutcome:
+    """What the worker records: the row's detail, and the rows its work goes on in."""
+
+    detail: dict[str, Any]
+    children: list[dict[str, Any]] | None = None
+
+
+class BackfillPass:
+    """One backfill row of one portal, with the worker's client."""
+
+    def __init__(self, storage: Storage, portal: Portal, client: PortalClient, *,
+                 now: datetime, own_writes: OwnWrites) -> None:
+        self.storage, self.portal, self.client = storage, portal, client
+        self.now, self.own_writes = now, own_writes
+        self.snapshots = SnapshotStore(storage.engine)
+
+    def run(self, row: Claimed) -> RowOutcome:
+        if row.event == BACKFILL_EVENT:
+            return self.read(row)
+        return self.chunk(row)
+
+    # -- the request row: read the lists, plan the chunks -------------------------------
+
+    def read(self, row: Claimed) -> RowOutcome:
+        tasks, unreadable = self._open_bound_tasks()
+        refs = sorted({ref for task in tasks.values() for ref in status_items(task.crm_bindings)},
+                      key=lambda ref: (ref.entity_type_id, ref.id))
+        items: dict[CrmRef, CrmItemSnapshot] = {}
+        if refs:
+            items = fetch(self.client, self.portal.member_id, Needs(items=set(refs)))[0].items
+        tasks_of = {ref: [task.id for task in tasks.values() if ref in task.crm_bindings]
+                    for ref in refs if ref in items}
+        chunks = plan_chunks(
+            tasks_of, status_writes={ref for ref in tasks_of if not items[ref].is_final},
+            untagged={task.id for task in tasks.values() if not task.has_taskbridge_tag})
+        children = [{
+            "event": CHUNK_EVENT, "object_key": chunk_key(row.id),
+            "payload": {"backfill": row.id,
+                        "items": [items[ref].model_dump(mode="json") for ref in chunk.items],
+                        "tasks": [{"snapshot": tasks[task_id].model_dump(mode="json"),
+                                   "responsibles": _responsibles(tasks[task_id], items)}
+                                  for task_id in chunk.tasks]},
+            "detail": {"items": len(chunk.items), "tasks": len(chunk.tasks),
+                       "writes_expected": chunk.writes},
+        } for chunk in chunks]
+        detail = {
+            "outcome": f"backfill: {len(tasks)} open tasks bound to {len(tasks_of)} deals "
+                       f"and leads, in {len(chunks)} chunks",
+            "items_total": len(tasks_of), "tasks_seen": len(tasks), "chunks": len(chunks),
+            "unreadable_tasks": unreadable, "started_at": self.now.isoformat(),
+            "requested_by": row.payload.get("requested_by"),
+        }
+        return RowOutcome(detail, children)
+
+    def _open_bound_tasks(self) -> tuple[dict[int, TaskSnapshot], list[str]]:
+        tasks: dict[int, TaskSnapshot] = {}
+        unreadable: list[str] = []
+        for raw in self.client.list_all("tasks.task.list",
+                                        {"filter": OPEN_BOUND, "select": TASK_SELECT},
+                                        page_key="tasks"):
+            try:
+                task = TaskSnapshot.from_rest(raw)
+            except ValidationError as exc:  # one bad task is left out, not the backfill
+                unreadable.append(str(exc)[:200])
+                continue
+            if status_items(task.crm_bindings) and not task.is_completed:
+                tasks[task.id] = task
+        return tasks, unreadable
+
+    # -- a chunk row: decide, write, store ----------------------------------------------
+
+    def chunk(self, row: Claimed) -> RowOutcome:
+        payload = row.payload
+        backfill_id = int(payload["backfill"])
+        items = [CrmItemSnapshot.model_validate(raw) for raw in payload["items"]]
+        listed = {int(entry["snapshot"]["id"]): entry for entry in payload["tasks"]}
+        followed = set(self.snapshots.tasks(self.portal.id, listed)) | {
+            int(key.split(":")[1]) for key in Journal(self.storage.engine).waiting_keys(
+                self.portal.id, [f"task:{task_id}" for task_id in listed])}
+        decided: dict[int, StoredTask] = {}
+        for task_id, entry in listed.items():
+            if task_id in followed:
+                continue
+            task = TaskSnapshot.model_validate(entry["snapshot"])
+            start = starting_status(task, item_responsibles=frozenset(entry["responsibles"]),
+                                    now=self.now)
+            decided[task_id] = StoredTask(task, start.status, start.since, deleted=False)
+        facts = portal_facts(self.client, self.portal.member_id)
+        writes = [write for task in decided.values() if (write := tag_write(task.snapshot))]
+        kept, statuses = self._items(items, decided, facts, backfill_id)
+        writes += statuses
+        self._confirm_sent(writes, facts)
+        outcome = WriteBack(self.storage.engine, self.client, self.portal.id, facts).send(
+            writes, {}, journal_id=row.id)
+        self.own_writes.remember(self.portal, outcome)
+        if outcome.failed:
+            raise BackfillWritesFailed(
+                f"{len(outcome.failed)} of {len(writes)} writes failed: "
+                + "; ".join(f"{key}: {error}" for key, error in list(outcome.failed.items())[:3]))
+        self.snapshots.save_first_seen(self.portal.id, decided.values(), kept)
+        return RowOutcome({
+            "outcome": f"backfill chunk: {len(decided)} tasks given their starting status, "
+                       f"{len(statuses)} item statuses written",
+            "items": len(items), "tasks": len(listed), "decided": len(decided),
+            "followed_already": len(listed) - len(decided),
+            "statuses": {str(task_id): task.crm_status.value if task.crm_status else None
+                         for task_id, task in decided.items()},
+            "writes": outcome.summary(),
+        })
+
+    def _items(self, items: Iterable[CrmItemSnapshot], decided: Mapping[int, StoredTask],
+               facts: PortalFacts, backfill_id: int) -> tuple[list[StoredItem], list[Write]]:
+        """Each item's status from all its tasks' (stored and just decided): what to store,
+        and the status writes for open items whose card shows something else."""
+        items = list(items)
+        known = self.snapshots.items(self.portal.id, [item.ref for item in items])
+        language = rules_of(self.portal).language
+        kept: list[StoredItem] = []
+        writes: list[Write] = []
+        for item in items:
+            ref, stored = item.ref, known.get(item.ref)
+            if item.is_final:  # closed before: remembered as closed, left as it is
+                if stored is None:
+                    kept.append(StoredItem(ref, None, True, None))
+                continue
+            tasks = {task.snapshot.id: task for task in self.snapshots.tasks_bound_to(
+                self.portal.id, ref)}
+            tasks.update({task_id: task for task_id, task in decided.items()
+                          if ref in task.snapshot.crm_bindings})
+            status = item_status([record for task in tasks.values()
+                                  if (record := task.record()) is not None])
+            if status is None:
+                continue
+            values = facts.status_values.get(ref.entity_type_id, {})
+            if item.status_field is None or item.status_field != values.get(status):
+                writes.append(item_status_write(ref, status, cause=f"backfill:{backfill_id}",
+                                                language=language))
+            kept.append(replace(stored, status=status) if stored
+                        else StoredItem(ref, status, False, None))
+        return kept, writes
+
+    def _confirm_sent(self, writes: list[Write], facts: PortalFacts) -> None:
+        """Writes a dead worker sent without recording the answer: those the portal shows
+        done are marked done, so they are not sent again."""
+        write_log = WriteLog(self.storage.engine, self.portal.id)
+        states = write_log.states([write.key for write in writes])
+        doubtful = [write for write in writes if states.get(write.key) in DOUBTFUL]
+        if not doubtful:
+            return
+        answers = self.client.batch(_confirm_commands(doubtful))
+        tagged, shown = _read_confirmations(answers.results)
+        confirmed = []
+        for write in doubtful:
+            if write.kind is WriteKind.TASK_TAG:
+                if write.task_id in tagged:
+                    confirmed.append(write.key)
+            elif write.item is not None:
+                status = written_status(write)
+                values = facts.status_values.get(write.item.entity_type_id, {})
+                if status is not None and shown.get(write.item) == values.get(status):
+                    confirmed.append(write.key)
+        log.info("backfill: %d of %d writes a dead worker sent were found done on portal %s",
+                 len(confirmed), len(doubtful), self.portal.member_id)
+        write_log.mark(confirmed, "done")
+
+
+def _responsibles(task: TaskSnapshot, items: Mapping[CrmRef, CrmItemSnapshot]) -> list[int]:
+    """The responsibles of the task's deals and leads (the actor rule, §3)."""
+    return sorted({item.assigned_by_id for ref in task.crm_bindings
+                   if (item := items.get(ref)) is not None and item.assigned_by_id})
+
+
+def _confirm_commands(writes: list[Write]) -> dict[str, tuple[str, dict[str, Any]]]:
+    commands: dict[str, tuple[str, dict[str, Any]]] = {}
+    task_ids = sorted({w.task_id for w in writes if w.kind is WriteKind.TASK_TAG and w.task_id})
+    for start in range(0, len(task_ids), 50):
+        commands[f"tasks_{start}"] = ("tasks.task.list", {
+            "filter": {"ID": task_ids[start:start + 50]}, "select": CONFIRM_TASK_SELECT,
+            "start": -1})
+    for type_id, method in ITEM_METHOD.items():
+        ids = sorted({w.item.id for w in writes if w.kind is WriteKind.ITEM_STATUS
+                      and w.item is not None and w.item.entity_type_id == type_id})
+        for start in range(0, len(ids), 50):
+            commands[f"items_{type_id}_{start}"] = (f"{method}.list", {
+                "filter": {"ID": ids[start:start + 50]}, "select": ["ID", STATUS_FIELD],
+                "start": -1})
+    return commands
+
+
+def _read_confirmations(results: Mapping[str, Any]) -> tuple[set[int], dict[CrmRef, str]]:
+    """(tasks that carry the CRM tag, each item's status field value) from the answers."""
+    tagged: set[int] = set()
+    shown: dict[CrmRef, str] = {}
+    for key, value in results.items():
+        kind, _, rest = key.partition("_")
+        if kind == "tasks":
+            rows = value.get("tasks", []) if isinstance(value, Mapping) else value
+            for raw in rows or []:
+                if TaskSnapshot.from_rest(raw).has_taskbridge_tag:
+                    tagged.add(int(raw["id"]))
+        else:
+            type_id = int(rest.split("_")[0])
+            for raw in value or []:
+                shown[CrmRef(type_id, int(raw["ID"]))] = str(raw.get(STATUS_FIELD) or "")
+    return tagged, shown
