@@ -36,12 +36,12 @@ class StartingStatus:
 
     task_id: int
     status: CrmTaskStatus | None
-    since: datetime | None
+    since: datetime
     decisions: tuple[Decision, ...]
 
     def record(self) -> TaskStatusRecord | None:
         """What the task contributes to its items' status (``item_status``)."""
-        if self.status is None or self.since is None:
+        if self.status is None:
             return None
         return TaskStatusRecord(self.task_id, self.status, self.since)
 
@@ -54,12 +54,10 @@ def starting_status(
     decisions = tuple(decide_observation(None, changes, item_responsibles=item_responsibles,
                                          deadline=task.deadline, now=now))
     kept = status_kept(None, None, decisions, now=now)
-    if kept.status is None:
-        return StartingStatus(task.id, None, None, decisions)
     return StartingStatus(task.id, kept.status, portal_moment(task, kept.status, now), decisions)
 
 
-def portal_moment(task: TaskSnapshot, status: CrmTaskStatus, now: datetime) -> datetime:
+def portal_moment(task: TaskSnapshot, status: CrmTaskStatus | None, now: datetime) -> datetime:
     """When the task took `status` by the portal's dates: its last change or status change,
     or the deadline it passed when that is later; ``now`` at the latest."""
     moments = [moment for moment in (task.changed_date, task.status_changed_date) if moment]
