@@ -13,7 +13,9 @@ Only *since when* differs from a live observation: a live change is dated ``now`
 these tasks took their statuses before TaskBridge looked, so an item must show the task
 changed most recently on the portal, not the one read last. ``since`` is the task's
 latest ``changedDate``/``statusChangedDate`` (its deadline when it is overdue since a
-later moment), never later than ``now``; a task without dates is dated ``now``.
+later moment), as the portal gives it, even ahead of ``now`` (clamping would tie every
+task a fast portal clock dated later, and the tie would go to the highest task ID); a
+task without dates is dated ``now``.
 """
 
 from __future__ import annotations
@@ -59,10 +61,8 @@ def starting_status(
 
 def portal_moment(task: TaskSnapshot, status: CrmTaskStatus | None, now: datetime) -> datetime:
     """When the task took `status` by the portal's dates: its last change or status change,
-    or the deadline it passed when that is later; ``now`` at the latest."""
+    or the deadline it passed when that is later; ``now`` when it has no dates."""
     moments = [moment for moment in (task.changed_date, task.status_changed_date) if moment]
     if status is CrmTaskStatus.EXPIRED and task.deadline is not None:
         moments.append(task.deadline)
-    if not moments:
-        return now
-    return min(max(moments), now)
+    return max(moments, default=now)

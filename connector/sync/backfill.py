@@ -12,9 +12,9 @@ It runs through the journal like any other work (`backfill_pass` does it):
    most 50 items (`mappers.backfill_chunks`), and journals one `TASKBRIDGE_BACKFILL_CHUNK`
    row per chunk with what was read, finishing itself in the same transaction.
 2. Each chunk row decides its tasks' starting statuses (`mappers.starting_status`) and its
-   items' statuses, writes them with the missing `CRM` tags (50 commands to a batch,
-   through the write log, so a chunk that runs again sends nothing twice), and stores
-   the snapshots and statuses exactly as a normal pass does.
+   items' statuses, stores the snapshots and statuses as a normal pass does, and writes
+   the statuses with the missing `CRM` tags (50 commands to a batch, through the write
+   log, so a chunk that runs again sends nothing twice). No timeline entry is written.
 
 The chunks share one object key, so they run one after another; the claim takes live rows
 first and a chunk only when none is due (`journal_queries`). A chunk is not a follower of

@@ -2,8 +2,8 @@
 plans the chunks; each chunk row decides, writes and stores (see `backfill`).
 
 What a chunk decides, it decides like a live pass would on a task's first sight
-(`mappers.starting_status`): the snapshot and the status are stored as a pass stores them,
-so later events are compared with them. Choices:
+(`mappers.starting_status`): the snapshot and the status are stored as a pass stores them
+(`SnapshotStore`), so later events are compared with them. Choices:
 
 - No timeline entry at all: a starting status is not news, and a backfill of 1,000 deals
   would write 1,000 entries nobody reads (the REST floor counts none).
@@ -15,9 +15,13 @@ so later events are compared with them. Choices:
 - Items closed before the backfill are remembered as closed and left as they are: no
   closing rule, no status write. Nothing here closes, starts or edits a task; the only
   task write is `TAGS` (the list as read, plus `CRM`), since the API has no "add a tag".
-- A chunk that runs again (its worker died) asks the portal about the writes the log has
-  as sent but not confirmed (one batch: the tasks' tags, the items' fields), marks those
-  it finds done, and sends only the rest.
+- A chunk stores its tasks and items *before* its writes go (a live pass stores after):
+  each write's echo (the update event it fires) then finds the task and item known and
+  changes nothing, whichever worker or process takes it, even after this one died.
+- A chunk that runs again (its worker died) keeps the tasks it stored as it listed them,
+  asks the portal about the writes the log has as sent but not confirmed (one batch: the
+  tasks' tags, the items' fields), marks those it finds done, and sends only the rest;
+  its stored item statuses are not trusted then (they may be ahead of the cards).
 """
 
 from __future__ import annotations
@@ -148,22 +152,16 @@ class BackfillPass:
         payload = row.payload
         backfill_id = int(payload["backfill"])
         items = [CrmItemSnapshot.model_validate(raw) for raw in payload["items"]]
-        listed = {int(entry["snapshot"]["id"]): entry for entry in payload["tasks"]}
-        followed = set(self.snapshots.tasks(self.portal.id, listed)) | {
-            int(key.split(":")[1]) for key in Journal(self.storage.engine).waiting_keys(
-                self.portal.id, [f"task:{task_id}" for task_id in listed])}
-        decided: dict[int, StoredTask] = {}
-        for task_id, entry in listed.items():
-            if task_id in followed:
-                continue
-            task = TaskSnapshot.model_validate(entry["snapshot"])
-            start = starting_status(task, item_responsibles=frozenset(entry["responsibles"]),
-                                    now=self.now)
-            decided[task_id] = StoredTask(task, start.status, start.since, deleted=False)
+        decided = self._decide({int(entry["snapshot"]["id"]): entry
+                                for entry in payload["tasks"]})
         facts = portal_facts(self.client, self.portal.member_id)
         writes = [write for task in decided.values() if (write := tag_write(task.snapshot))]
-        kept, statuses = self._items(items, decided, facts, backfill_id)
+        kept, statuses = self._items(items, decided, facts, backfill_id,
+                                     trust_memory=row.attempts <= 1)
         writes += statuses
+        # Stored before the writes go: their echoes (an update event per write) then find
+        # the tasks and items known and change nothing, whichever worker takes them.
+        self.snapshots.save_first_seen(self.portal.id, decided.values(), kept)
         self._confirm_sent(writes, facts)
         outcome = WriteBack(self.storage.engine, self.client, self.portal.id, facts).send(
             writes, {}, journal_id=row.id)
@@ -172,7 +170,7 @@ class BackfillPass:
             raise BackfillWritesFailed(
                 f"{len(outcome.failed)} of {len(writes)} writes failed: "
                 + "; ".join(f"{key}: {error}" for key, error in list(outcome.failed.items())[:3]))
-        self.snapshots.save_first_seen(self.portal.id, decided.values(), kept)
+        listed = payload["tasks"]
         return RowOutcome({
             "outcome": f"backfill chunk: {len(decided)} tasks given their starting status, "
                        f"{len(statuses)} item statuses written",
@@ -183,10 +181,35 @@ class BackfillPass:
             "writes": outcome.summary(),
         })
 
+    def _decide(self, listed: Mapping[int, dict[str, Any]]) -> dict[int, StoredTask]:
+        """The listed tasks' starting statuses, but for tasks TaskBridge follows already (a
+        live pass stored them, or a live row waits for them). A task stored as listed is
+        this chunk's own, from a try that died: kept as it was decided."""
+        stored = self.snapshots.tasks(self.portal.id, listed)
+        waiting = Journal(self.storage.engine).waiting_keys(
+            self.portal.id, [f"task:{task_id}" for task_id in listed])
+        decided: dict[int, StoredTask] = {}
+        for task_id, entry in listed.items():
+            task = TaskSnapshot.model_validate(entry["snapshot"])
+            known = stored.get(task_id)
+            if known is not None:
+                if known.snapshot == task:
+                    decided[task_id] = known
+                continue
+            if f"task:{task_id}" in waiting:
+                continue
+            start = starting_status(task, item_responsibles=frozenset(entry["responsibles"]),
+                                    now=self.now)
+            decided[task_id] = StoredTask(task, start.status, start.since, deleted=False)
+        return decided
+
     def _items(self, items: Iterable[CrmItemSnapshot], decided: Mapping[int, StoredTask],
-               facts: PortalFacts, backfill_id: int) -> tuple[list[StoredItem], list[Write]]:
+               facts: PortalFacts, backfill_id: int, *, trust_memory: bool,
+               ) -> tuple[list[StoredItem], list[Write]]:
         """Each item's status from all its tasks' (stored and just decided): what to store,
-        and the status writes for open items whose card shows something else."""
+        and the status writes for open items whose card shows something else. On a retry
+        the stored status may be this chunk's own, stored before a write that never went:
+        then only the card as read and the write log say what was written."""
         items = list(items)
         known = self.snapshots.items(self.portal.id, [item.ref for item in items])
         language = rules_of(self.portal).language
@@ -207,7 +230,10 @@ class BackfillPass:
             if status is None:
                 continue
             values = facts.status_values.get(ref.entity_type_id, {})
-            if item.status_field is None or item.status_field != values.get(status):
+            # The card shows it already: as read, or as a live pass wrote it since.
+            shown = (trust_memory and stored is not None and stored.status is status) or (
+                item.status_field is not None and item.status_field == values.get(status))
+            if not shown:
                 writes.append(item_status_write(ref, status, cause=f"backfill:{backfill_id}",
                                                 language=language))
             kept.append(replace(stored, status=status) if stored

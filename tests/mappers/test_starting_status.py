@@ -76,8 +76,8 @@ SINCE = [
      task(2, deadline=CHANGED - timedelta(days=1)), STATUS_CHANGED),
     ("a deadline ahead does not count", task(3, deadline=AHEAD), STATUS_CHANGED),
     ("no dates at all: now", task(2, changed_date=None, status_changed_date=None), NOW),
-    ("a portal clock ahead of ours: now",
-     task(2, changed_date=NOW + timedelta(minutes=5)), NOW),
+    ("a portal clock ahead of ours: still the portal's date",
+     task(2, changed_date=NOW + timedelta(minutes=5)), NOW + timedelta(minutes=5)),
 ]
 
 

@@ -1,27 +1,170 @@
 """Backfill at install: a portal that already holds deals and leads with open tasks gets
 every item's status from the first minute, without a task being changed or a timeline
-entry written per task; a worker killed half-way resumes without writing anything twice."""
+entry written; a worker killed half-way resumes without writing anything twice."""
 
 from __future__ import annotations
 
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+
+from connector.rest.call_log import CallRecord
+from connector.storage.journal_rows import Claimed
+from connector.sync.backfill import backfill_progress
+from connector.sync.worker import Worker
 from tests.scenarios.conftest import People
 from tests.scenarios.portal_view import AdminView
-from tests.support.stack import TaskBridge
+from tests.support.stack import EmulatedPortal, TaskBridge
+
+BATCH = 50
 
 
-def test_a_few_deals_show_their_tasks_status_after_install(
+@dataclass
+class Seeded:
+    """What the portal held before TaskBridge came: each item and the status it must show
+    ("" for items closed before the install), and every open bound task."""
+
+    expected: dict[tuple[str, int], str] = field(default_factory=dict)
+    tasks: set[int] = field(default_factory=set)
+
+    @property
+    def open_items(self) -> list[tuple[str, int]]:
+        return [item for item, status in self.expected.items() if status]
+
+
+def seed(portal: EmulatedPortal, people: People, items: int) -> Seeded:
+    """`items` deals and leads (3 deals to 2 leads), each with an open task in one of the
+    real statuses 1, 2, 3, 4, 6 or past its deadline; some tasks carry other tags or the
+    CRM tag already, some items were closed before; one task is bound to two items, and one
+    deal's most recently changed task is the one created first."""
+    manager, colleague = portal.as_user(people.manager), portal.as_user(people.colleague)
+    seeded = Seeded()
+    past = portal.emulator.clock.iso(portal.emulator.clock.now() - 2 * 86400)
+    for n in range(items):
+        kind = "lead" if n % 5 in (1, 3) else "deal"
+        if kind == "deal":
+            item = manager.create_deal(f"Deal {n}", assigned_by=people.manager,
+                                       stage_id="WON" if n % 20 == 0 else None)
+        else:
+            item = manager.create_lead(f"Lead {n}", assigned_by=people.manager)
+        code = f"{'D' if kind == 'deal' else 'L'}_{item}"
+        tags = ["urgent"] if n % 7 == 0 else ["CRM", "key"] if n % 11 == 0 else None
+        flavour = n % 6
+        task = manager.create_task(code, title=f"Task {n}", responsible=people.colleague,
+                                   task_control=flavour == 3, tags=tags,
+                                   deadline=past if flavour == 5 else None)
+        status = "CREATED"
+        if flavour == 1:
+            manager.update_task(task, STATUS=1)  # "new", as tasks made long ago are
+        elif flavour == 2:
+            colleague.start_task(task)
+            status = "IN_PROGRESS"
+        elif flavour == 3:
+            colleague.complete_task(task)  # under control: waits for the creator (4)
+            status = "CONTROL_WAITING"
+        elif flavour == 4:
+            colleague.defer_task(task)
+        elif flavour == 5:
+            status = "EXPIRED"
+        seeded.tasks.add(task)
+        seeded.expected[(kind, item)] = "" if n % 20 == 0 else status
+    deal = next(item for item in seeded.open_items if item[0] == "deal")
+    lead = next(item for item in seeded.open_items if item[0] == "lead")
+    portal.advance_time(60)
+    shared = manager.create_task([f"D_{deal[1]}", f"L_{lead[1]}"], title="Shared",
+                                 responsible=people.colleague)
+    later = manager.create_task(f"D_{deal[1]}", title="Created later, untouched since",
+                                responsible=people.colleague)
+    portal.advance_time(60)
+    colleague.start_task(shared)  # changed last, though listed before `later`
+    seeded.tasks |= {shared, later}
+    seeded.expected[deal] = seeded.expected[lead] = "IN_PROGRESS"
+    assert portal.sender.wait_idle(timeout=10)
+    return seeded
+
+
+def task_facts(portal: EmulatedPortal) -> dict[int, tuple[int, object, frozenset[str]]]:
+    """Each task's real status, deadline and tags other than CRM, as the portal holds them."""
+    return {task.id: (task.status, task.deadline, frozenset(task.tags) - {"CRM"})
+            for task in portal.emulator.state.tasks.values()}
+
+
+def writes_by_object(portal: EmulatedPortal) -> Counter[tuple[str, str]]:
+    """Every item and task update the portal ran, batched or not, by method and object."""
+    return Counter(
+        (record.method, str(record.params.get("id") or record.params.get("taskId")))
+        for record in portal.emulator.call_log.records()
+        if record.method in ("crm.deal.update", "crm.lead.update", "tasks.task.update"))
+
+
+def floor_of(seeded: Seeded, untagged: int) -> int:
+    """What must cross the wire: the list pages (open bound tasks, their deals, their
+    leads) and the writes (each open item's status, each missing CRM tag), 50 to a batch."""
+    kinds = Counter(kind for kind, _ in seeded.expected)
+    pages = math.ceil(len(seeded.tasks) / BATCH) + sum(
+        math.ceil(count / BATCH) for count in kinds.values())
+    return math.ceil((pages + len(seeded.open_items) + untagged) / BATCH)
+
+
+def test_every_item_shows_its_status_from_the_first_minute(
         taskbridge: TaskBridge, people: People, on_portal: AdminView) -> None:
     portal = taskbridge.portal
-    manager = portal.as_user(people.manager)
-    colleague = portal.as_user(people.colleague)
-    started = manager.create_deal("Started", assigned_by=people.manager)
-    task = manager.create_task(f"D_{started}", title="Call", responsible=people.colleague)
-    colleague.start_task(task)
-    waiting = manager.create_lead("Waiting", assigned_by=people.manager)
-    manager.create_task(f"L_{waiting}", title="Mail", responsible=people.colleague,
-                        tags=["urgent"])
-    taskbridge.install("page")
-    assert taskbridge.drain() <= 3  # the list, the items with the field values, the writes
-    assert on_portal.status("deal", started) == "IN_PROGRESS"
-    assert on_portal.status("lead", waiting) == "CREATED"
-    assert on_portal.task(task).tags == {"CRM"}
+    seeded = seed(portal, people, 200)
+    before = task_facts(portal)
+    untagged = sum("CRM" not in portal.emulator.state.tasks[t].tags for t in seeded.tasks)
+    installed = taskbridge.install("page")
+    calls = taskbridge.drain()
+
+    progress = backfill_progress(taskbridge.storage, installed.id)
+    assert progress is not None and progress.state == "done", progress
+    assert progress.items_done == progress.items_total == len(seeded.expected)
+    assert progress.tasks_seen == len(seeded.tasks)
+    # The floor, one request each for the first page's count and the items' read, and at
+    # most one batch per chunk that the chunk's own writes do not fill.
+    chunks = math.ceil(len(seeded.expected) / BATCH)
+    assert progress.requests_spent <= floor_of(seeded, untagged) + 2 + chunks, progress
+    assert calls == progress.requests_spent  # the writes' echoes cost nothing
+
+    shown = {item: on_portal.status(*item) for item in seeded.expected}
+    assert shown == seeded.expected
+    after = task_facts(portal)
+    assert after == before  # no status, deadline or other tag changed
+    assert all("CRM" in portal.emulator.state.tasks[t].tags for t in seeded.tasks)
+    assert not portal.emulator.state.timeline  # no entry per task, nor any other
+    assert set(writes_by_object(portal).values()) == {1}
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL: nothing after it runs, no handler sees it."""
+
+
+def test_a_worker_killed_half_way_resumes_without_writing_twice(
+        taskbridge: TaskBridge, people: People, on_portal: AdminView) -> None:
+    portal = taskbridge.portal
+    seeded = seed(portal, people, 160)
+    installed = taskbridge.install("page")
+    write_batches = []
+
+    def die_on_the_third_write_batch(record: CallRecord, _row: Claimed) -> None:
+        if record.method == "batch" and "update" in str(record.params):
+            write_batches.append(record)
+            if len(write_batches) == 3:
+                raise Killed  # the portal ran it; the worker never recorded it
+
+    doomed = Worker(taskbridge.storage, taskbridge.settings,
+                    on_call=die_on_the_third_write_batch)
+    with pytest.raises(Killed):
+        doomed.run(until_idle=True)
+    half = backfill_progress(taskbridge.storage, installed.id)
+    assert half is not None and half.state == "running"
+    assert 0 < half.items_done < len(seeded.expected)
+    taskbridge.journal.release_stale(older_than=timedelta(0))  # its lock expired
+
+    taskbridge.drain()
+    done = backfill_progress(taskbridge.storage, installed.id)
+    assert done is not None and done.state == "done" and done.items_done == done.items_total
+    assert set(writes_by_object(portal).values()) == {1}
+    assert {item: on_portal.status(*item) for item in seeded.expected} == seeded.expected
