@@ -1,0 +1,118 @@
+"""Live events keep their latency while a backfill runs: the claim takes live rows before
+backfill rows, a chunk only when no live row is due and one at a time, never as another
+row's follower; and it reads the waiting rows through the index kept in that order, on
+SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from connector.storage.engines import Storage
+from connector.storage.journal import Journal
+from connector.storage.journal_queries import HEADS
+from connector.storage.portals import Installation
+from connector.storage.schema import journal as journal_table
+from connector.sync.backfill import BACKFILL_EVENT, CHUNK_EVENT, chunk_key
+
+NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def portal_id(any_storage: Storage) -> int:
+    """The installed portal the rows here belong to."""
+    any_storage.portals.save(Installation(member_id="m-1", domain="m-1.example",
+                                          client_endpoint="https://m-1.example/rest/"))
+    any_storage.portals.mark_installed("m-1")
+    return any_storage.portals.get("m-1").id
+
+
+def live(journal: Journal, portal_id: int, task: int, at: datetime) -> int:
+    return journal.enqueue(portal_id=portal_id, member_id="m-1", event="ONTASKUPDATE",
+                           object_type="task", object_id=str(task), payload={},
+                           source="online", now=at)
+
+
+def backfill_with_chunks(journal: Journal, portal_id: int, chunks: int) -> list[int]:
+    """A backfill whose request row read the lists and journaled `chunks` chunk rows."""
+    journal.enqueue(portal_id=portal_id, member_id="m-1", event=BACKFILL_EVENT,
+                    object_type="backfill", object_id="", payload={}, source="backfill",
+                    now=NOW - timedelta(minutes=5))
+    [request] = journal.claim_batch("w0", now=NOW - timedelta(minutes=5))
+    return journal.spawn(request, [
+        {"event": CHUNK_EVENT, "object_key": chunk_key(request.id), "payload": {"n": n},
+         "detail": {"items": 50}} for n in range(chunks)],
+        detail={}, now=NOW - timedelta(minutes=4))
+
+
+def test_live_rows_are_claimed_before_older_backfill_chunks(any_storage: Storage,
+                                                            portal_id: int) -> None:
+    journal = Journal(any_storage.engine)
+    chunks = backfill_with_chunks(journal, portal_id, 3)
+    events = [live(journal, portal_id, task, NOW) for task in (1, 2)]
+    assert [row.id for row in journal.claim_batch("w1", now=NOW)] == events
+    [first] = journal.claim_batch("w1", now=NOW)
+    assert first.id == chunks[0]
+
+
+def test_chunks_run_one_at_a_time_and_alone(any_storage: Storage, portal_id: int) -> None:
+    journal = Journal(any_storage.engine)
+    chunks = backfill_with_chunks(journal, portal_id, 3)
+    [first] = journal.claim_batch("w1", now=NOW)
+    assert first.id == chunks[0]  # its followers are not taken with it
+    assert journal.claim_batch("w2", now=NOW) == []  # the next waits for it
+    journal.finish([first.id])
+    event = live(journal, portal_id, 7, NOW)
+    assert [row.id for row in journal.claim_batch("w1", now=NOW)] == [event]
+    assert [row.id for row in journal.claim_batch("w1", now=NOW)] == [chunks[1]]
+
+
+def test_a_spawned_chunk_keeps_its_request_portal_and_source(any_storage: Storage,
+                                                            portal_id: int) -> None:
+    journal = Journal(any_storage.engine)
+    chunks = backfill_with_chunks(journal, portal_id, 2)
+    rows = {row["id"]: row for row in journal.rows(portal_id=portal_id)}
+    request = min(rows)
+    assert rows[request]["state"] == "done"
+    assert [rows[c]["source"] for c in chunks] == ["backfill", "backfill"]
+    assert [rows[c]["object_key"] for c in chunks] == [chunk_key(request)] * 2
+    assert [rows[c]["detail"] for c in chunks] == [{"items": 50}] * 2
+
+
+def test_the_claim_reads_only_waiting_rows_through_an_index(any_storage: Storage,
+                                                            portal_id: int) -> None:
+    """Thousands of finished rows, a backfill's chunks and live rows waiting: the claim is
+    answered from the waiting rows' indexes (the priority index keeps them in the claim's
+    order; the planner may prefer the due-time index and sort the few it finds), never by
+    reading the journal's history."""
+    engine = any_storage.engine
+    journal = Journal(engine)
+    with engine.begin() as conn:  # a long history: rows finished long ago
+        conn.execute(journal_table.insert(), [
+            {"portal_id": portal_id, "member_id": "m-1", "received_at": NOW - timedelta(days=2),
+             "source": "online", "event": "ONTASKUPDATE", "object_type": "task",
+             "object_id": str(n), "object_key": f"task:{n}", "payload": {},
+             "dedupe_key": f"online:{n}", "state": "done", "attempts": 1,
+             "next_attempt_at": NOW - timedelta(days=2), "finished_at": NOW - timedelta(days=2)}
+            for n in range(20_000)])
+    backfill_with_chunks(journal, portal_id, 40)
+    live(journal, portal_id, 1, NOW)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE journal" if engine.dialect.name == "postgresql"
+                             else "ANALYZE")
+        if engine.dialect.name == "postgresql":
+            plan = " ".join(conn.execute(_explain(HEADS["postgresql"]),
+                                         {"now": NOW, "limit": 50}).scalars())
+            assert "Seq Scan on journal" not in plan, plan
+        else:
+            plan = " ".join(str(row[-1]) for row in conn.execute(
+                _explain(HEADS["sqlite"], "EXPLAIN QUERY PLAN "), {"now": NOW, "limit": 50}))
+            assert "SCAN j " not in plan, plan
+    assert "ix_journal_claim" in plan, plan
+
+
+def _explain(statement: Any, prefix: str = "EXPLAIN ") -> Any:
+    return text(prefix + statement.text).bindparams(*statement._bindparams.values())
