@@ -4,7 +4,8 @@ Each chunk holds at most ``max_items`` deals and leads and the open tasks bound 
 Its writes (a status per item, a ``CRM`` tag per task that lacks it) go to the portal 50
 to a batch request, so a chunk is closed before its writes would pass ``max_writes``
 (a whole number of batches): chunks of full batches keep the requests near the floor
-(every write once, 50 to a request). A task bound to items of two chunks is listed in
+(every write once, 50 to a request). Two batches by default: a live event that arrives
+while a chunk is written waits for at most two requests (a second at 2 requests/s). A task bound to items of two chunks is listed in
 both, since each item's status needs all its tasks, but its tag is counted (and written)
 in the first only. Items come in the order given; the result is a pure function of it.
 """
@@ -39,7 +40,7 @@ def plan_chunks(
     status_writes: Collection[CrmRef],
     untagged: Collection[int],
     max_items: int = BATCH,
-    max_writes: int = 4 * BATCH,
+    max_writes: int = 2 * BATCH,
 ) -> list[Chunk]:
     """Chunks over the items of `tasks_of` (item → its open task IDs), in order.
 

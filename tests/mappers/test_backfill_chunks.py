@@ -25,20 +25,20 @@ def test_tagged_tasks_fill_chunks_of_fifty_items_one_batch_each() -> None:
     assert [chunk.batches for chunk in chunks] == [1, 1, 1]
 
 
-def test_three_untagged_tasks_per_deal_make_four_full_batches_per_chunk() -> None:
+def test_three_untagged_tasks_per_deal_make_two_full_batches_per_chunk() -> None:
     items = deals(100)
     tasks_of = {item: [item.id * 10 + n for n in range(3)] for item in items}
     untagged = {task for tasks in tasks_of.values() for task in tasks}
     chunks = plan_chunks(tasks_of, status_writes=set(items), untagged=untagged)
-    assert [(len(c.items), c.writes, c.batches) for c in chunks] == [(50, 200, 4),
-                                                                  (50, 200, 4)]
+    assert [(len(c.items), c.writes, c.batches) for c in chunks] == [(25, 100, 2)] * 4
 
 
 def test_a_chunk_closes_before_its_writes_pass_whole_batches() -> None:
     busy = CrmRef(LEAD, 1)
     tasks_of = {busy: list(range(1, 181)), **{item: [1000 + item.id] for item in deals(30)}}
     untagged = set(range(1, 181)) | {1000 + n for n in range(1, 31)}
-    chunks = plan_chunks(tasks_of, status_writes=set(tasks_of), untagged=untagged)
+    chunks = plan_chunks(tasks_of, status_writes=set(tasks_of), untagged=untagged,
+                         max_writes=200)
     assert [c.writes for c in chunks] == [181 + 2 * 9, 2 * 21]
     assert all(c.writes <= 200 for c in chunks)
 
