@@ -5,9 +5,11 @@ Its writes (a status per item, a ``CRM`` tag per task that lacks it) go to the p
 to a batch request, so a chunk is closed before its writes would pass ``max_writes``
 (a whole number of batches): chunks of full batches keep the requests near the floor
 (every write once, 50 to a request). Two batches by default: a live event that arrives
-while a chunk is written waits for at most two requests (a second at 2 requests/s). A task bound to items of two chunks is listed in
-both, since each item's status needs all its tasks, but its tag is counted (and written)
-in the first only. Items come in the order given; the result is a pure function of it.
+while a chunk is written waits for at most two requests (a second at 2 requests/s).
+
+A task bound to items of two chunks is listed in both, since each item's status needs all
+its tasks, but its tag is counted (and written) in the first only. Items come in the order
+given; the result is a pure function of it.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ from connector.storage.journal import Journal
 from connector.storage.journal_rows import Claimed
 from connector.storage.portals import Portal
 from connector.storage.snapshots import SnapshotStore, StoredItem, StoredTask
-from connector.storage.write_log import WriteLog
+from connector.storage.write_log import WriteLog, for_journal
 from connector.sync.backfill import BACKFILL_EVENT, CHUNK_EVENT, chunk_key
 from connector.sync.fetch import (
     COMPLETED,
@@ -59,9 +59,8 @@ from mappers.errors import ValidationError
 from mappers.item_status import item_status
 from mappers.snapshots import CrmItemSnapshot, TaskSnapshot
 from mappers.starting_status import starting_status
-from mappers.status_writes import written_status
 from mappers.task_bindings import status_items
-from mappers.write_plan import Write, WriteKind, item_status_write, tag_write
+from mappers.write_plan import Write, item_status_write, tag_write
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +68,7 @@ log = logging.getLogger(__name__)
 OPEN_BOUND = {"!UF_CRM_TASK": "", "!REAL_STATUS": COMPLETED}
 CONFIRM_TASK_SELECT = ["ID", "STATUS", "CREATED_BY", "RESPONSIBLE_ID", "TAGS"]
 DOUBTFUL = ("planned", "unknown")  # sent by a worker that died, or with no answer
+UPDATED_TYPES = {f"{method}.update": type_id for type_id, method in ITEM_METHOD.items()}
 
 
 class BackfillWritesFailed(SyncError):
@@ -156,13 +156,13 @@ class BackfillPass:
                                 for entry in payload["tasks"]})
         facts = portal_facts(self.client, self.portal.member_id)
         writes = [write for task in decided.values() if (write := tag_write(task.snapshot))]
-        kept, statuses = self._items(items, decided, facts, backfill_id,
-                                     trust_memory=row.attempts <= 1)
+        kept, statuses = self._items(items, decided, facts, backfill_id)
         writes += statuses
         # Stored before the writes go: their echoes (an update event per write) then find
         # the tasks and items known and change nothing, whichever worker takes them.
         self.snapshots.save_first_seen(self.portal.id, decided.values(), kept)
-        self._confirm_sent(writes, facts)
+        if row.attempts > 1:
+            self._confirm_sent(row.id)
         outcome = WriteBack(self.storage.engine, self.client, self.portal.id, facts).send(
             writes, {}, journal_id=row.id)
         self.own_writes.remember(self.portal, outcome)
@@ -204,12 +204,9 @@ class BackfillPass:
         return decided
 
     def _items(self, items: Iterable[CrmItemSnapshot], decided: Mapping[int, StoredTask],
-               facts: PortalFacts, backfill_id: int, *, trust_memory: bool,
-               ) -> tuple[list[StoredItem], list[Write]]:
+               facts: PortalFacts, backfill_id: int) -> tuple[list[StoredItem], list[Write]]:
         """Each item's status from all its tasks' (stored and just decided): what to store,
-        and the status writes for open items whose card shows something else. On a retry
-        the stored status may be this chunk's own, stored before a write that never went:
-        then only the card as read and the write log say what was written."""
+        and the status writes for open items whose card, as read, shows something else."""
         items = list(items)
         known = self.snapshots.items(self.portal.id, [item.ref for item in items])
         language = rules_of(self.portal).language
@@ -230,39 +227,43 @@ class BackfillPass:
             if status is None:
                 continue
             values = facts.status_values.get(ref.entity_type_id, {})
-            # The card shows it already: as read, or as a live pass wrote it since.
-            shown = (trust_memory and stored is not None and stored.status is status) or (
-                item.status_field is not None and item.status_field == values.get(status))
-            if not shown:
+            # The card as read, not TaskBridge's memory of it: running again on demand
+            # repairs a card someone cleared.
+            if item.status_field is None or item.status_field != values.get(status):
                 writes.append(item_status_write(ref, status, cause=f"backfill:{backfill_id}",
                                                 language=language))
             kept.append(replace(stored, status=status) if stored
                         else StoredItem(ref, status, False, None))
         return kept, writes
 
-    def _confirm_sent(self, writes: list[Write], facts: PortalFacts) -> None:
-        """Writes a dead worker sent without recording the answer: those the portal shows
-        done are marked done, so they are not sent again."""
-        write_log = WriteLog(self.storage.engine, self.portal.id)
-        states = write_log.states([write.key for write in writes])
-        doubtful = [write for write in writes if states.get(write.key) in DOUBTFUL]
+    def _confirm_sent(self, journal_id: int) -> None:
+        """The writes a dead worker of this row sent without recording the answer: those
+        the portal shows done are marked done (not sent again), the others failed (this
+        try plans again what is still needed)."""
+        doubtful = [row for row in for_journal(self.storage.engine, journal_id)
+                    if row["state"] in DOUBTFUL]
         if not doubtful:
             return
-        answers = self.client.batch(_confirm_commands(doubtful))
+        calls = [(row["idempotency_key"], call) for row in doubtful
+                 for call in row["params"].get("calls", [])]
+        answers = self.client.batch(_confirm_commands([call for _key, call in calls]))
         tagged, shown = _read_confirmations(answers.results)
-        confirmed = []
-        for write in doubtful:
-            if write.kind is WriteKind.TASK_TAG:
-                if write.task_id in tagged:
-                    confirmed.append(write.key)
-            elif write.item is not None:
-                status = written_status(write)
-                values = facts.status_values.get(write.item.entity_type_id, {})
-                if status is not None and shown.get(write.item) == values.get(status):
-                    confirmed.append(write.key)
+        confirmed = {key for key, call in calls if _shows(call, tagged, shown)}
         log.info("backfill: %d of %d writes a dead worker sent were found done on portal %s",
                  len(confirmed), len(doubtful), self.portal.member_id)
+        write_log = WriteLog(self.storage.engine, self.portal.id)
         write_log.mark(confirmed, "done")
+        write_log.mark({row["idempotency_key"] for row in doubtful} - confirmed, "failed",
+                       "not found on the portal after its worker died: planned again")
+
+
+def _shows(call: Mapping[str, Any], tagged: set[int], shown: Mapping[CrmRef, str]) -> bool:
+    """Whether the portal shows what a logged call (a tag or a status field) set."""
+    params = call.get("params") or {}
+    if call.get("method") == "tasks.task.update":
+        return int(params.get("taskId", 0)) in tagged
+    ref = CrmRef(UPDATED_TYPES.get(str(call.get("method")), 0), int(params.get("id", 0)))
+    return ref in shown and shown[ref] == str((params.get("fields") or {}).get(STATUS_FIELD))
 
 
 def _responsibles(task: TaskSnapshot, items: Mapping[CrmRef, CrmItemSnapshot]) -> list[int]:
@@ -271,16 +272,18 @@ def _responsibles(task: TaskSnapshot, items: Mapping[CrmRef, CrmItemSnapshot]) -
                    if (item := items.get(ref)) is not None and item.assigned_by_id})
 
 
-def _confirm_commands(writes: list[Write]) -> dict[str, tuple[str, dict[str, Any]]]:
+def _confirm_commands(calls: list[dict[str, Any]]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """One batch reading back the tasks and items these logged calls wrote."""
     commands: dict[str, tuple[str, dict[str, Any]]] = {}
-    task_ids = sorted({w.task_id for w in writes if w.kind is WriteKind.TASK_TAG and w.task_id})
+    task_ids = sorted({int(call["params"]["taskId"]) for call in calls
+                       if call["method"] == "tasks.task.update"})
     for start in range(0, len(task_ids), 50):
         commands[f"tasks_{start}"] = ("tasks.task.list", {
             "filter": {"ID": task_ids[start:start + 50]}, "select": CONFIRM_TASK_SELECT,
             "start": -1})
     for type_id, method in ITEM_METHOD.items():
-        ids = sorted({w.item.id for w in writes if w.kind is WriteKind.ITEM_STATUS
-                      and w.item is not None and w.item.entity_type_id == type_id})
+        ids = sorted({int(call["params"]["id"]) for call in calls
+                      if call["method"] == f"{method}.update"})
         for start in range(0, len(ids), 50):
             commands[f"items_{type_id}_{start}"] = (f"{method}.list", {
                 "filter": {"ID": ids[start:start + 50]}, "select": ["ID", STATUS_FIELD],
