@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from connector.errors import PortalNotFound
 from connector.storage.engines import Storage
 from connector.storage.journal import Journal
 from connector.storage.journal_queries import BACKFILL, object_rows, requests_made
@@ -91,7 +92,9 @@ def request_backfill(storage: Storage, portal_id: int, *, requested_by: str,
     latest = _latest(storage, portal_id)
     if latest is not None and _progress(storage, portal_id, latest).state in (QUEUED, RUNNING):
         return int(latest["id"])
-    portal = next(p for p in storage.portals.all() if p.id == portal_id)
+    portal = storage.portals.by_id(portal_id)
+    if portal is None:
+        raise PortalNotFound(f"portal id {portal_id}")
     return Journal(storage.engine).enqueue(
         portal_id=portal_id, member_id=portal.member_id, event=BACKFILL_EVENT,
         object_type=OBJECT, object_id="", payload={"requested_by": requested_by},
@@ -104,7 +107,7 @@ def backfill_progress(storage: Storage, portal_id: int) -> BackfillProgress | No
     if latest is None:
         return None
     progress = _progress(storage, portal_id, latest)
-    portal = next((p for p in storage.portals.all() if p.id == portal_id), None)
+    portal = storage.portals.by_id(portal_id)
     if portal is None:
         return progress
     return BackfillProgress(**{**progress.__dict__, "requests_per_second": portal.rate_drain})

@@ -168,3 +168,19 @@ def test_a_worker_killed_half_way_resumes_without_writing_twice(
     assert done is not None and done.state == "done" and done.items_done == done.items_total
     assert set(writes_by_object(portal).values()) == {1}
     assert {item: on_portal.status(*item) for item in seeded.expected} == seeded.expected
+
+
+def test_an_item_closed_before_the_install_is_not_closed_again_by_its_next_event(
+        taskbridge: TaskBridge, people: People, on_portal: AdminView) -> None:
+    portal = taskbridge.portal
+    manager = portal.as_user(people.manager)
+    won = manager.create_deal("Won last year", assigned_by=people.manager, stage_id="WON")
+    task = manager.create_task(f"D_{won}", title="Send the invoice",
+                               responsible=people.colleague)
+    taskbridge.install("page")
+    taskbridge.drain()
+    manager.update_deal(won, TITLE="Won last year (renamed)")
+    taskbridge.drain()
+    assert on_portal.task(task).real_status == 2  # left open: no closing rule applied
+    assert on_portal.status("deal", won) == ""
+    assert on_portal.timeline("deal", won) == []
