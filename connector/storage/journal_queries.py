@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import DateTime, Engine, bindparam, func, select, text
 
 from connector.storage.journal_rows import PENDING
-from connector.storage.schema import CLAIM_PRIORITY, journal, rest_calls
+from connector.storage.schema import CLAIM_PRIORITY, journal, portals, rest_calls
 
 NOW = bindparam("now", type_=DateTime(timezone=True))
 
@@ -130,3 +130,16 @@ def requests_made(engine: Engine, journal_ids: list[int]) -> int:
         return int(conn.execute(
             select(func.coalesce(func.sum(rest_calls.c.requests), 0))
             .where(rest_calls.c.journal_id.in_(journal_ids))).scalar_one())
+
+
+def backfill_due(engine: Engine, now: Any) -> bool:
+    """Whether a backfill row waits and is due (the worker then claims again at once rather
+    than waiting for live events to gather)."""
+    with engine.connect() as conn:
+        return conn.execute(
+            select(journal.c.id)
+            .join(portals, (portals.c.id == journal.c.portal_id)
+                  & (portals.c.state == "installed"))
+            .where(journal.c.source == BACKFILL, journal.c.state.in_(("pending", "failed")),
+                   journal.c.next_attempt_at <= now).limit(1)
+        ).first() is not None

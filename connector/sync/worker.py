@@ -33,6 +33,7 @@ from connector.rest.errors import ReinstallRequired
 from connector.settings import Settings
 from connector.storage.engines import Storage
 from connector.storage.journal import Journal
+from connector.storage.journal_queries import backfill_due
 from connector.storage.journal_rows import DONE, IGNORED, Claimed
 from connector.storage.portals import Portal
 from connector.storage.rest_state import RestCallStore
@@ -108,9 +109,11 @@ class Worker:
                 if until_idle and not self._soon_due():
                     break
                 self._stop.wait(interval if not until_idle else 0.05)
-            elif count < self.batch_size:
+            elif count < self.batch_size and not backfill_due(self.storage.engine,
+                                                              self._clock()):
                 # Events are trickling in: let the next ones gather for one window rather
-                # than spending a pass (and REST requests) on each few.
+                # than spending a pass (and REST requests) on each few. A backfill's next
+                # chunk, due already, is not kept waiting for them.
                 self._stop.wait(self.settings.worker_coalesce_seconds)
         self._beat_stop.set()
         beat.join(timeout=5)
