@@ -161,8 +161,7 @@ class BackfillPass:
         # Stored before the writes go: their echoes (an update event per write) then find
         # the tasks and items known and change nothing, whichever worker takes them.
         self.snapshots.save_first_seen(self.portal.id, decided.values(), kept)
-        if row.attempts > 1:
-            self._confirm_sent(row.id)
+        self._confirm_sent(row.id)  # a try that died (or a replay) may have sent some
         outcome = WriteBack(self.storage.engine, self.client, self.portal.id, facts).send(
             writes, {}, journal_id=row.id)
         self.own_writes.remember(self.portal, outcome)

@@ -21,6 +21,7 @@ from connector.sync.backfill import (
     backfill_progress,
     request_backfill,
 )
+from connector.sync.replay import replay_one
 from connector.sync.worker import Worker
 from emulator.lossy_delivery import lose_deliveries
 from tests.connector.sync.conftest import People
@@ -95,7 +96,7 @@ def test_progress_from_queued_to_done(installed: TaskBridge, unheard_of: list[in
     assert not any(timeline(installed.portal, "deal", deal) for deal in unheard_of)
 
 
-def test_a_chunk_the_portal_keeps_refusing_fails_the_backfill_with_why(
+def test_a_chunk_the_portal_keeps_refusing_fails_the_backfill_until_replayed(
         installed: TaskBridge, unheard_of: list[int]) -> None:
     request_backfill(installed.storage, installed.stored().id, requested_by="cli")
     settings = installed.settings.model_copy(update={"worker_max_attempts": 1})
@@ -106,6 +107,14 @@ def test_a_chunk_the_portal_keeps_refusing_fails_the_backfill_with_why(
     failed = progress_of(installed)
     assert failed.state == "failed" and failed.eta_seconds(NOW) is None
     assert failed.error is not None and "500" in failed.error
+    installed.portal.set_faults(error_500_rate=0.0)
+    [dead] = installed.journal.rows(event=CHUNK_EVENT, state="dead")
+    replay_one(installed.storage.engine, dead["id"], by="support")
+    assert progress_of(installed).state == "running"
+    installed.drain()
+    assert progress_of(installed).state == "done"
+    assert [status_code(installed.portal, "deal", deal) for deal in unheard_of] == [
+        "IN_PROGRESS"] * 3
 
 
 def test_the_time_left_follows_the_rate_so_far_and_the_rest_budget() -> None:
