@@ -50,8 +50,13 @@ def portals_sync(member_id: str, no_wait: bool, style: str, interval: float) -> 
     if no_wait:
         return
     bar = style == "bar" or (style == "auto" and _is_terminal(sys.stderr))
-    final = watch(lambda: backfill_progress(storage, portal_id), interval=interval,
-                  bar=bar, out=sys.stderr)
+    try:
+        final = watch(lambda: backfill_progress(storage, portal_id), interval=interval,
+                      bar=bar, out=sys.stderr)
+    except KeyboardInterrupt:  # only the watching stops: the worker goes on
+        click.echo(f"{member_id}: stopped watching; the backfill goes on in the worker "
+                   f"(`taskbridge portals sync {member_id}` watches it again)", err=True)
+        raise click.exceptions.Exit(130) from None
     click.echo(f"{member_id}: {summary(final)}")
     if final.state == "failed":
         raise BackfillFailed(f"{member_id}: the backfill failed: {final.error or 'no reason'}")
