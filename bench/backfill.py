@@ -51,7 +51,12 @@ sys.path.insert(0, str(ROOT))
 from bench.burst import deal_field  # noqa: E402
 from connector.storage.journal import Journal  # noqa: E402
 from connector.storage.token_cipher import new_key  # noqa: E402
-from connector.sync.backfill import BackfillProgress, backfill_progress  # noqa: E402
+from connector.sync.backfill import (  # noqa: E402
+    BACKFILL_EVENT,
+    CHUNK_EVENT,
+    BackfillProgress,
+    backfill_progress,
+)
 from emulator import Portal  # noqa: E402
 from tests.support.stack import (  # noqa: E402
     CLIENT_ID,
@@ -230,6 +235,22 @@ def live_event(portal: Portal, bridge: TaskBridge, seeded: Seeded, n: int) -> Pr
     return Probe(min(received) if received else None, written)
 
 
+def phases(bridge: TaskBridge, final: BackfillProgress | None) -> dict[str, Any]:
+    """Where the time went: reading the lists (the backfill's first row), then the chunk
+    rows one after another (each ends when the next may start)."""
+    journal = Journal(bridge.storage.engine)
+    requests = journal.rows(event=BACKFILL_EVENT)
+    ends = sorted(row["finished_at"] for row in journal.rows(event=CHUNK_EVENT)
+                  if row["finished_at"])
+    if not requests or not final or not final.started_at or not requests[-1]["finished_at"]:
+        return {}
+    lists_done = requests[-1]["finished_at"]
+    steps = [(b - a).total_seconds() for a, b in zip([lists_done, *ends], ends, strict=False)]
+    return {"lists_read_s": round((lists_done - final.started_at).total_seconds(), 1),
+            "chunks": len(ends), "chunks_s": round(sum(steps), 1),
+            "slowest_chunk_s": round(max(steps, default=0.0), 1)}
+
+
 def cost_run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     with installed_after_seeding(workdir, args, args.seed) as (portal, bridge, seeded, before):
         bridge.install()
@@ -251,7 +272,8 @@ def cost_run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 "items_done": final.items_done if final else None,
                 "tasks_seen": final.tasks_seen if final else None,
                 "floor": floor, "ratio": round(requests / floor["requests"], 3),
-                "wall_seconds": wall, "portal": check(portal.emulator, seeded, before)}
+                "wall_seconds": wall, "phases": phases(bridge, final),
+                "portal": check(portal.emulator, seeded, before)}
 
 
 def latency_run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
@@ -346,6 +368,7 @@ def main() -> None:
     args = parser.parse_args()
     # TaskBridge's own last writes echo back as events after its web app has stopped.
     logging.getLogger("emulator.delivery").setLevel(logging.ERROR)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log
     shares = [0.0, 1.0] if args.both else [args.tagged]
     cases = [run_case(argparse.Namespace(**{**vars(args), "tagged": share}))
              for share in shares]
