@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select, update
 
 from connector.storage import counters as metrics
-from connector.storage.journal_queries import FIND_WAITING, FOLLOWERS, HEADS, DriverInsert
+from connector.storage.journal_queries import BACKFILL, FIND_WAITING, FOLLOWERS, HEADS, DriverInsert
 from connector.storage.journal_rows import (
     DEAD,
     DEDUPE_WINDOW,
@@ -180,12 +180,12 @@ class Journal:
                 .where(journal.c.id.in_(list(ids)), journal.c.state == PROCESSING)
                 .values(state=state, finished_at=now, locked_by=None, locked_at=None,
                         error=None, detail=detail)
-                .returning(journal.c.event, journal.c.received_at)
+                .returning(journal.c.event, journal.c.received_at, journal.c.source)
             ).all()
             counts = finished_counts(finished, state)
-            if state == DONE:
+            if state == DONE:  # an event's latency: a backfill's chunks wait by design
                 counts.update(metrics.latency([(now - row.received_at).total_seconds()
-                                               for row in finished]))
+                                               for row in finished if row.source != BACKFILL]))
             metrics.bump(conn, counts)
 
     def fail(self, claimed: Sequence[Claimed], error: str, *, max_attempts: int,
