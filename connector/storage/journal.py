@@ -135,7 +135,7 @@ class Journal:
     ) -> list[Claimed]:
         """Take the next waiting rows (see `journal_queries`), marked processing; without
         `coalesce`, only the oldest row of each object (one event at a time). Live rows
-        first: a backfill chunk only when no live row is due, and alone."""
+        first, then at most one backfill chunk."""
         now = now or datetime.now(UTC)
         with self._engine.begin() as conn:
             dialect = conn.dialect.name
@@ -143,11 +143,11 @@ class Journal:
                 # One writer at a time: take the write lock before reading the heads.
                 conn.exec_driver_sql("UPDATE journal SET id = id WHERE 0")
             heads = conn.execute(HEADS[dialect], {"now": now, "limit": limit}).all()
-            # Live rows come first (the claim's order); a backfill chunk is claimed only
-            # when none waits, and one at a time, so the next claim looks for live rows
-            # again as soon as it is done.
+            # Live rows come first (the claim's order) and a backfill chunk only after them,
+            # one per claim: the next claim looks for live rows again once it is done, and a
+            # busy portal's events never starve its backfill.
             live = [head for head in heads if head.priority == 0]
-            heads = live or heads[:1]
+            heads = live + [head for head in heads if head.priority != 0][:1]
             ids = [head.id for head in heads]
             for head in heads if coalesce else ():
                 ids.extend(

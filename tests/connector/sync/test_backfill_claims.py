@@ -17,6 +17,7 @@ from connector.storage.journal_queries import HEADS
 from connector.storage.portals import Installation
 from connector.storage.schema import journal as journal_table
 from connector.sync.backfill import BACKFILL_EVENT, CHUNK_EVENT, chunk_key
+from tests.support.stack import TaskBridge
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
@@ -52,13 +53,15 @@ def test_live_rows_are_claimed_before_older_backfill_chunks(any_storage: Storage
                                                             portal_id: int) -> None:
     journal = Journal(any_storage.engine)
     chunks = backfill_with_chunks(journal, portal_id, 3)
-    events = [live(journal, portal_id, task, NOW) for task in (1, 2)]
-    assert [row.id for row in journal.claim_batch("w1", now=NOW)] == events
-    [first] = journal.claim_batch("w1", now=NOW)
-    assert first.id == chunks[0]
+    events = [live(journal, portal_id, task, NOW) for task in (1, 2, 3)]
+    assert [row.id for row in journal.claim_batch("w1", limit=2, now=NOW)] == events[:2]
+    # A chunk rides along only when live rows leave room, one at a time.
+    assert {row.id for row in journal.claim_batch("w1", limit=2, now=NOW)} == {
+        events[2], chunks[0]}
 
 
-def test_chunks_run_one_at_a_time_and_alone(any_storage: Storage, portal_id: int) -> None:
+def test_chunks_run_one_at_a_time_and_never_as_followers(any_storage: Storage,
+                                                         portal_id: int) -> None:
     journal = Journal(any_storage.engine)
     chunks = backfill_with_chunks(journal, portal_id, 3)
     [first] = journal.claim_batch("w1", now=NOW)
@@ -66,8 +69,25 @@ def test_chunks_run_one_at_a_time_and_alone(any_storage: Storage, portal_id: int
     assert journal.claim_batch("w2", now=NOW) == []  # the next waits for it
     journal.finish([first.id])
     event = live(journal, portal_id, 7, NOW)
-    assert [row.id for row in journal.claim_batch("w1", now=NOW)] == [event]
-    assert [row.id for row in journal.claim_batch("w1", now=NOW)] == [chunks[1]]
+    assert {row.id for row in journal.claim_batch("w1", now=NOW)} == {event, chunks[1]}
+
+
+def test_a_busy_portals_events_do_not_starve_its_backfill(taskbridge: TaskBridge) -> None:
+    """Each claim takes the waiting events and one chunk: the worker handles the events
+    first, then the chunk, so the backfill moves on while events keep coming."""
+    taskbridge.install()
+    portal = taskbridge.portal
+    manager = portal.add_user("Maria")
+    deals = [portal.as_user(manager).create_deal(f"Deal {n}") for n in range(3)]
+    worker = taskbridge.worker()
+    for deal in deals:  # an event arrives before every claim
+        portal.as_user(manager).update_deal(deal, TITLE="renamed")
+        assert portal.sender.wait_idle(timeout=10)
+        worker.run_once()
+    [request] = taskbridge.journal.rows(source="backfill")
+    assert request["state"] == "done"
+    first_events = taskbridge.journal.rows(object_key=f"deal:{deals[0]}")
+    assert all(event["finished_at"] <= request["finished_at"] for event in first_events)
 
 
 def test_a_spawned_chunk_keeps_its_request_portal_and_source(any_storage: Storage,
