@@ -8,10 +8,10 @@ then takes every later due row of those objects too, so ten waiting ONTASKUPDATE
 task are handled by one fetch. On PostgreSQL the heads are locked with
 `FOR UPDATE SKIP LOCKED`, so concurrent workers never claim the same object.
 
-Live rows go first: waiting rows are taken in the order `(source = 'backfill'), id`, read
-from the partial index `ix_journal_claim_priority` (migration 0008), so events a portal
-sends while a backfill's chunks wait are claimed before any chunk. A backfill chunk is
-never a follower: each is claimed alone, as its object's head.
+Live rows go first: waiting rows are taken in the order `(source = 'backfill'), id` (the
+partial index `ix_journal_claim_priority`, migration 0008, keeps them so), so events a
+portal sends while a backfill's chunks wait are claimed before any chunk; `claim_batch`
+keeps at most one chunk per claim. A chunk is never a follower: each is its object's head.
 """
 
 from __future__ import annotations

@@ -16,9 +16,12 @@ It runs through the journal like any other work (`backfill_pass` does it):
    the statuses with the missing `CRM` tags (50 commands to a batch, through the write
    log, so a chunk that runs again sends nothing twice). No timeline entry is written.
 
-The chunks share one object key, so they run one after another; the claim takes live rows
-first and a chunk only when none is due (`journal_queries`). A chunk is not a follower of
-another, so each is its own pass and a live event waits at most for one chunk.
+The chunks share one object key, so they run one after another; a claim takes the live
+rows first and then at most one chunk, which the worker runs after them, as a pass of its
+own (`journal_queries`, `Journal.claim_batch`). So a live event waits at most for one
+chunk (two batch requests of writes), and a busy portal's events never starve its
+backfill. A second request while one is queued or running is that one (two requests at
+the same instant may both journal one; the second then finds everything done).
 """
 
 from __future__ import annotations
