@@ -17,7 +17,7 @@ under 120 s, and a live event's latency (event received to the item's field writ
 the portal) at most 2 s more during the backfill than without it.
 
 Two runs per case: the cost run has no live events (its requests are the backfill's
-alone); the latency run has a user start a task every few seconds while the backfill
+alone); the latency run has users start a task every few seconds while the backfill
 runs, then, once it is done and the portal's bucket has drained, the same without it.
 
     .venv/bin/python bench/backfill.py [--json] [--deals 1000] [--tasks 3000]
@@ -218,20 +218,34 @@ class Probe:
         return round((self.written - self.received).total_seconds(), 2)
 
 
-def live_event(portal: Portal, bridge: TaskBridge, seeded: Seeded, n: int) -> Probe:
-    """A user starts a task on a fresh deal: TaskBridge receiving the ONTASKUPDATE, and
-    the deal's field on the portal first saying IN_PROGRESS (None: not within 60 s)."""
+@dataclass(frozen=True)
+class Live:
+    """A fresh deal whose one task TaskBridge has seen created: ready to be started."""
+
+    deal: int
+    task: int
+    responsible: int
+
+
+def prepare_live(portal: Portal, seeded: Seeded, n: int) -> Live:
+    """A user makes a deal and a task on it (TaskBridge hears of both)."""
     user = portal.as_user(seeded.manager)
     deal = user.create_deal(f"Live {n}", assigned_by=seeded.manager)
     responsible = seeded.staff[n % len(seeded.staff)]
     task = user.create_task(f"D_{deal}", title=f"Live task {n}", responsible=responsible,
                             tags=[CRM_TAG])
-    if field_within(portal, deal, "CREATED", 60) is None:
+    return Live(deal, task, responsible)
+
+
+def live_event(portal: Portal, bridge: TaskBridge, live: Live) -> Probe:
+    """The responsible starts the task: TaskBridge receiving the ONTASKUPDATE, and the
+    deal's field on the portal first saying IN_PROGRESS (None: not within 60 s)."""
+    if field_within(portal, live.deal, "CREATED", 60) is None:
         return Probe(None, None)
-    portal.as_user(responsible).start_task(task)
-    written = field_within(portal, deal, "IN_PROGRESS", 60)
+    portal.as_user(live.responsible).start_task(live.task)
+    written = field_within(portal, live.deal, "IN_PROGRESS", 60)
     received = [row["received_at"] for row in Journal(bridge.storage.engine).rows(
-        object_key=f"task:{task}") if row["event"] == "ONTASKUPDATE"]
+        object_key=f"task:{live.task}") if row["event"] == "ONTASKUPDATE"]
     return Probe(min(received) if received else None, written)
 
 
@@ -265,6 +279,10 @@ def cost_run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             worker.terminate()
             worker.wait(timeout=30)
         floor = seeded.floor()
+        # The portal's own time answering the list batches: the emulator filters row by
+        # row, so part of reading the lists is its time, not TaskBridge's.
+        reads = [r for r in portal.emulator.call_log.records() if not r.in_batch and any(
+            ".list" in str(cmd) for cmd in (r.params.get("cmd") or {}).values())]
         return {"state": final.state if final else None,
                 "error": final.error if final else "no progress within the timeout",
                 "requests": requests,
@@ -272,40 +290,55 @@ def cost_run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 "items_done": final.items_done if final else None,
                 "tasks_seen": final.tasks_seen if final else None,
                 "floor": floor, "ratio": round(requests / floor["requests"], 3),
-                "wall_seconds": wall, "phases": phases(bridge, final),
+                "wall_seconds": wall, "phases": {
+                    **phases(bridge, final), "portal_answering_list_batches_s":
+                    round(sum(r.duration for r in reads), 1), "list_batches": len(reads)},
                 "portal": check(portal.emulator, seeded, before)}
 
 
 def latency_run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """Live events while the backfill runs, then the same once it is done and the
+    portal's bucket has drained. The deals and tasks they act on are made before the
+    worker starts (their creation is live work it does first), so each measured event
+    is one start while chunks are being written."""
     with installed_after_seeding(workdir, args, args.seed + 1) as (portal, bridge, seeded, _):
         bridge.install()
+        ready = [prepare_live(portal.emulator, seeded, n) for n in range(args.probes)]
+        portal.sender.wait_idle(timeout=30)
         worker = start_worker(bridge, workdir)
         during: list[Probe] = []
         probes: list[threading.Thread] = []
-        state = {"next": time.monotonic() + args.probe_every}
+        state = {"next": 0.0}
 
         def probe_while_running(progress: BackfillProgress) -> None:
-            running = progress.state in ("queued", "running")
-            if running and len(probes) < args.probes and time.monotonic() >= state["next"]:
-                n = len(probes)
-                thread = threading.Thread(target=lambda: during.append(
-                    live_event(portal.emulator, bridge, seeded, n)), daemon=True)
-                probes.append(thread)
-                thread.start()
-                state["next"] = time.monotonic() + args.probe_every
+            if progress.state != "running" or len(probes) == len(ready) or \
+                    time.monotonic() < state["next"]:
+                return
+            live = ready[len(probes)]
+            thread = threading.Thread(target=lambda: during.append(
+                live_event(portal.emulator, bridge, live)), daemon=True)
+            probes.append(thread)
+            thread.start()
+            state["next"] = time.monotonic() + args.probe_every
 
         try:
             final = wait_done(bridge, args.timeout, probe_while_running)
             for thread in probes:
                 thread.join(timeout=130)
+            later = [prepare_live(portal.emulator, seeded, 100 + n) for n in range(args.probes)]
             time.sleep(args.drain_seconds)  # the bucket empties: a portal left alone
-            without = [live_event(portal.emulator, bridge, seeded, 100 + n)
-                       for n in range(args.probes)]
+            without = [live_event(portal.emulator, bridge, live) for live in later]
         finally:
             worker.terminate()
             worker.wait(timeout=30)
         end = final.finished_at if final else None
+        lists_done = [row["finished_at"] for row in
+                      Journal(bridge.storage.engine).rows(event=BACKFILL_EVENT)][-1:]
         return {"state": final.state if final else None,
+                # whether each event came while the lists were read, or while chunks ran
+                "during_phase": ["lists" if p.received and lists_done and lists_done[0]
+                                 and p.received < lists_done[0] else "chunks"
+                                 for p in during],
                 "backfill_seconds": round((end - final.started_at).total_seconds(), 1)
                 if final and end and final.started_at else None,
                 "during_s": [p.seconds for p in during],
@@ -357,7 +390,7 @@ def main() -> None:
     parser.add_argument("--both", action="store_true",
                         help="run with no task tagged and with every task tagged")
     parser.add_argument("--probes", type=int, default=3, help="live events during, and without")
-    parser.add_argument("--probe-every", type=float, default=10.0,
+    parser.add_argument("--probe-every", type=float, default=2.5,
                         help="seconds between live events during the backfill")
     parser.add_argument("--drain-seconds", type=float, default=25.0,
                         help="wait after the backfill before the baseline (bucket 50 at 2/s)")
