@@ -1,20 +1,24 @@
 """Backfill at install: a portal that already holds deals and leads with open tasks gets
 every item's status from the first minute, without a task being changed or a timeline
-entry written; a worker killed half-way resumes without writing anything twice."""
+entry written, for about the REST floor; a worker process killed half-way (the portal ran
+its writes, it never heard back) resumes without writing anything twice; an item closed
+before the install is never closed again."""
 
 from __future__ import annotations
 
 import math
+import os
+import signal
+import subprocess
+import sys
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
-import pytest
-
-from connector.rest.call_log import CallRecord
-from connector.storage.journal_rows import Claimed
 from connector.sync.backfill import backfill_progress
-from connector.sync.worker import Worker
 from tests.scenarios.conftest import People
 from tests.scenarios.portal_view import AdminView
 from tests.support.stack import EmulatedPortal, TaskBridge
@@ -137,39 +141,6 @@ def test_every_item_shows_its_status_from_the_first_minute(
     assert set(writes_by_object(portal).values()) == {1}
 
 
-class Killed(BaseException):
-    """Stands for SIGKILL: nothing after it runs, no handler sees it."""
-
-
-def test_a_worker_killed_half_way_resumes_without_writing_twice(
-        taskbridge: TaskBridge, people: People, on_portal: AdminView) -> None:
-    portal = taskbridge.portal
-    seeded = seed(portal, people, 160)
-    installed = taskbridge.install("page")
-    write_batches = []
-
-    def die_on_the_third_write_batch(record: CallRecord, _row: Claimed) -> None:
-        if record.method == "batch" and "update" in str(record.params):
-            write_batches.append(record)
-            if len(write_batches) == 3:
-                raise Killed  # the portal ran it; the worker never recorded it
-
-    doomed = Worker(taskbridge.storage, taskbridge.settings,
-                    on_call=die_on_the_third_write_batch)
-    with pytest.raises(Killed):
-        doomed.run(until_idle=True)
-    half = backfill_progress(taskbridge.storage, installed.id)
-    assert half is not None and half.state == "running"
-    assert 0 < half.items_done < len(seeded.expected)
-    taskbridge.journal.release_stale(older_than=timedelta(0))  # its lock expired
-
-    taskbridge.drain()
-    done = backfill_progress(taskbridge.storage, installed.id)
-    assert done is not None and done.state == "done" and done.items_done == done.items_total
-    assert set(writes_by_object(portal).values()) == {1}
-    assert {item: on_portal.status(*item) for item in seeded.expected} == seeded.expected
-
-
 def test_an_item_closed_before_the_install_is_not_closed_again_by_its_next_event(
         taskbridge: TaskBridge, people: People, on_portal: AdminView) -> None:
     portal = taskbridge.portal
@@ -184,3 +155,77 @@ def test_an_item_closed_before_the_install_is_not_closed_again_by_its_next_event
     assert on_portal.task(task).real_status == 2  # left open: no closing rule applied
     assert on_portal.status("deal", won) == ""
     assert on_portal.timeline("deal", won) == []
+
+
+def worker_process(bridge: TaskBridge, workdir: Path) -> subprocess.Popen[bytes]:
+    """`taskbridge worker` as deployed, on TaskBridge's database, in a process of its own."""
+    settings = bridge.settings
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("TASKBRIDGE_")}
+    env.update({
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        "TASKBRIDGE_DATABASE_URL": settings.database_url,
+        "TASKBRIDGE_SECRET_KEY": settings.secret_key.get_secret_value(),
+        "TASKBRIDGE_CLIENT_ID": settings.client_id,
+        "TASKBRIDGE_CLIENT_SECRET": settings.client_secret.get_secret_value(),
+        "TASKBRIDGE_OAUTH_URL": settings.oauth_url, "TASKBRIDGE_PUBLIC_URL": bridge.url,
+        "TASKBRIDGE_ALLOW_INSECURE_PORTALS": "true", "TASKBRIDGE_WORKER_POLL_INTERVAL": "0.1",
+        "TASKBRIDGE_WORKER_COALESCE_SECONDS": "0", "TASKBRIDGE_LOG_LEVEL": "WARNING",
+    })
+    return subprocess.Popen(
+        [sys.executable, "-c", "from connector.cli import main; main()", "worker",
+         "--no-scheduler"], env=env, cwd=workdir, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+
+
+class HeldAnswer:
+    """The portal's WSGI app, but the answer to its `nth` write batch is held after the
+    writes ran, until released: the worker that sent it is waiting when it is killed."""
+
+    WRITES = ("crm.deal.update", "crm.lead.update", "tasks.task.update")
+
+    def __init__(self, portal: EmulatedPortal, nth: int) -> None:
+        self.portal, self.app, self.nth = portal, portal.emulator.wsgi_app, nth
+        self.batches = 0
+        self.holding, self.released = threading.Event(), threading.Event()
+
+    def _writes(self) -> int:
+        return sum(self.portal.emulator.call_log.count(method, include_batched=True)
+                   for method in self.WRITES)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        before = self._writes()
+        body = list(self.app(environ, start_response))
+        if str(environ.get("PATH_INFO", "")).startswith("/rest/batch") and (
+                self._writes() > before):
+            self.batches += 1
+            if self.batches == self.nth:
+                self.holding.set()
+                self.released.wait(timeout=30)
+        return body
+
+
+def test_a_worker_process_killed_half_way_resumes_without_writing_twice(
+        taskbridge: TaskBridge, people: People, on_portal: AdminView, tmp_path: Path) -> None:
+    portal = taskbridge.portal
+    seeded = seed(portal, people, 120)
+    installed = taskbridge.install("page")
+    held = HeldAnswer(portal, nth=3)  # the first chunk written, the second half-way
+    portal.emulator.wsgi_app = held
+    worker = worker_process(taskbridge, tmp_path)
+    try:
+        assert held.holding.wait(timeout=60), "the worker never wrote"
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+        held.released.set()
+        portal.emulator.wsgi_app = held.app
+    half = backfill_progress(taskbridge.storage, installed.id)
+    assert half is not None and half.state == "running", half
+    assert 0 < half.items_done < len(seeded.expected)
+    taskbridge.journal.release_stale(older_than=timedelta(0))  # its lock expired
+    taskbridge.drain()
+    done = backfill_progress(taskbridge.storage, installed.id)
+    assert done is not None and done.state == "done" and done.items_done == done.items_total
+    assert set(writes_by_object(portal).values()) == {1}
+    assert {item: on_portal.status(*item) for item in seeded.expected} == seeded.expected
