@@ -145,14 +145,14 @@ class Worker:
             self._held = {row.id for row in claimed}
         try:
             for member_id, rows in by_portal.items():
-                # A backfill row is a pass of its own, after the portal's live rows: its
-                # REST calls are its own (its progress counts them).
                 live = [row for row in rows if row.event not in BACKFILL_EVENTS]
                 if live:
                     self._portal_pass(member_id, live, now)
-                for row in rows:
-                    if row.event in BACKFILL_EVENTS:
-                        self._portal_pass(member_id, [row], now)
+            # A backfill row is a pass of its own, after every portal's live rows: its REST
+            # calls are its own (its progress counts them).
+            for row in claimed:
+                if row.event in BACKFILL_EVENTS:
+                    self._portal_pass(row.member_id, [row], now)
         finally:
             with self._held_lock:
                 self._held = set()
