@@ -1,7 +1,7 @@
-"""Live events keep their latency while a backfill runs: the claim takes live rows before
-backfill rows, a chunk only when no live row is due and one at a time, never as another
-row's follower; and it reads the waiting rows through the index kept in that order, on
-SQLite and PostgreSQL."""
+"""Live events keep their latency while a backfill runs: a claim takes live rows before
+backfill rows and at most one chunk after them, never a chunk as another row's follower,
+and reads the waiting rows through an index; what a live pass stored is never overwritten
+by a backfill's older reading. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -16,7 +16,11 @@ from connector.storage.journal import Journal
 from connector.storage.journal_queries import HEADS
 from connector.storage.portals import Installation
 from connector.storage.schema import journal as journal_table
+from connector.storage.snapshots import SnapshotStore, StoredItem, StoredTask
 from connector.sync.backfill import BACKFILL_EVENT, CHUNK_EVENT, chunk_key
+from mappers.bindings import CrmRef
+from mappers.snapshots import TaskSnapshot
+from mappers.statuses import CrmTaskStatus
 from tests.support.stack import TaskBridge
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
@@ -136,3 +140,24 @@ def test_the_claim_reads_only_waiting_rows_through_an_index(any_storage: Storage
 
 def _explain(statement: Any, prefix: str = "EXPLAIN ") -> Any:
     return text(prefix + statement.text).bindparams(*statement._bindparams.values())
+
+
+def test_a_backfill_never_overwrites_what_a_live_pass_stored(any_storage: Storage,
+                                                            portal_id: int) -> None:
+    snapshots = SnapshotStore(any_storage.engine)
+    deal = CrmRef(2, 10)
+    listed = TaskSnapshot(id=5, real_status=2, created_by=1, responsible_id=2,
+                          crm_bindings=(deal,))
+    live_seen = listed.model_copy(update={"real_status": 3})
+    snapshots.save_pass(portal_id, [StoredTask(live_seen, CrmTaskStatus.IN_PROGRESS, NOW,
+                                               deleted=False)], [], [])
+    first_seen = StoredTask(listed, CrmTaskStatus.CREATED, NOW - timedelta(days=1),
+                            deleted=False)
+    fresh = StoredTask(listed.model_copy(update={"id": 6}), CrmTaskStatus.CREATED,
+                       NOW - timedelta(days=1), deleted=False)
+    snapshots.save_first_seen(portal_id, [first_seen, fresh],
+                              [StoredItem(deal, CrmTaskStatus.IN_PROGRESS, False, None)])
+    stored = snapshots.tasks(portal_id, [5, 6])
+    assert stored[5].crm_status is CrmTaskStatus.IN_PROGRESS  # the live pass's stands
+    assert stored[6] == fresh
+    assert snapshots.items(portal_id, [deal])[deal].status is CrmTaskStatus.IN_PROGRESS
