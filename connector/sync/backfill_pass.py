@@ -22,6 +22,10 @@ What a chunk decides, it decides like a live pass would on a task's first sight
   asks the portal about the writes the log has as sent but not confirmed (one batch: the
   tasks' tags, the items' fields), marks those it finds done, and sends only the rest;
   its stored item statuses are not trusted then (they may be ahead of the cards).
+- A write the portal refuses in a batch (a deal deleted since the lists were read) does
+  not fail the chunk, which would hold back every chunk after it: it is listed in the
+  chunk's detail and its item remembered without a status. A batch that fails as a whole
+  (the portal failed or could not be reached) fails the chunk, which runs again later.
 """
 
 from __future__ import annotations
@@ -32,7 +36,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from connector.errors import SyncError
 from connector.rest.client import PortalClient
 from connector.storage.engines import Storage
 from connector.storage.journal import Journal
@@ -60,7 +63,7 @@ from mappers.item_status import item_status
 from mappers.snapshots import CrmItemSnapshot, TaskSnapshot
 from mappers.starting_status import starting_status
 from mappers.task_bindings import status_items
-from mappers.write_plan import Write, item_status_write, tag_write
+from mappers.write_plan import Write, WriteKind, item_status_write, tag_write
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +72,6 @@ OPEN_BOUND = {"!UF_CRM_TASK": "", "!REAL_STATUS": COMPLETED}
 CONFIRM_TASK_SELECT = ["ID", "STATUS", "CREATED_BY", "RESPONSIBLE_ID", "TAGS"]
 DOUBTFUL = ("planned", "unknown")  # sent by a worker that died, or with no answer
 UPDATED_TYPES = {f"{method}.update": type_id for type_id, method in ITEM_METHOD.items()}
-
-
-class BackfillWritesFailed(SyncError):
-    """The portal refused some of a chunk's writes: the chunk runs again later (what was
-    written is not sent twice)."""
 
 
 @dataclass
@@ -165,10 +163,7 @@ class BackfillPass:
         outcome = WriteBack(self.storage.engine, self.client, self.portal.id, facts).send(
             writes, {}, journal_id=row.id)
         self.own_writes.remember(self.portal, outcome)
-        if outcome.failed:
-            raise BackfillWritesFailed(
-                f"{len(outcome.failed)} of {len(writes)} writes failed: "
-                + "; ".join(f"{key}: {error}" for key, error in list(outcome.failed.items())[:3]))
+        self._forget_refused(writes, outcome.failed, kept)
         listed = payload["tasks"]
         return RowOutcome({
             "outcome": f"backfill chunk: {len(decided)} tasks given their starting status, "
@@ -177,8 +172,25 @@ class BackfillPass:
             "followed_already": len(listed) - len(decided),
             "statuses": {str(task_id): task.crm_status.value if task.crm_status else None
                          for task_id, task in decided.items()},
-            "writes": outcome.summary(),
+            "writes": outcome.summary(), "writes_refused": len(outcome.failed),
         })
+
+    def _forget_refused(self, writes: list[Write], refused: Mapping[str, str],
+                        kept: list[StoredItem]) -> None:
+        """A command the portal refused in a batch (a deal deleted since the lists were
+        read, a task the app may not edit) will be refused again: the chunk does not fail
+        for it (a batch that failed as a whole raised already, and the chunk runs again).
+        An item whose status was refused is remembered without one, so the next pass that
+        decides it writes it; a task whose tag was refused gets it at its next observation,
+        as any task without the tag does."""
+        if not refused:
+            return
+        log.warning("backfill on portal %s: the portal refused %d of %d writes",
+                    self.portal.member_id, len(refused), len(writes))
+        unwritten = {write.item for write in writes
+                     if write.key in refused and write.kind is WriteKind.ITEM_STATUS}
+        self.snapshots.save_first_seen(self.portal.id, [], [
+            replace(item, status=None) for item in kept if item.ref in unwritten])
 
     def _decide(self, listed: Mapping[int, dict[str, Any]]) -> dict[int, StoredTask]:
         """The listed tasks' starting statuses, but for tasks TaskBridge follows already (a

@@ -117,6 +117,20 @@ def test_a_chunk_the_portal_keeps_refusing_fails_the_backfill_until_replayed(
         "IN_PROGRESS"] * 3
 
 
+def test_a_deal_deleted_while_the_backfill_runs_holds_nothing_back(
+        installed: TaskBridge, people: People, unheard_of: list[int]) -> None:
+    request_backfill(installed.storage, installed.stored().id, requested_by="cli")
+    installed.worker().run_once()  # the lists are read: three deals
+    installed.portal.as_user(people.manager).delete_deal(unheard_of[0])
+    installed.drain()
+    done = progress_of(installed)
+    assert (done.state, done.items_done, done.error) == ("done", 3, None)
+    [chunk] = installed.journal.rows(event=CHUNK_EVENT)
+    assert chunk["detail"]["writes_refused"] == 1
+    assert [status_code(installed.portal, "deal", deal) for deal in unheard_of[1:]] == [
+        "IN_PROGRESS"] * 2
+
+
 def test_the_time_left_follows_the_rate_so_far_and_the_rest_budget() -> None:
     half = BackfillProgress(state="running", items_done=100, items_total=200, tasks_seen=300,
                             requests_spent=10, started_at=NOW - timedelta(seconds=50),
