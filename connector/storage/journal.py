@@ -131,11 +131,11 @@ class Journal:
 
     def claim_batch(
         self, worker_id: str, *, limit: int = 50, now: datetime | None = None,
-        coalesce: bool = True,
+        coalesce: bool = True, live_only: bool = False,
     ) -> list[Claimed]:
         """Take the next waiting rows (see `journal_queries`), marked processing; without
         `coalesce`, only the oldest row of each object (one event at a time). Live rows
-        first, then at most one backfill chunk."""
+        first, then at most one backfill row (none with `live_only`)."""
         now = now or datetime.now(UTC)
         with self._engine.begin() as conn:
             dialect = conn.dialect.name
@@ -147,7 +147,7 @@ class Journal:
             # one per claim: the next claim looks for live rows again once it is done, and a
             # busy portal's events never starve its backfill.
             live = [head for head in heads if head.priority == 0]
-            heads = live + [head for head in heads if head.priority != 0][:1]
+            heads = live + [head for head in heads if head.priority != 0][:0 if live_only else 1]
             ids = [head.id for head in heads]
             for head in heads if coalesce else ():
                 ids.extend(

@@ -31,7 +31,7 @@ What a chunk decides, it decides like a live pass would on a task's first sight
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -86,9 +86,13 @@ class BackfillPass:
     """One backfill row of one portal, with the worker's client."""
 
     def __init__(self, storage: Storage, portal: Portal, client: PortalClient, *,
-                 now: datetime, own_writes: OwnWrites) -> None:
+                 now: datetime, own_writes: OwnWrites,
+                 between: Callable[[], None] = lambda: None) -> None:
         self.storage, self.portal, self.client = storage, portal, client
         self.now, self.own_writes = now, own_writes
+        # Called between the list requests: the worker handles the live rows due by then,
+        # so an event waits for one list request, not for the whole reading.
+        self.between = between
         self.snapshots = SnapshotStore(storage.engine)
 
     def run(self, row: Claimed) -> RowOutcome:
@@ -103,6 +107,7 @@ class BackfillPass:
         refs = sorted({ref for task in tasks.values() for ref in status_items(task.crm_bindings)},
                       key=lambda ref: (ref.entity_type_id, ref.id))
         items: dict[CrmRef, CrmItemSnapshot] = {}
+        self.between()
         if refs:
             items = fetch(self.client, self.portal.member_id, Needs(items=set(refs)))[0].items
         tasks_of = {ref: [task.id for task in tasks.values() if ref in task.crm_bindings]
@@ -132,9 +137,13 @@ class BackfillPass:
     def _open_bound_tasks(self) -> tuple[dict[int, TaskSnapshot], list[str]]:
         tasks: dict[int, TaskSnapshot] = {}
         unreadable: list[str] = []
+        requests = len(self.client.calls)
         for raw in self.client.list_all("tasks.task.list",
                                         {"filter": OPEN_BOUND, "select": TASK_SELECT},
                                         page_key="tasks"):
+            if len(self.client.calls) != requests:  # a list request came back
+                requests = len(self.client.calls)
+                self.between()
             try:
                 task = TaskSnapshot.from_rest(raw)
             except ValidationError as exc:  # one bad task is left out, not the backfill

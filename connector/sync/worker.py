@@ -265,12 +265,26 @@ class Worker:
                   record: _PassRecord) -> None:
         """A backfill's request row (which journals its chunks) or one of its chunks."""
         outcome = BackfillPass(self.storage, portal, client, now=now,
-                               own_writes=self.flow.own_writes).run(row)
+                               own_writes=self.flow.own_writes,
+                               between=self._live_rows_now).run(row)
         detail = {**outcome.detail, **record.detail()}
         if outcome.children is None:
             self.journal.finish([row.id], detail=detail)
         else:
             self.journal.spawn(row, outcome.children, detail=detail)
+
+    def _live_rows_now(self) -> None:
+        """The live rows due now, handled while a backfill reads the portal's lists."""
+        now = self._clock()
+        claimed = self.journal.claim_batch(self.worker_id, limit=self.batch_size, now=now,
+                                           coalesce=self.coalesce, live_only=True)
+        with self._held_lock:
+            self._held |= {row.id for row in claimed}
+        by_portal: dict[str, list[Claimed]] = defaultdict(list)
+        for row in claimed:
+            by_portal[row.member_id].append(row)
+        for member_id, rows in by_portal.items():
+            self._portal_pass(member_id, rows, now)
 
     def _app_rows(self, portal: Portal, client: PortalClient, rows: list[Claimed]) -> None:
         if not rows:

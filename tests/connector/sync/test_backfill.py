@@ -131,6 +131,26 @@ def test_a_deal_deleted_while_the_backfill_runs_holds_nothing_back(
         "IN_PROGRESS"] * 2
 
 
+def test_a_live_event_is_handled_while_the_lists_are_read(
+        installed: TaskBridge, people: People, unheard_of: list[int]) -> None:
+    request_backfill(installed.storage, installed.stored().id, requested_by="cli")
+    portal = installed.portal
+    live_deals: list[int] = []
+
+    def a_deal_is_made_meanwhile(record: CallRecord, _row: Claimed) -> None:
+        if record.method == "tasks.task.list" and not live_deals:  # the first page is in
+            live_deals.append(portal.as_user(people.manager).create_deal(
+                "Live", assigned_by=people.manager))
+            assert portal.sender.wait_idle(timeout=10)
+
+    worker = Worker(installed.storage, installed.settings, on_call=a_deal_is_made_meanwhile)
+    worker.run_once()  # the backfill's request row: it reads the lists
+    [live] = installed.journal.rows(object_key=f"deal:{live_deals[0]}")
+    [request] = [row for row in installed.journal.rows(event=BACKFILL_EVENT)
+                 if row["state"] == DONE][-1:]
+    assert live["state"] == DONE and live["finished_at"] <= request["finished_at"]
+
+
 def test_the_time_left_follows_the_rate_so_far_and_the_rest_budget() -> None:
     half = BackfillProgress(state="running", items_done=100, items_total=200, tasks_seen=300,
                             requests_spent=10, started_at=NOW - timedelta(seconds=50),
