@@ -20,8 +20,9 @@ What a chunk decides, it decides like a live pass would on a task's first sight
   changes nothing, whichever worker or process takes it, even after this one died.
 - A chunk that runs again (its worker died) keeps the tasks it stored as it listed them,
   asks the portal about the writes the log has as sent but not confirmed (one batch: the
-  tasks' tags, the items' fields), marks those it finds done, and sends only the rest;
-  its stored item statuses are not trusted then (they may be ahead of the cards).
+  tasks' tags, the items' fields), marks those it finds done, and sends only the rest.
+  Whether an item needs its status written is judged from its card as read, never from
+  TaskBridge's memory, which a try that died may have left ahead of the card.
 - A write the portal refuses in a batch (a deal deleted since the lists were read) does
   not fail the chunk, which would hold back every chunk after it: it is listed in the
   chunk's detail and its item remembered without a status. A batch that fails as a whole
