@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from connector.cli import database, emulator_cmds, keys, serve, support, tasks
+from connector.cli import database, emulator_cmds, keys, portal_sync, serve, support, tasks
 from connector.errors import TaskBridgeError
 
 
@@ -16,7 +16,7 @@ def cli() -> None:
     """TaskBridge: keeps Bitrix24 CRM tasks in their CRM statuses and writes them back."""
 
 
-for group in (serve, database, emulator_cmds, support, keys, tasks):
+for group in (serve, database, emulator_cmds, support, portal_sync, keys, tasks):
     group.register(cli)
 
 

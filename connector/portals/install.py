@@ -7,7 +7,8 @@ fresh token then asks the portal `user.admin`: only an administrator's install i
 stored, and it is the only way a portal's application token ever changes. Then the
 portal is set up in two REST requests: one batch reads what is bound, one batch binds
 only what is missing, so a re-install is idempotent and an install on a portal whose
-bindings drifted repairs them.
+bindings drifted repairs them. Once installed, a backfill is queued: the open tasks already
+bound to deals and leads get their statuses (`connector.sync.backfill`).
 
 The status field's options are labelled in the portal's label language. When that
 language changes, `relabel_status_field` renames the options in place: each keeps its
@@ -35,6 +36,7 @@ from connector.rest.oauth import OAuthError, TokenGrant, exchange_refresh_token
 from connector.settings import Settings
 from connector.storage.engines import Storage
 from connector.storage.portals import Installation, Portal
+from connector.sync.backfill import request_backfill
 from mappers.portal_events import BOUND_EVENTS, OFFLINE_EVENTS
 from mappers.statuses import CrmTaskStatus, label, labels_for
 
@@ -76,6 +78,7 @@ class SetupReport:
     updated_robots: list[str] = field(default_factory=list)
     robots: dict[str, Any] | None = None  # the portal's record (`connector.portals.robots`)
     requests: int = 0
+    backfill_id: int | None = None  # the backfill an install queued (its journal row)
 
     @property
     def changed(self) -> bool:
@@ -116,8 +119,11 @@ def install(storage: Storage, settings: Settings, request: InstallRequest) -> Se
     if report.robots is not None:
         storage.portals.set_robots(grant.member_id, report.robots)
     storage.portals.mark_installed(grant.member_id)
-    log.info("portal %s installed by administrator %s (%s)", grant.member_id, grant.user_id,
-             _summary(report))
+    # The work that existed before the install gets its statuses now, not at its next event.
+    report.backfill_id = request_backfill(storage, storage.portals.get(grant.member_id).id,
+                                          requested_by="install")
+    log.info("portal %s installed by administrator %s (%s); backfill %s queued",
+             grant.member_id, grant.user_id, _summary(report), report.backfill_id)
     return report
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select, update
 
 from connector.storage import counters as metrics
-from connector.storage.journal_queries import FIND_WAITING, FOLLOWERS, HEADS, DriverInsert
+from connector.storage.journal_queries import BACKFILL, FIND_WAITING, FOLLOWERS, HEADS, DriverInsert
 from connector.storage.journal_rows import (
     DEAD,
     DEDUPE_WINDOW,
@@ -131,10 +131,11 @@ class Journal:
 
     def claim_batch(
         self, worker_id: str, *, limit: int = 50, now: datetime | None = None,
-        coalesce: bool = True,
+        coalesce: bool = True, live_only: bool = False,
     ) -> list[Claimed]:
         """Take the next waiting rows (see `journal_queries`), marked processing; without
-        `coalesce`, only the oldest row of each object (one event at a time)."""
+        `coalesce`, only the oldest row of each object (one event at a time). Live rows
+        first, then at most one backfill row (none with `live_only`)."""
         now = now or datetime.now(UTC)
         with self._engine.begin() as conn:
             dialect = conn.dialect.name
@@ -142,6 +143,11 @@ class Journal:
                 # One writer at a time: take the write lock before reading the heads.
                 conn.exec_driver_sql("UPDATE journal SET id = id WHERE 0")
             heads = conn.execute(HEADS[dialect], {"now": now, "limit": limit}).all()
+            # Live rows come first (the claim's order) and a backfill chunk only after them,
+            # one per claim: the next claim looks for live rows again once it is done, and a
+            # busy portal's events never starve its backfill.
+            live = [head for head in heads if head.priority == 0]
+            heads = live + [head for head in heads if head.priority != 0][:0 if live_only else 1]
             ids = [head.id for head in heads]
             for head in heads if coalesce else ():
                 ids.extend(
@@ -174,12 +180,12 @@ class Journal:
                 .where(journal.c.id.in_(list(ids)), journal.c.state == PROCESSING)
                 .values(state=state, finished_at=now, locked_by=None, locked_at=None,
                         error=None, detail=detail)
-                .returning(journal.c.event, journal.c.received_at)
+                .returning(journal.c.event, journal.c.received_at, journal.c.source)
             ).all()
             counts = finished_counts(finished, state)
-            if state == DONE:
+            if state == DONE:  # an event's latency: a backfill's chunks wait by design
                 counts.update(metrics.latency([(now - row.received_at).total_seconds()
-                                               for row in finished]))
+                                               for row in finished if row.source != BACKFILL]))
             metrics.bump(conn, counts)
 
     def fail(self, claimed: Sequence[Claimed], error: str, *, max_attempts: int,
@@ -265,6 +271,28 @@ class Journal:
                 )
                 .returning(journal.c.id)
             ).scalar_one()
+
+    def spawn(self, parent: Claimed, children: Sequence[dict[str, Any]], *,
+              detail: dict[str, Any], now: datetime | None = None) -> list[int]:
+        """Journal the rows a row's work goes on in (`object_key`, `event`, `payload`,
+        `detail` each; its portal and source) and finish it, in one transaction: a worker
+        that dies meanwhile leaves the row to run again and no child behind."""
+        now = now or datetime.now(UTC)
+        with self._engine.begin() as conn:
+            ids = [conn.execute(journal.insert().values(
+                portal_id=parent.portal_id, member_id=parent.member_id, received_at=now,
+                source=parent.source, event=child["event"], object_type=parent.object_type,
+                object_id=str(parent.id), object_key=child["object_key"],
+                payload=child["payload"], detail=child.get("detail"),
+                dedupe_key=f"{parent.source}:{parent.id}:{number}", state=PENDING,
+                attempts=0, next_attempt_at=now, correlation_id=parent.correlation_id,
+            ).returning(journal.c.id)).scalar_one() for number, child in enumerate(children)]
+            done = conn.execute(
+                update(journal).where(journal.c.id == parent.id, journal.c.state == PROCESSING)
+                .values(state=DONE, finished_at=now, locked_by=None, locked_at=None,
+                        error=None, detail=detail).returning(journal.c.event)).all()
+            metrics.bump(conn, finished_counts(done, DONE))
+        return ids
 
     def next_due(self, *, within: timedelta, now: datetime | None = None) -> datetime | None:
         """When the next pending row becomes due, if that is within `within` from now."""

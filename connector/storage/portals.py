@@ -167,6 +167,12 @@ class PortalStore:
             row = conn.execute(select(portals).where(portals.c.member_id == member_id)).first()
         return self._portal(row._mapping) if row is not None else None
 
+    def by_id(self, portal_id: int) -> Portal | None:
+        """The portal stored under this row id (journal rows and snapshots name it so)."""
+        with self._engine.connect() as conn:
+            row = conn.execute(select(portals).where(portals.c.id == portal_id)).first()
+        return self._portal(row._mapping) if row is not None else None
+
     def get(self, member_id: str) -> Portal:
         portal = self.find(member_id)
         if portal is None:

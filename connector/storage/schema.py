@@ -222,6 +222,11 @@ Index("ix_journal_event_id", journal.c.event, journal.c.id)
 Index("ix_journal_state_id", journal.c.state, journal.c.id)
 Index("ix_journal_key_id", journal.c.object_key, journal.c.id)
 Index("ix_journal_correlation", journal.c.correlation_id)
+# The claim's order, live rows before a backfill's (migration 0008): waiting rows only.
+CLAIM_PRIORITY = "(CASE WHEN source = 'backfill' THEN 1 ELSE 0 END)"
+Index("ix_journal_claim_priority", text(CLAIM_PRIORITY), journal.c.id,
+      postgresql_where=text("state IN ('pending', 'failed')"),
+      sqlite_where=text("state IN ('pending', 'failed')"))
 
 # Tokens of users who opened TaskBridge in their portal (migration 0004): with them the
 # worker asks the portal whether the responsible has seen a task (the unviewed marker

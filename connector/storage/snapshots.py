@@ -146,21 +146,25 @@ class SnapshotStore:
                 self.save_item(conn, portal_id, item)
         return deadlines
 
+    def save_first_seen(self, portal_id: int, tasks: Iterable[StoredTask],
+                        items: Iterable[StoredItem]) -> None:
+        """What a backfill keeps, in one transaction: its tasks only where none is stored
+        (a live pass that stored one meanwhile saw the task later), and its CRM items."""
+        with self._engine.begin() as conn:
+            insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+            for task in tasks:
+                conn.execute(insert(task_snapshots).values(
+                    portal_id=portal_id, task_id=task.snapshot.id, **_task_values(task),
+                ).on_conflict_do_nothing(index_elements=["portal_id", "task_id"]))
+            for item in items:
+                self.save_item(conn, portal_id, item)
+
     def save_task(self, conn: Connection, portal_id: int, task: StoredTask) -> datetime | None:
         """Upsert one task; returns the deadline kept in the overdue index (or None)."""
-        overdue_after = _overdue_after(task)
-        values: dict[str, Any] = {
-            "snapshot": task.snapshot.model_dump(mode="json"),
-            "crm_status": task.crm_status.value if task.crm_status else None,
-            "status_changed_at": task.status_changed_at,
-            "bindings": [ref.code for ref in task.snapshot.crm_bindings],
-            "deleted": task.deleted,
-            "updated_at": datetime.now(UTC),
-            "overdue_after": overdue_after,
-        }
+        values = _task_values(task)
         _upsert(conn, task_snapshots, {"portal_id": portal_id, "task_id": task.snapshot.id},
                 values)
-        return overdue_after
+        return values["overdue_after"]
 
     def mark_deleted(self, conn: Connection, portal_id: int, task_id: int) -> None:
         conn.execute(
@@ -206,6 +210,18 @@ def _upsert(conn: Connection, table: Any, key: dict[str, Any], values: dict[str,
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     statement = insert(table).values(**key, **values)
     conn.execute(statement.on_conflict_do_update(index_elements=list(key), set_=values))
+
+
+def _task_values(task: StoredTask) -> dict[str, Any]:
+    return {
+        "snapshot": task.snapshot.model_dump(mode="json"),
+        "crm_status": task.crm_status.value if task.crm_status else None,
+        "status_changed_at": task.status_changed_at,
+        "bindings": [ref.code for ref in task.snapshot.crm_bindings],
+        "deleted": task.deleted,
+        "updated_at": datetime.now(UTC),
+        "overdue_after": _overdue_after(task),
+    }
 
 
 def _overdue_after(task: StoredTask) -> datetime | None:

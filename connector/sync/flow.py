@@ -42,6 +42,11 @@ class SyncFlow:
         self._engine = engine
         self._own_writes = OwnWrites()
 
+    @property
+    def own_writes(self) -> OwnWrites:
+        """The echoes this worker's writes will send back (a backfill's writes too)."""
+        return self._own_writes
+
     def run(self, portal: Portal, client: PortalClient, rows: Sequence[Claimed],
             now: datetime, work: Pass | None = None) -> tuple[Pass, WriteOutcome, int]:
         """Decide and write for `rows`; returns the pass, the writes' outcome, fetch requests.

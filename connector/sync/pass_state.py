@@ -30,6 +30,14 @@ ITEM_EVENTS = {"ONCRMDEALADD", "ONCRMDEALUPDATE", "ONCRMDEALDELETE", "ONCRMDEALM
 ITEM_TYPES = {"deal": 2, "lead": 1}
 
 
+def rows_by_object(rows: Sequence[Claimed]) -> dict[str, list[Claimed]]:
+    """A pass's rows by the object (task, deal, lead) they are about, in order."""
+    by_key: dict[str, list[Claimed]] = defaultdict(list)
+    for row in rows:
+        by_key[row.object_key].append(row)
+    return by_key
+
+
 @dataclass
 class Pass:
     """Everything one pass decides, before it is written and stored."""
@@ -56,6 +64,24 @@ class Pass:
         for entry, value in _entries(self).items():
             if before.get(entry) is not value:
                 self.touched.setdefault(entry, set()).add(origin)
+
+    def observed_items(self, rows: Sequence[Claimed]) -> set[CrmRef]:
+        """The deals and leads this pass saw: its tasks' bindings, its items, its rows'."""
+        items = {ref for task in self.tasks.values() for ref in task.snapshot.crm_bindings}
+        items |= set(self.items)
+        items |= {CrmRef(ITEM_TYPES[row.object_type], int(row.object_id)) for row in rows
+                  if row.object_type in ITEM_TYPES and row.object_id.isdigit()}
+        return items
+
+    def write_error(self, key: str, outcome: WriteOutcome) -> str:
+        """Why the object `key` failed: its own failed writes, or those it shares."""
+        own = [f"{write}: {error}" for write, error in outcome.failed.items()
+               if self.planned_by.get(write) == key]
+        if own:
+            return f"WriteFailed: {len(own)} portal writes failed: " + "; ".join(own[:3])
+        return ("WriteFailed: it shares a decision with an object whose write failed: "
+                + "; ".join(f"{write}: {error}"
+                            for write, error in list(outcome.failed.items())[:3]))
 
     def settle(self, failed_writes: Iterable[str]) -> set[str]:
         """The objects that fail with `failed_writes`, their stored entries dropped.

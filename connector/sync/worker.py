@@ -34,17 +34,18 @@ from connector.scheduler.deadlines import queue_passed_during_pass
 from connector.settings import Settings
 from connector.storage.engines import Storage
 from connector.storage.journal import Journal
+from connector.storage.journal_queries import backfill_due
 from connector.storage.journal_rows import DONE, IGNORED, Claimed
 from connector.storage.portals import Portal
 from connector.storage.rest_state import RestCallStore
 from connector.storage.snapshots import SnapshotStore
+from connector.sync.backfill import EVENTS as BACKFILL_EVENTS
+from connector.sync.backfill_pass import BackfillPass
 from connector.sync.fetch import forget_facts
 from connector.sync.flow import SyncFlow
-from connector.sync.pass_state import ITEM_EVENTS, ITEM_TYPES, TASK_EVENTS, Pass
+from connector.sync.pass_state import ITEM_EVENTS, TASK_EVENTS, Pass, rows_by_object
 from connector.sync.robots import RobotCalls
 from connector.sync.row_reading import unreadable
-from connector.sync.write_back import WriteOutcome
-from mappers.bindings import CrmRef
 from mappers.errors import ValidationError
 from mappers.robot_calls import ROBOT_EVENT
 
@@ -114,9 +115,11 @@ class Worker:
                 if until_idle and not self._soon_due():
                     break
                 self._stop.wait(interval if not until_idle else 0.05)
-            elif count < self.batch_size:
+            elif count < self.batch_size and not backfill_due(self.storage.engine,
+                                                              self._clock()):
                 # Events are trickling in: let the next ones gather for one window rather
-                # than spending a pass (and REST requests) on each few.
+                # than spending a pass (and REST requests) on each few. A backfill's next
+                # chunk, due already, is not kept waiting for them.
                 self._stop.wait(self.settings.worker_coalesce_seconds)
         self._beat_stop.set()
         beat.join(timeout=5)
@@ -148,7 +151,14 @@ class Worker:
             self._held = {row.id for row in claimed}
         try:
             for member_id, rows in by_portal.items():
-                self._portal_pass(member_id, rows, now)
+                live = [row for row in rows if row.event not in BACKFILL_EVENTS]
+                if live:
+                    self._portal_pass(member_id, live, now)
+            # A backfill row is a pass of its own, after every portal's live rows: its REST
+            # calls are its own (its progress counts them).
+            for row in claimed:
+                if row.event in BACKFILL_EVENTS:
+                    self._portal_pass(row.member_id, [row], now)
         finally:
             with self._held_lock:
                 self._held = set()
@@ -185,6 +195,9 @@ class Worker:
                       now: datetime, record: _PassRecord) -> None:
         member_id = portal.member_id
         try:
+            if rows[0].event in BACKFILL_EVENTS:
+                self._backfill(portal, client, rows[0], now, record)
+                return
             self._app_rows(portal, client, [r for r in rows if r.object_type == "app"])
             sync_rows = [r for r in rows if r.event in TASK_EVENTS | ITEM_EVENTS]
             robot_rows = [r for r in rows if r.event == ROBOT_EVENT]
@@ -237,7 +250,7 @@ class Worker:
             # A fetch or the write batch failed as a whole: every row fails, each keeping
             # what was decided for its object before it did.
             error = f"{type(exc).__name__}: {exc}"
-            for key, key_rows in _by_object(rows).items():
+            for key, key_rows in rows_by_object(rows).items():
                 self._failed(key_rows, error, {**work.details.get(key, {}), **record.detail()},
                              quiet=True)
             log.warning("%d events of portal %s failed: %s", len(rows), portal.member_id, error)
@@ -245,7 +258,7 @@ class Worker:
         failed = work.settle(outcome.failed)
         deadlines = self.flow.store(portal, work)
         released = self._release_holds(portal, client, rows, work)
-        for key, key_rows in _by_object(rows).items():
+        for key, key_rows in rows_by_object(rows).items():
             detail = {**work.details.get(key, {"outcome": "nothing to do"}),
                       **record.detail(),
                       "writes": [w for w in outcome.summary()
@@ -255,7 +268,7 @@ class Worker:
             if released:
                 detail["robots_released"] = released
             if key in failed:
-                self._failed(key_rows, _write_error(key, work, outcome), detail)
+                self._failed(key_rows, work.write_error(key, outcome), detail)
                 continue
             for row in key_rows:
                 if row.replays:
@@ -284,12 +297,8 @@ class Worker:
                        work: Pass) -> list[dict[str, Any]]:
         """End the automation rules' holds on the items this pass observed (no request while
         every hold still waits); a failure leaves them to the next pass."""
-        items = {ref for task in work.tasks.values() for ref in task.snapshot.crm_bindings}
-        items |= set(work.items)
-        items |= {CrmRef(ITEM_TYPES[row.object_type], int(row.object_id)) for row in rows
-                  if row.object_type in ITEM_TYPES and row.object_id.isdigit()}
         try:
-            return self.robots.release(portal, client, items)
+            return self.robots.release(portal, client, work.observed_items(rows))
         except (TaskBridgeError, ValidationError) as exc:
             log.warning("portal %s: holds not ended this pass: %s", portal.member_id, exc)
             return []
@@ -318,6 +327,31 @@ class Worker:
             log.warning("robot call of portal %s %s: %s", portal.member_id, state, error)
             return
         self.journal.finish([row.id], detail={**detail, **record.detail()})
+
+    def _backfill(self, portal: Portal, client: PortalClient, row: Claimed, now: datetime,
+                  record: _PassRecord) -> None:
+        """A backfill's request row (which journals its chunks) or one of its chunks."""
+        outcome = BackfillPass(self.storage, portal, client, now=now,
+                               own_writes=self.flow.own_writes,
+                               between=self._live_rows_now).run(row)
+        detail = {**outcome.detail, **record.detail()}
+        if outcome.children is None:
+            self.journal.finish([row.id], detail=detail)
+        else:
+            self.journal.spawn(row, outcome.children, detail=detail)
+
+    def _live_rows_now(self) -> None:
+        """The live rows due now, handled while a backfill reads the portal's lists."""
+        now = self._clock()
+        claimed = self.journal.claim_batch(self.worker_id, limit=self.batch_size, now=now,
+                                           coalesce=self.coalesce, live_only=True)
+        with self._held_lock:
+            self._held |= {row.id for row in claimed}
+        by_portal: dict[str, list[Claimed]] = defaultdict(list)
+        for row in claimed:
+            by_portal[row.member_id].append(row)
+        for member_id, rows in by_portal.items():
+            self._portal_pass(member_id, rows, now)
 
     def _app_rows(self, portal: Portal, client: PortalClient, rows: list[Claimed]) -> None:
         if not rows:
@@ -356,18 +390,3 @@ class _PassRecord:
                 "pass": {"id": self.served.id, "events": len(self.served.journal_ids),
                          "first_journal_id": self.served.journal_ids[0]}}
 
-
-def _by_object(rows: Sequence[Claimed]) -> dict[str, list[Claimed]]:
-    by_key: dict[str, list[Claimed]] = defaultdict(list)
-    for row in rows:
-        by_key[row.object_key].append(row)
-    return by_key
-
-
-def _write_error(key: str, work: Pass, outcome: WriteOutcome) -> str:
-    own = [f"{write}: {error}" for write, error in outcome.failed.items()
-           if work.planned_by.get(write) == key]
-    if own:
-        return f"WriteFailed: {len(own)} portal writes failed: " + "; ".join(own[:3])
-    return ("WriteFailed: it shares a decision with an object whose write failed: "
-            + "; ".join(f"{write}: {error}" for write, error in list(outcome.failed.items())[:3]))

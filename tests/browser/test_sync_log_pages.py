@@ -1,6 +1,7 @@
 """The sync log in headless Chromium: a support user finds a deal's dead event, reads why,
 replays it and sees it succeed; a portal admin inside Bitrix24 changes a setting and cannot
-reach another portal's data. Screenshots go to var/artifacts/browser/."""
+reach another portal's data, and reads the portal's tasks again, watching the progress.
+Screenshots go to var/artifacts/browser/."""
 
 from __future__ import annotations
 
@@ -16,8 +17,11 @@ from connector.rest.client import PortalClient
 from connector.rest.retry_policy import RetryPolicy
 from connector.storage.portals import Installation
 from connector.storage.schema import journal
+from connector.sync.backfill import backfill_progress
 from connector.sync.worker import Worker
+from emulator.lossy_delivery import lose_deliveries
 from tests.conftest import REQUIRED_ENV, required
+from tests.support.card_tasks import status_code
 from tests.support.stack import CLIENT_ID, taskbridge_for
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -152,3 +156,43 @@ def test_a_portal_admin_changes_a_setting_and_sees_only_their_portal(
     page.goto(f"{site.url}/admin/portals/other-member/settings")
     assert "belongs to another portal" in page.inner_text("#message")
     shot(page, "5-other-portal-refused")
+
+
+def test_a_portal_admin_reads_the_tasks_again_and_watches_the_progress_refresh(
+        site: Any, browser: Any) -> None:
+    site.drain()  # what the install queued is done
+    user = site.portal.as_user(1)
+    lost = lose_deliveries(site.portal.emulator, 1.0)  # TaskBridge hears nothing of it
+    try:
+        deal = user.create_deal("Fornitura uffici")
+        user.start_task(user.create_task(f"D_{deal}", title="Prepare the offer",
+                                         responsible=1))
+    finally:
+        lost.stop()
+    assert status_code(site.portal, "deal", deal) == ""
+    emulator = site.portal.emulator
+    context = browser.new_context()
+    opened = context.request.post(f"{site.url}/bitrix/placement?DOMAIN=x&LANG=en", form={
+        "AUTH_ID": emulator.issue_tokens(CLIENT_ID, 1).access_token, "AUTH_EXPIRES": "3600",
+        "member_id": emulator.member_id, "status": "L", "PLACEMENT": "DEFAULT",
+        "PLACEMENT_OPTIONS": "{}"})
+    assert opened.ok
+    page = context.new_page()
+    page.goto(f"{site.url}/admin/settings")
+    page.wait_for_selector("#backfill-progress")
+    assert page.inner_text("#backfill-button") == "Read existing tasks again"
+    page.click("#backfill-button")
+    page.wait_for_selector("#backfill-queued")
+    assert page.inner_text("#backfill-state") == "queued"
+    assert page.is_disabled("#backfill-button")
+    shot(page, "6-backfill-queued")
+    site.drain()  # the worker runs it; the page asks for the numbers by itself
+    page.wait_for_function(
+        "document.querySelector('#backfill-state').textContent === 'done'", timeout=15000)
+    progress = backfill_progress(site.storage, site.stored().id)
+    assert page.inner_text("#backfill-done") == str(progress.items_done)
+    assert page.inner_text("#backfill-left") == "0"
+    assert page.inner_text("#backfill-requests") == str(progress.requests_spent)
+    assert page.is_enabled("#backfill-button")
+    shot(page, "7-backfill-done")
+    assert status_code(site.portal, "deal", deal) == "IN_PROGRESS"

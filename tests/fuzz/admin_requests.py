@@ -94,9 +94,12 @@ def admin_requests(draw: st.DrawFn, keys: FuzzKeys, endpoint: str) -> Fuzzed:
         "admin.export":
             f"/admin/export.{draw(st.sampled_from(['csv', 'json', 'xml', 'csv%0a']))}",
         "admin.settings": f"/admin/portals/{_segment(draw, keys.member_id)}/settings",
+        "admin.backfill_start": f"/admin/portals/{_segment(draw, keys.member_id)}/backfill",
+        "admin.backfill_status":
+            f"/admin/portals/{_segment(draw, keys.member_id)}/backfill.json",
     }[endpoint]
     methods = POST if endpoint in ("admin.replay_entry", "admin.replay_filtered",
-                                   "admin.logout") else GET
+                                   "admin.logout", "admin.backfill_start") else GET
     if endpoint == "admin.settings" and draw(st.booleans()):
         methods = POST
     target = (path.encode() + query(_filters(draw))) if methods == GET else path.encode()

@@ -5,9 +5,10 @@ types and methods, every kind of viewer of the admin pages.
 
 No answer is a 5xx (or no answer at all), no gunicorn worker dies or is replaced, and
 the journal gains rows only for requests allowed to write one: an event answered 200, a
-placement answered 200 (a task view), a settings form answered 303, and the events the
-emulated portal itself delivered meanwhile. Every failure is collected with a small
-reproduction and the traceback from gunicorn's log before the test fails.
+placement answered 200 (a task view), a settings form answered 303, a backfill queued
+(202 or 303), and the events the emulated portal itself delivered meanwhile. Every
+failure is collected with a small reproduction and the traceback from gunicorn's log
+before the test fails.
 
 `FUZZ_EXAMPLES=10000 FUZZ_REPORT=/tmp/fuzz-endpoints.json \
  .venv/bin/pytest tests/fuzz/test_endpoint_fuzz.py -q` runs the full 10,000."""
@@ -52,9 +53,12 @@ from webhooks.app import create_app
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "500"))
 ADMIN_ENDPOINTS = ("admin.log_list", "admin.my_settings", "admin.replay_filtered",
                    "admin.logout", "admin.entry", "admin.replay_entry", "admin.item",
-                   "admin.export", "admin.settings")
+                   "admin.export", "admin.settings", "admin.backfill_start",
+                   "admin.backfill_status")
 HEALTH = {"health.healthz": "/healthz", "health.readyz": "/readyz", "metrics.metrics": "/metrics"}
 JOURNALING = ("events.receive", "placement.open_placement", "robots.receive")
+# Queued by an admin's button: its rows name the backfill, not the request that asked.
+UNCORRELATED = ("admin.backfill_start",)
 
 
 def strategies(keys: FuzzKeys) -> dict[str, st.SearchStrategy[Fuzzed]]:
@@ -78,7 +82,9 @@ def strategies(keys: FuzzKeys) -> dict[str, st.SearchStrategy[Fuzzed]]:
 def may_journal(endpoint: str, method: str, status: int) -> bool:
     """Whether an answer of this endpoint says a journal row was written on purpose."""
     return ((endpoint in JOURNALING and status == 200)
-            or (endpoint == "admin.settings" and method == "POST" and status == 303))
+            or (endpoint == "admin.settings" and method == "POST" and status == 303)
+            or (endpoint == "admin.backfill_start" and method == "POST"
+                and status in (202, 303)))
 
 
 def accepted_past_limit(fuzzed: Fuzzed, status: int) -> bool:
@@ -144,6 +150,9 @@ class Run:
         if mapped or answer.header("X-Request-ID"):
             self.sent.setdefault(used_id, []).append((fuzzed, answer))
         elif may_journal(fuzzed.endpoint, fuzzed.request.method, status):
+            self.unmapped_journaling[fuzzed.endpoint] += 1
+        if fuzzed.endpoint in UNCORRELATED and may_journal(
+                fuzzed.endpoint, fuzzed.request.method, status):
             self.unmapped_journaling[fuzzed.endpoint] += 1
         return answer
 

@@ -12,7 +12,7 @@ from tests.security.conftest import ADMIN_TOKEN, staff_session
 from tests.support.stack import TaskBridge
 
 PAGES = ("/admin/", "/admin/settings", "/admin/export.csv", "/admin/export.json",
-         "/admin/events/1", "/admin/portals/1/items/deal:1")
+         "/admin/events/1", "/admin/portals/1/items/deal:1", "/admin/portals/1/backfill.json")
 JSON = {"Accept": "application/json"}
 
 
@@ -52,11 +52,13 @@ def _forms(bridge: TaskBridge) -> dict[str, tuple[str, dict[str, str]]]:
         "replay one": (f"/admin/events/{first}/replay", {}),
         "replay filtered": ("/admin/replay", {"dry_run": "1"}),
         "settings": (f"/admin/portals/{member_id}/settings", {"language": "it"}),
+        "backfill": (f"/admin/portals/{member_id}/backfill", {}),
         "logout": ("/admin/logout", {}),
     }
 
 
-@pytest.mark.parametrize("form", ["replay one", "replay filtered", "settings", "logout"])
+@pytest.mark.parametrize("form", ["replay one", "replay filtered", "settings", "backfill",
+                                  "logout"])
 @pytest.mark.parametrize("token", ["missing", "wrong"])
 def test_every_form_refuses_a_post_without_its_csrf_token(
     secured: TaskBridge, deal_event: dict[str, Any], form: str, token: str

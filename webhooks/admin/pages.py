@@ -63,15 +63,15 @@ def message(text: str, status: int):  # type: ignore[no-untyped-def]
 
 def handle_refusal(exc: WebhookError):  # type: ignore[no-untyped-def]
     """The admin surface's one error handler: a page for browsers, JSON when asked."""
-    if exc.code == "sign_in" and request.method in ("GET", "HEAD") and _wants_html():
+    if exc.code == "sign_in" and request.method in ("GET", "HEAD") and wants_html():
         return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
-    if not _wants_html():
+    if not wants_html():
         return exc.body(), exc.status, exc.headers
     response = message(auth_key(exc.code) or exc.description, exc.status)
     response.headers.update(exc.headers)
     return response
 
 
-def _wants_html() -> bool:
+def wants_html() -> bool:
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best != "application/json" or request.accept_mimetypes.accept_html

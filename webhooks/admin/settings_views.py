@@ -1,4 +1,5 @@
-"""A portal's settings: closing behaviour, review stage per funnel, label language."""
+"""A portal's settings: closing behaviour, review stage per funnel, label language; the
+progress of reading its tasks again (backfill_views)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from connector.rest.client import PortalClient
 from connector.rest.errors import BitrixError
 from connector.storage.portals import Portal
 from mappers.statuses import registered_languages
+from webhooks.admin.backfill_views import RUNNING, progress_of
 from webhooks.admin.pages import message, render, storage, viewer
 from webhooks.admin_auth import check_csrf
 
@@ -62,7 +64,7 @@ def _settings_page(portal: Portal, client: PortalClient):  # type: ignore[no-unt
     # HEAD is a GET without a body: only a POST may change settings.
     if request.method != "POST":
         return render("settings.html", portal=portal, current=current, funnels=shown,
-                      saved=request.args.get("saved"), **_choices())
+                      saved=request.args.get("saved"), **_choices(portal))
     check_csrf(viewer(), request.form.get("csrf_token"))
     try:
         fresh = validate(portal.settings, _assignments(request.form, funnels), funnels)
@@ -70,12 +72,14 @@ def _settings_page(portal: Portal, client: PortalClient):  # type: ignore[no-unt
                         correlation_id=g.get("correlation_id"))
     except PortalSettingsError as exc:
         return render("settings.html", status=400, portal=portal, current=current,
-                      funnels=shown, error=str(exc), form=request.form, **_choices())
+                      funnels=shown, error=str(exc), form=request.form, **_choices(portal))
     return redirect(url_for("admin.settings", member_id=portal.member_id, saved=1), code=303)
 
 
-def _choices() -> dict:
-    return {"label_languages": sorted(registered_languages())}
+def _choices(portal: Portal) -> dict:
+    return {"label_languages": sorted(registered_languages()),
+            "backfill": progress_of(portal), "backfill_running": RUNNING,
+            "backfill_queued": request.args.get("backfill") == "queued"}
 
 
 def _funnels(member_id: str, client: PortalClient) -> list[Funnel] | None:

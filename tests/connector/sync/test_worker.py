@@ -54,7 +54,8 @@ def test_a_failing_portal_fails_the_event_then_it_dies_with_the_reason(
     for _ in range(3):
         worker.run_once(now=now)
         now += timedelta(hours=2)
-    rows = taskbridge.journal.rows()
+    # The install's backfill (an empty portal's) ended done before the portal failed.
+    rows = [row for row in taskbridge.journal.rows() if row["source"] != "backfill"]
     assert {row["state"] for row in rows} == {DEAD}
     assert all("500" in row["error"] or "Server" in row["error"] for row in rows)
     calls = RestCallStore(taskbridge.storage.engine)
