@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
+from emulator.delivery import Delivery
 from emulator.errors import EmulatorError, RestError
 from emulator.kanban import render_kanban_card
 from emulator.user_actions import UserActions
@@ -40,7 +41,7 @@ class ControlApi:
             return _json(handler(body, *args))
         except KeyError as exc:
             return _json({"error": "NOT_FOUND", "error_description": str(exc)}, 404)
-        except (EmulatorError, TypeError, ValueError) as exc:
+        except (EmulatorError, TypeError, ValueError, LookupError) as exc:
             status = exc.status if isinstance(exc, RestError) else 400
             return _json({"error": type(exc).__name__, "error_description": str(exc)}, status)
 
@@ -176,6 +177,9 @@ class ControlApi:
             raise KeyError(f"unknown action {action}")
         actor = self.portal.as_user(int(body.get("user_id", 1)))
         result = getattr(actor, action)(*body.get("args", []), **body.get("kwargs", {}))
+        if isinstance(result, Delivery):  # a placement POST the user's browser made
+            result = {"handler": result.handler, "status": result.status,
+                      "error": result.error}
         return {"ok": True, "result": result}
 
     def _events(self, body: dict[str, Any]) -> list[dict[str, Any]]:
