@@ -20,6 +20,7 @@ from connector.storage.engines import Engine
 from connector.storage.write_log import WriteLog
 from connector.sync.fetch import PortalFacts
 from mappers.bindings import CrmRef
+from mappers.kanban_card import added_activity_id, configurable_params
 from mappers.snapshots import TaskSnapshot
 from mappers.status_writes import written_status
 from mappers.task_actions import closing_calls
@@ -30,9 +31,10 @@ ENTITY_TYPES = {1: "lead", 2: "deal", 3: "contact", 4: "company"}
 EVENTFUL = frozenset({"tasks.task.update", "tasks.task.complete", "tasks.task.approve",
                       "crm.deal.update", "crm.lead.update"})
 ITEM_UPDATE = {1: "crm.lead.update", 2: "crm.deal.update"}
-# Closings first (statuses settle), then tags and fields, the timeline, stage moves last.
+# Closings first (statuses settle), then tags, fields and the kanban card's activity, the
+# timeline, stage moves last.
 ORDER = {WriteKind.TASK_CLOSE: 0, WriteKind.TASK_TAG: 1, WriteKind.ITEM_STATUS: 2,
-         WriteKind.TIMELINE: 3, WriteKind.ITEM_STAGE: 4}
+         WriteKind.ITEM_CARD: 3, WriteKind.TIMELINE: 4, WriteKind.ITEM_STAGE: 5}
 
 
 @dataclass
@@ -45,6 +47,8 @@ class WriteOutcome:
     owners: dict[str, str] = field(default_factory=dict)  # write key -> object key
     # Events the sent writes will fire on their objects (a task or item update fires one).
     echoes: dict[str, int] = field(default_factory=dict)
+    # The id `crm.activity.configurable.add` gave each item's new activity.
+    card_ids: dict[CrmRef, int] = field(default_factory=dict)
 
     def summary(self, object_key: str | None = None) -> list[dict[str, str]]:
         """What happened to each write, or to those of one task or item."""
@@ -128,6 +132,12 @@ class WriteBack:
         outcome.sent = [key for key in to_send if key not in failed]
         outcome.failed = failed
         for command_key, write in owners.items():
+            if write.kind is WriteKind.ITEM_CARD and write.item is not None \
+                    and write.key in outcome.sent:
+                found = added_activity_id(result.results.get(command_key))
+                if found is not None:
+                    outcome.card_ids[write.item] = found
+        for command_key, write in owners.items():
             if write.key in outcome.sent and commands[command_key][0] in EVENTFUL:
                 owner = outcome.owners[write.key]
                 outcome.echoes[owner] = outcome.echoes.get(owner, 0) + 1
@@ -159,6 +169,8 @@ class WriteBack:
             value = values.get(status, "") if status is not None else ""
             return [(ITEM_UPDATE[item.entity_type_id],
                      {"id": item.id, "fields": {write.field("field"): value}})]
+        if write.kind is WriteKind.ITEM_CARD:
+            return [configurable_params(write)]
         if write.kind is WriteKind.ITEM_STAGE:
             return [(ITEM_UPDATE[item.entity_type_id],
                      {"id": item.id, "fields": {"STAGE_ID": write.field("stage_id")}})]
