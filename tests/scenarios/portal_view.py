@@ -16,6 +16,7 @@ from mappers.reasons import reason_text
 from tests.support.stack import EmulatedPortal
 
 STATUS_FIELD = "UF_CRM_TASKBRIDGE_STATUS"
+BADGE_PREFIX = "taskbridge_"
 WEBHOOK_CODE = "scenario-reader"
 
 # Spec §1: the English label of each status, as the portal's timeline shows it.
@@ -53,6 +54,7 @@ class AdminView:
     def __init__(self, portal: EmulatedPortal) -> None:
         portal.add_webhook(WEBHOOK_CODE, 1)
         self._base = f"{portal.url}/rest/1/{WEBHOOK_CODE}/"
+        self._kanban = f"{portal.url}/_emulator/kanban/"
         self._session = requests.Session()
         self._seen: dict[tuple[str, int], int] = {}
 
@@ -75,6 +77,24 @@ class AdminView:
                             {"filter": {"FIELD_NAME": STATUS_FIELD}})["result"]
         return next(str(option["XML_ID"]) for option in field["LIST"]
                     if str(option["ID"]) == value)
+
+    def kanban_card(self, entity: str, item_id: int, lang: str = "en") -> dict[str, Any]:
+        """What the item's card on the CRM kanban shows (the emulator's control API: the
+        kanban is a page, not a REST method)."""
+        answer = self._session.get(f"{self._kanban}{entity}/{item_id}", params={"lang": lang},
+                                   timeout=10)
+        assert answer.ok, f"kanban card of {entity} {item_id}: {answer.status_code}"
+        card: dict[str, Any] = answer.json()
+        return card
+
+    def badge(self, entity: str, item_id: int) -> str:
+        """The status the item's kanban card shows by its badge (a status code), "" when the
+        card shows no badge of TaskBridge's."""
+        badge = self.kanban_card(entity, item_id)["badge"]
+        if not badge or not str(badge["code"]).startswith(BADGE_PREFIX):
+            return ""
+        assert badge["value"] == LABELS[str(badge["code"])[len(BADGE_PREFIX):].upper()]
+        return str(badge["code"])[len(BADGE_PREFIX):].upper()
 
     def timeline(self, entity: str, item_id: int) -> list[tuple[int, str]]:
         """The item's timeline comments as (id, text), oldest first."""

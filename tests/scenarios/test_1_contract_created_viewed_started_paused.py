@@ -9,9 +9,11 @@ task's real status and its tags (the CRM tag added beside the user's own)."""
 from __future__ import annotations
 
 from mappers.decisions import Rule
-from tests.scenarios.conftest import People
+from tests.scenarios.conftest import BOTH_TASK_CARDS, People
 from tests.scenarios.portal_view import AdminView, TaskCard, says
 from tests.support.stack import TaskBridge
+
+pytestmark = BOTH_TASK_CARDS
 
 TITLE = "Prepare the contract"
 PENDING, IN_PROGRESS = 2, 3
@@ -28,6 +30,7 @@ def test_created_viewed_started_paused(
     )
     calls = installed.drain()
     assert on_portal.status("deal", deal) == "CREATED"
+    assert on_portal.badge("deal", deal) == "CREATED"
     [entry] = on_portal.new_entries("deal", deal)
     assert says(entry, TITLE, "CREATED", Rule.FIRST_SEEN)
     assert on_portal.task(task).tags == {"urgent", "CRM"}
@@ -38,6 +41,7 @@ def test_created_viewed_started_paused(
     assert page.status_code == 200
     installed.drain()
     assert on_portal.status("deal", deal) == "VIEWED"
+    assert on_portal.badge("deal", deal) == "VIEWED"
     [entry] = on_portal.new_entries("deal", deal)
     assert says(entry, TITLE, "VIEWED", Rule.VIEWED)
 
@@ -45,6 +49,7 @@ def test_created_viewed_started_paused(
     installed.drain()
     assert on_portal.task(task).real_status == IN_PROGRESS
     assert on_portal.status("deal", deal) == "IN_PROGRESS"
+    assert on_portal.badge("deal", deal) == "IN_PROGRESS"
     [entry] = on_portal.new_entries("deal", deal)
     assert says(entry, TITLE, "IN_PROGRESS", Rule.STARTED)
 
@@ -52,6 +57,7 @@ def test_created_viewed_started_paused(
     installed.drain()
     assert on_portal.task(task) == TaskCard(PENDING, frozenset({"urgent", "CRM"}))
     assert on_portal.status("deal", deal) == "WAITING"
+    assert on_portal.badge("deal", deal) == "WAITING"
     [entry] = on_portal.new_entries("deal", deal)
     assert says(entry, TITLE, "WAITING", Rule.PENDING)
 
@@ -69,4 +75,5 @@ def test_the_manager_opening_the_tab_is_not_a_view(
     assert installed.open_tab(people.manager, "TASK_VIEW_TAB", {"taskId": str(task)}).ok
     installed.drain()
     assert on_portal.status("deal", deal) == "CREATED"
+    assert on_portal.badge("deal", deal) == "CREATED"
     assert on_portal.new_entries("deal", deal) == []
