@@ -11,7 +11,7 @@ Everything that leaves this module has its secrets removed (`connector.redaction
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -185,6 +185,13 @@ class SyncLog:
     def portal_names(self) -> dict[int, str]:
         with self._engine.connect() as conn:
             return dict(conn.execute(select(portals.c.id, portals.c.domain)).all())
+
+    def member_ids(self, portal_ids: Iterable[int]) -> dict[int, str]:
+        """The member id of each of these portals (those that exist)."""
+        wanted = sorted(set(portal_ids))
+        with self._engine.connect() as conn:
+            return dict(conn.execute(select(portals.c.id, portals.c.member_id)
+                                     .where(portals.c.id.in_(wanted))).all())
 
     def item_rows(self, portal_id: int, entity_type_id: int, item_id: int, binding: str
                   ) -> tuple[tuple[str | None, bool] | None, list[tuple[Any, ...]]]:

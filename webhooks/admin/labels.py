@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from markupsafe import Markup
+
+from mappers.badges import BADGE_TYPES
 from mappers.decision_reasons import explain_row
+from mappers.statuses import CrmTaskStatus, labels_for
 
 LANGUAGES = ("en", "it")
 
@@ -77,6 +82,13 @@ EN = {
     "tasks": "Tasks",
     "changed_at": "Changed at",
     "status_history": "Task statuses over time",
+    "responsible": "Responsible",
+    "card_badge": "On the kanban card",
+    "no_badge": "No badge: the item is closed or has no open task.",
+    "people": "People",
+    "role.responsible": "Task responsible",
+    "role.actor": "Changed by",
+    "role.assigned_by": "Item responsible",
     "entries": "Events",
     "close_on_lead": "Close tasks when a lead is converted or junked",
     "close_on_deal": "Close tasks when a deal is won or lost",
@@ -198,6 +210,13 @@ IT = {
     "tasks": "Attività",
     "changed_at": "Cambiato il",
     "status_history": "Stati delle attività nel tempo",
+    "responsible": "Responsabile",
+    "card_badge": "Sulla scheda kanban",
+    "no_badge": "Nessun badge: l'elemento è chiuso o non ha attività aperte.",
+    "people": "Persone",
+    "role.responsible": "Responsabile dell'attività",
+    "role.actor": "Modificato da",
+    "role.assigned_by": "Responsabile dell'elemento",
     "entries": "Eventi",
     "close_on_lead": "Chiudi le attività quando un lead è convertito o scartato",
     "close_on_deal": "Chiudi le attività quando una trattativa è vinta o persa",
@@ -270,6 +289,7 @@ def translator(language: str) -> Callable[[str], str]:
     return lambda key: table.get(key, EN.get(key, key))
 
 
+_STATUS_CODES = re.compile(r"\b(?:" + "|".join(s.value for s in CrmTaskStatus) + r")\b")
 _DECISION_FIELDS = ("rule", "outcome", "previous", "desired", "change", "actor_of", "reason")
 
 
@@ -277,9 +297,32 @@ def decision_reason(language: str) -> Callable[[Any], str]:
     """A status decision's reason in the page's language, from its rule and outcome (the
     stored English reason when the row names neither)."""
 
+    labels = labels_for(language)
+
     def reason(decision: Any) -> str:
         row = decision if isinstance(decision, Mapping) else {
             name: getattr(decision, name, None) for name in _DECISION_FIELDS}
-        return explain_row(row, language) or str(row.get("reason") or "")
+        text = explain_row(row, language) or str(row.get("reason") or "")
+        # The sentences name statuses by code; the pages speak as the portal does.
+        return _STATUS_CODES.sub(lambda found: labels[CrmTaskStatus(found[0])], text)
 
     return reason
+
+
+def status_badge(language: str) -> Callable[[Any], Markup]:
+    """A CRM task status as the kanban card's badge shows it: its label in the page's
+    language, coloured by its badge type (`mappers.badges`); the code stays as a data
+    attribute. Anything that is not a status is shown as escaped text."""
+    labels = labels_for(language)
+
+    def badge(code: Any) -> Markup:
+        if code is None or code == "":
+            return Markup("")
+        try:
+            status = CrmTaskStatus(str(code))
+        except ValueError:
+            return Markup("{}").format(code)
+        return Markup('<span class="badge badge-{}" data-status="{}">{}</span>').format(
+            BADGE_TYPES[status], status.value, labels[status])
+
+    return badge
