@@ -4,7 +4,15 @@ Each write is logged in `write_log` before it is sent and marked after: `done` w
 never sent again, so a replayed or retried event writes nothing twice. A write whose
 outcome is unknown (the request timed out after the portal may have run it) is checked
 before it is repeated: a timeline entry carries a short reference that is looked for on
-the item's timeline; the other writes set a value and are safe to repeat.
+the item's timeline; a kanban card's first activity is looked for among the item's
+activities (by its origin, the item's code); the other writes set a value and are safe to
+repeat.
+
+Status changes go to the timeline as log messages (`crm.timeline.logmessage.add`): they
+belong to the app (no user can edit or delete them, and the app can), they are drawn with
+less weight than people's comments, and the item's kanban-card activity already shows
+the current status of every task. Closings and review-stage moves stay comments: they
+report what TaskBridge did to people's tasks and deals, which people should not miss.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from connector.storage.engines import Engine
 from connector.storage.write_log import WriteLog
 from connector.sync.fetch import PortalFacts
 from mappers.bindings import CrmRef
-from mappers.kanban_card import added_activity_id, configurable_params
+from mappers.kanban_card import ORIGINATOR_ID, added_activity_id, configurable_params
 from mappers.snapshots import TaskSnapshot
 from mappers.status_writes import written_status
 from mappers.task_actions import closing_calls
@@ -31,6 +39,8 @@ ENTITY_TYPES = {1: "lead", 2: "deal", 3: "contact", 4: "company"}
 EVENTFUL = frozenset({"tasks.task.update", "tasks.task.complete", "tasks.task.approve",
                       "crm.deal.update", "crm.lead.update"})
 ITEM_UPDATE = {1: "crm.lead.update", 2: "crm.deal.update"}
+LOG_TITLE = "TaskBridge"
+LOG_ICON = "info"
 # Closings first (statuses settle), then tags, fields and the kanban card's activity, the
 # timeline, stage moves last.
 ORDER = {WriteKind.TASK_CLOSE: 0, WriteKind.TASK_TAG: 1, WriteKind.ITEM_STATUS: 2,
@@ -174,35 +184,58 @@ class WriteBack:
         if write.kind is WriteKind.ITEM_STAGE:
             return [(ITEM_UPDATE[item.entity_type_id],
                      {"id": item.id, "fields": {"STAGE_ID": write.field("stage_id")}})]
+        if is_status_entry(write):
+            return [("crm.timeline.logmessage.add",
+                     {"fields": {"entityTypeId": item.entity_type_id, "entityId": item.id,
+                                 "title": LOG_TITLE, "iconCode": LOG_ICON,
+                                 "text": f"{write.field('text')} [{reference(write.key)}]"}})]
         text = f"{write.field('text')} · TaskBridge [{reference(write.key)}]"
         return [("crm.timeline.comment.add",
                  {"fields": {"ENTITY_ID": item.id, "ENTITY_TYPE": entity_type(item),
                              "COMMENT": text}})]
 
     def _confirm_unknown(self, unknown: list[Write], outcome: WriteOutcome) -> set[str]:
-        """Timeline entries whose earlier send may have run: look for their reference."""
+        """Writes whose earlier send may have run: timeline entries, looked for by their
+        reference, and kanban-card activities added, looked for by their origin."""
         timeline = [w for w in unknown if w.kind is WriteKind.TIMELINE and w.item is not None]
-        if not timeline:
+        cards = [w for w in unknown if w.kind is WriteKind.ITEM_CARD and w.item is not None
+                 and not w.field("activity_id")]
+        if not timeline and not cards:
             return set()
-        items = {w.item for w in timeline if w.item is not None}
-        commands = {
-            f"tl_{ref.entity_type_id}_{ref.id}": (
+        commands: dict[str, tuple[str, dict[str, Any]]] = {}
+        for ref in {w.item for w in timeline if w.item is not None}:
+            commands[f"tl_{ref.entity_type_id}_{ref.id}"] = (
                 "crm.timeline.comment.list",
-                {"filter": {"ENTITY_ID": ref.id, "ENTITY_TYPE": entity_type(ref)}},
-            )
-            for ref in items
-        }
+                {"filter": {"ENTITY_ID": ref.id, "ENTITY_TYPE": entity_type(ref)}})
+            commands[f"lm_{ref.entity_type_id}_{ref.id}"] = (
+                "crm.timeline.logmessage.list",
+                {"entityTypeId": ref.entity_type_id, "entityId": ref.id})
+        for ref in {w.item for w in cards if w.item is not None}:
+            commands[f"act_{ref.entity_type_id}_{ref.id}"] = (
+                "crm.activity.list",
+                {"filter": {"OWNER_TYPE_ID": ref.entity_type_id, "OWNER_ID": ref.id,
+                            "PROVIDER_ID": "CONFIGURABLE_REST_APP"}})
         result = self._client.batch(commands)
         outcome.requests += result.requests
         texts = " ".join(
-            str(entry.get("COMMENT", ""))
+            str(entry.get("COMMENT", "") or entry.get("text", ""))
             for answer in result.results.values()
-            for entry in (answer if isinstance(answer, list) else [])
+            for entry in _entries(answer, "logMessages")
         )
-        found = {w.key for w in timeline if f"[{reference(w.key)}]" in texts}
+        found = {w.key: w for w in timeline if f"[{reference(w.key)}]" in texts}
+        for write in cards:
+            ref = write.item
+            assert ref is not None
+            answer = result.results.get(f"act_{ref.entity_type_id}_{ref.id}")
+            ids = [int(row["ID"]) for row in _entries(answer, "activities")
+                   if row.get("ORIGINATOR_ID") == ORIGINATOR_ID
+                   and row.get("ORIGIN_ID") == ref.code and str(row.get("ID", "")).isdigit()]
+            if ids:
+                outcome.card_ids[ref] = min(ids)
+                found[write.key] = write
         if found:
-            self._mark({key: next(w for w in timeline if w.key == key) for key in found}, "done")
-        return found
+            self._mark(found, "done")
+        return set(found)
 
     # -- the write log ------------------------------------------------------------------
 
@@ -226,6 +259,18 @@ class WriteBack:
 
     def _mark(self, writes: Mapping[str, Write], state: str, error: str | None = None) -> None:
         self._log.mark(writes, state, error)
+
+
+def is_status_entry(write: Write) -> bool:
+    """A timeline entry announcing one task's status change (it names the status)."""
+    return write.kind is WriteKind.TIMELINE and any(name == "status" for name, _ in write.fields)
+
+
+def _entries(answer: Any, key: str) -> list[Mapping[str, Any]]:
+    """The rows of a list answer: a plain list, or the list under `key`."""
+    rows = answer.get(key) if isinstance(answer, Mapping) else answer
+    return [row for row in rows or [] if isinstance(row, Mapping)] if isinstance(
+        rows, list) else []
 
 
 def _shown(params: Mapping[str, Any]) -> dict[str, Any]:

@@ -97,15 +97,24 @@ class AdminView:
         return str(badge["code"])[len(BADGE_PREFIX):].upper()
 
     def timeline(self, entity: str, item_id: int) -> list[tuple[int, str]]:
-        """The item's timeline comments as (id, text), oldest first."""
-        rows: list[dict[str, Any]] = []
+        """The item's timeline entries as (id, text), oldest first: comments (closings,
+        review-stage moves) and log messages (status changes) alike."""
+        rows: list[tuple[int, str]] = []
         start: int | None = 0
         while start is not None:
             body = self.call("crm.timeline.comment.list", {
                 "filter": {"ENTITY_TYPE": entity, "ENTITY_ID": item_id}, "start": start})
-            rows += body["result"]
+            rows += [(int(row["ID"]), str(row["COMMENT"])) for row in body["result"]]
             start = body.get("next")
-        return sorted((int(row["ID"]), str(row["COMMENT"])) for row in rows)
+        type_id = {"lead": 1, "deal": 2}[entity]
+        start = 0
+        while start is not None:
+            body = self.call("crm.timeline.logmessage.list", {
+                "entityTypeId": type_id, "entityId": item_id, "start": start})
+            rows += [(int(row["id"]), str(row["text"]))
+                     for row in body["result"]["logMessages"]]
+            start = body.get("next")
+        return sorted(rows)
 
     def new_entries(self, entity: str, item_id: int) -> list[str]:
         """The texts of the item's timeline entries added since the last call, oldest first."""
