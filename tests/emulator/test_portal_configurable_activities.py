@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import requests
 
+from emulator.php_form import encode
 from tests.emulator.conftest import Rest
 
 OTHER_APP = "local.other.app"
@@ -221,3 +222,16 @@ def test_activity_list_finds_an_items_configurable_activities(app: Rest, deal_id
         "COMPLETED": "N"}})
     assert [(r["ID"], r["PROVIDER_ID"], r["COMPLETED"]) for r in rows] == [
         (str(first), "CONFIGURABLE_REST_APP", "N")]
+
+
+def test_an_activity_is_written_in_the_same_batch_as_the_status_field(
+        portal, app: Rest, webhook: Rest, deal_id: int):
+    card = "crm.activity.configurable.add?" + encode({
+        "ownerTypeId": 2, "ownerId": deal_id, "fields": {"originId": "x"}, "layout": layout()})
+    field = f"crm.deal.update?id={deal_id}&fields[TITLE]=Redesign"
+    done = app.call("batch", {"halt": 0, "cmd": {"field": field, "card": card}})
+    assert done["result_error"] == [] and done["result"]["card"]["activity"]["id"]
+    by_webhook = webhook.call("batch", {"halt": 0, "cmd": {"card": card}})
+    assert by_webhook["result_error"]["card"]["error"] == "ERROR_WRONG_CONTEXT"
+    [activity] = portal.configurable_activities("deal", deal_id)
+    assert activity["layout"]["header"]["title"] == {"en": "Tasks", "it": "Attività"}
