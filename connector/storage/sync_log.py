@@ -186,6 +186,20 @@ class SyncLog:
         with self._engine.connect() as conn:
             return dict(conn.execute(select(portals.c.id, portals.c.domain)).all())
 
+    def task_titles(self, pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], str]:
+        """The stored title of each (portal id, task id), in one query (the admin pages
+        show it beside the task's id)."""
+        wanted = set(pairs)
+        if not wanted:
+            return {}
+        title = task_snapshots.c.snapshot["title"].as_string()
+        query = select(task_snapshots.c.portal_id, task_snapshots.c.task_id, title).where(
+            task_snapshots.c.portal_id.in_(sorted({p for p, _ in wanted})),
+            task_snapshots.c.task_id.in_(sorted({t for _, t in wanted})))
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return {(p, t): text or "" for p, t, text in rows if (p, t) in wanted}
+
     def member_ids(self, portal_ids: Iterable[int]) -> dict[int, str]:
         """The member id of each of these portals (those that exist)."""
         wanted = sorted(set(portal_ids))

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 
 from connector.rest.call_log import CallRecord
 from connector.storage.journal import Journal
@@ -341,7 +341,9 @@ def test_the_item_page_shows_titles_names_and_the_cards_badge_in_both_languages(
     italian = session.get(f"{item_url}?lang=it", timeout=10).text
     assert '<span class="badge badge-primary" data-status="IN_PROGRESS">In corso</span>' \
         in italian
-    assert "Creato, non visualizzato" in _visible(_section(italian, "item-history"))
+    italian_history = _visible(_section(italian, "item-history"))
+    assert "Creato, non visualizzato" in italian_history and "applicato" in italian_history
+    assert "applied" not in italian_history
     assert f"Luca Bianchi #{colleague}" in _visible(_section(italian, "item-tasks"))
     assert not CODES.search(_visible(italian))
 
@@ -422,3 +424,20 @@ def test_a_portal_that_cannot_answer_leaves_the_ids_and_is_not_asked_again_at_on
     again = session.get(item_url, timeout=10)
     assert again.status_code == 200 and "Fornitura uffici" not in again.text
     assert site.app_calls == before
+
+
+def test_a_page_reads_its_task_titles_in_one_query(site: Any) -> None:
+    tasks = _tasks_on_three_deals(site)
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    session = signed_in(site)
+    event.listen(site.storage.engine, "before_cursor_execute", seen)
+    try:
+        page = session.get(f"{site.url}/admin/", timeout=10).text
+    finally:
+        event.remove(site.storage.engine, "before_cursor_execute", seen)
+    assert all(f"Task {n}" in page for n in range(len(tasks)))
+    assert sum("task_snapshots" in statement for statement in statements) == 1

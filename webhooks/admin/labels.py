@@ -10,6 +10,8 @@ from markupsafe import Markup
 
 from mappers.badges import BADGE_TYPES
 from mappers.decision_reasons import explain_row
+from mappers.decisions import Outcome, Rule
+from mappers.reasons import reason_text
 from mappers.statuses import CrmTaskStatus, labels_for
 
 LANGUAGES = ("en", "it")
@@ -89,6 +91,16 @@ EN = {
     "role.responsible": "Task responsible",
     "role.actor": "Changed by",
     "role.assigned_by": "Item responsible",
+    "outcome.APPLIED": "applied",
+    "outcome.NO_STATUS": "this change sets no status",
+    "outcome.ACTOR_RULE": "made by the responsible of a bound CRM item",
+    "outcome.SAME_STATUS": "already in this status",
+    "outcome.NOT_ALLOWED": "the transition table forbids it",
+    "state.pending": "pending",
+    "state.processing": "processing",
+    "state.done": "done",
+    "state.failed": "failed",
+    "state.dead": "dead",
     "entries": "Events",
     "close_on_lead": "Close tasks when a lead is converted or junked",
     "close_on_deal": "Close tasks when a deal is won or lost",
@@ -217,6 +229,16 @@ IT = {
     "role.responsible": "Responsabile dell'attività",
     "role.actor": "Modificato da",
     "role.assigned_by": "Responsabile dell'elemento",
+    "outcome.APPLIED": "applicato",
+    "outcome.NO_STATUS": "questa modifica non imposta uno stato",
+    "outcome.ACTOR_RULE": "fatto dal responsabile di un elemento CRM collegato",
+    "outcome.SAME_STATUS": "già in questo stato",
+    "outcome.NOT_ALLOWED": "la tabella delle transizioni lo vieta",
+    "state.pending": "in attesa",
+    "state.processing": "in lavorazione",
+    "state.done": "fatto",
+    "state.failed": "fallito",
+    "state.dead": "morto",
     "entries": "Eventi",
     "close_on_lead": "Chiudi le attività quando un lead è convertito o scartato",
     "close_on_deal": "Chiudi le attività quando una trattativa è vinta o persa",
@@ -326,3 +348,20 @@ def status_badge(language: str) -> Callable[[Any], Markup]:
             BADGE_TYPES[status], status.value, labels[status])
 
     return badge
+
+
+def decision_words(language: str) -> Callable[[str, Any], str]:
+    """A decision's rule or outcome (`words("rule", value)`) in the page's language; a
+    value TaskBridge does not know is shown as stored."""
+    t = translator(language)
+
+    def words(part: str, value: Any) -> str:
+        text = "" if value is None else str(value)
+        try:
+            if part == "rule":
+                return reason_text(Rule(text), language)
+            return t(f"outcome.{Outcome(text).name}")
+        except (ValueError, KeyError):
+            return text
+
+    return words

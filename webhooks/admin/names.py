@@ -1,6 +1,7 @@
 """What the admin pages show beside an id: a task's or a deal's title, a person's name.
 
-Task titles come from the task snapshots TaskBridge stores (one query per page). Deal and
+Task titles come from the task snapshots TaskBridge stores (one query per page, whatever
+its portals). Deal and
 lead titles and people's names are stored nowhere, so they are read from the portal: at
 most one `batch` request of `MAX_READS` reads per portal and page view, for the ids the
 in-process cache does not hold; answers are kept for `TTL` seconds, at most `MAX_ENTRIES`
@@ -23,7 +24,6 @@ from connector.rest.client import PortalClient
 from connector.rest.retry_policy import RetryPolicy
 from connector.settings import Settings
 from connector.storage.engines import Storage
-from connector.storage.snapshots import SnapshotStore
 from connector.storage.sync_log import SyncLog
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ FAILED_TTL = 60.0
 MAX_ENTRIES = 20_000
 MAX_READS = 50  # one batch request
 MAX_PORTALS_ASKED = 3  # a staff page across many portals asks only a few of them
-PAGE_TIMEOUT = 5.0  # seconds a page waits for a portal's answer
+PAGE_TIMEOUT = 3.0  # seconds a page waits for a portal's answer
 READ_METHODS = {"deal": "crm.deal.get", "lead": "crm.lead.get"}
 ONCE = RetryPolicy(max_attempts=1, max_seconds=PAGE_TIMEOUT, base_delay=0.0, max_delay=0.0)
 
@@ -120,12 +120,17 @@ def page_names(storage: Storage, settings: Settings, wanted: Iterable[tuple[int 
         if portal_id and checked:
             by_portal.setdefault(portal_id, set()).add(checked)
     names = PageNames()
-    members = SyncLog(storage.engine).member_ids(by_portal) if by_portal else {}
+    if not by_portal:
+        return names
+    log = SyncLog(storage.engine)
+    tasks = log.task_titles((portal_id, int(key.partition(":")[2]))
+                            for portal_id, keys in by_portal.items()
+                            for key in keys if key.startswith("task:"))
+    names.titles.update({(portal_id, f"task:{task_id}"): title
+                         for (portal_id, task_id), title in tasks.items()})
+    members = log.member_ids(by_portal)
     asked = 0
     for portal_id, keys in sorted(by_portal.items()):
-        tasks = {int(k.partition(":")[2]) for k in keys if k.startswith("task:")}
-        for task_id, stored in SnapshotStore(storage.engine).tasks(portal_id, tasks).items():
-            names.titles[(portal_id, f"task:{task_id}")] = stored.snapshot.title
         member_id = members.get(portal_id)
         if member_id is None:
             continue

@@ -12,6 +12,7 @@ from connector.storage.engines import Storage
 from webhooks.admin.labels import (
     LANGUAGES,
     decision_reason,
+    decision_words,
     pick_language,
     status_badge,
     translator,
@@ -64,7 +65,8 @@ def render(template: str, status: int = 200, **context: Any):  # type: ignore[no
     lang = language()
     body = render_template(
         f"admin/{template}", t=translator(lang), say=localized(lang),
-        reason=decision_reason(lang), badge=status_badge(lang), lang=lang, languages=LANGUAGES,
+        reason=decision_reason(lang), badge=status_badge(lang), words=decision_words(lang),
+        lang=lang, languages=LANGUAGES,
         viewer=g.get("admin_viewer"), **context,
     )
     response = current_app.make_response((body, status))
