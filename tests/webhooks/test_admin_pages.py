@@ -441,3 +441,21 @@ def test_a_page_reads_its_task_titles_in_one_query(site: Any) -> None:
         event.remove(site.storage.engine, "before_cursor_execute", seen)
     assert all(f"Task {n}" in page for n in range(len(tasks)))
     assert sum("task_snapshots" in statement for statement in statements) == 1
+
+
+def test_a_leads_page_names_the_lead_and_its_overdue_task_in_red(site: Any) -> None:
+    portal = site.portal
+    colleague = portal.add_user("Luca", "Bianchi")
+    lead = portal.as_user(1).create_lead("Richiesta preventivo")
+    task = portal.as_user(1).create_task(f"L_{lead}", title="Call back",
+                                         responsible=colleague,
+                                         deadline="2020-01-01T10:00:00+00:00")
+    site.drain()
+    assert site.task_status(task) == "EXPIRED"
+    page = signed_in(site).get(
+        f"{site.url}/admin/portals/{site.stored().id}/items/lead:{lead}?lang=it",
+        timeout=10).text
+    assert "Richiesta preventivo" in _section(page, "item-heading").split("</h1>")[0]
+    assert '<span class="badge badge-failure" data-status="EXPIRED">Posticipato</span>' in \
+        _section(page, "item-tasks")
+    assert "Call back" in _visible(_section(page, "item-tasks"))
