@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from emulator import filters
@@ -105,7 +106,7 @@ def _int_arg(params: dict[str, Any], name: str) -> int:
     value = pick(params, name)
     if value in (None, ""):
         raise RestError("100", f"Could not find value for parameter {{{name}}}", 400)
-    if isinstance(value, bool) or not str(value).isdigit():
+    if isinstance(value, bool) or not re.fullmatch(r"[0-9]+", str(value)):
         raise RestError("100", f"Invalid value {value} to match with parameter {{{name}}}. "
                         "Should be value of type int.", 400)
     return int(value)

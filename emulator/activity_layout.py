@@ -107,7 +107,7 @@ class LayoutChecker:
 
     @staticmethod
     def _number(value: Any, path: str) -> None:
-        if isinstance(value, bool) or not str(value).lstrip("-").isdigit():
+        if isinstance(value, bool) or not re.fullmatch(r"-?[0-9]+", str(value)):
             raise _fail("WRONG_FIELD_VALUE", path, "must be an integer")
 
     @staticmethod
@@ -180,7 +180,7 @@ class LayoutChecker:
             "openRestApp": ({"type": self._string, "actionParams": self._anything,
                              "sliderParams": self._slider}, ()),
         }
-        if kind not in kinds:
+        if not isinstance(kind, str) or kind not in kinds:
             raise _fail("ENUM_FIELD", f"{path}.type",
                         f"{kind!r} is not one of {', '.join(kinds)}")
         fields, required = kinds[str(kind)]
@@ -215,7 +215,7 @@ class LayoutChecker:
             "deadline": ({"readonly": self._flag, "scope": scope}, ()),
         }
         choices = allowed or tuple(kinds)
-        if kind not in choices:
+        if not isinstance(kind, str) or kind not in choices:
             raise _fail("ENUM_FIELD", f"{path}.type",
                         f"{kind!r} is not one of {', '.join(choices)}")
         fields, required = kinds[str(kind)]

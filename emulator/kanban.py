@@ -64,6 +64,7 @@ HTTP control API: ``GET /_emulator/kanban/{entity}/{id}[?lang=xx]`` -> the card,
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from emulator import crm_catalog
@@ -80,6 +81,8 @@ ENTITY_TYPES = {"lead": 1, "deal": 2, "contact": 3, "company": 4}
 BADGE_COLOURS = {"success": "green", "failure": "red", "warning": "yellow",
                  "primary": "blue", "secondary": "grey"}
 CONFIGURABLE = "CONFIGURABLE"
+_INTEGER = re.compile(r"-?[0-9]+")  # not str.isdigit: "²" is a digit to it
+_LAST_DATE = 253402300799  # 9999-12-31T23:59:59Z
 _FIELDS = ("typeId", "completed", "deadline", "pingOffsets", "isIncomingChannel",
            "responsibleId", "badgeCode", "originatorId", "originId")
 
@@ -193,20 +196,22 @@ class KanbanService:
             if name in given:
                 values[name] = _flag(given[name], name)
         if "deadline" in given:
-            deadline = parse_datetime(given["deadline"])
-            if deadline is None and given["deadline"] not in (None, "", False):
-                raise _wrong("deadline", f"{given['deadline']!r} is not a date")
+            raw = given["deadline"]
+            deadline = None if isinstance(raw, bool | list | dict) else parse_datetime(raw)
+            if (deadline is None and raw not in (None, "", False)) or not (
+                    deadline is None or 0 <= deadline <= _LAST_DATE):
+                raise _wrong("deadline", f"{raw!r} is not a date")
             values["deadline"] = deadline
         if "pingOffsets" in given:
             offsets = given["pingOffsets"] or []
             if isinstance(offsets, dict):
                 offsets = list(offsets.values())
             if not isinstance(offsets, list) or not all(
-                    str(o).lstrip("-").isdigit() for o in offsets):
+                    _INTEGER.fullmatch(str(o)) for o in offsets):
                 raise _wrong("pingOffsets", "must be a list of minutes")
             values["pingOffsets"] = [int(o) for o in offsets]
         if "responsibleId" in given:
-            if not str(given["responsibleId"]).isdigit() or int(
+            if not _INTEGER.fullmatch(str(given["responsibleId"])) or int(
                     given["responsibleId"]) not in portal.state.users:
                 raise _wrong("responsibleId", f"user {given['responsibleId']!r} not found")
             values["responsibleId"] = int(given["responsibleId"])
