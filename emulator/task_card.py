@@ -7,7 +7,9 @@ classic by default, and classic behaves as the emulator always did):
   ``FIELDS_AFTER[ID]`` (the comment) and ``[TASK_ID]``. New: a comment is a message of
   the task's chat; the event carries ``ID: 0``, ``TASK_ID`` and ``MESSAGE_ID``;
   ``UserActions.add_comment/add_result`` and ``task.commentitem.add`` answer the
-  message id. ``tasks.task.get`` with ``select`` ``CHAT_ID`` answers ``chatId`` (new).
+  message id. ``tasks.task.get`` with ``select`` ``CHAT_ID`` answers ``chatId`` (new;
+  null in classic); REST 3.0 ``select`` ``chat.id``, ``chat.entityId``,
+  ``chat.entityType`` (``TASKS_TASK``) likewise.
 - Results: ``tasks.task.result.list`` works in both; in new every result has
   ``commentId: 0``. ``tasks.task.result.addFromComment`` in new: error ``0``
   "Comment not found.".

@@ -124,6 +124,17 @@ def test_the_task_chat_id_is_answered_in_the_new_card(portal, app, task_id):
     assert (task["chatId"] is not None) == is_new(portal)
 
 
+def test_rest_v3_answers_the_task_chat_in_the_new_card(portal, server, task_id):
+    answer = requests.post(f"{server.url}/rest/api/1/{WEBHOOK_CODE}/tasks.task.get", json={
+        "id": task_id, "select": ["id", "chat.id", "chat.entityId", "chat.entityType"]},
+        timeout=10).json()["result"]["item"]
+    if is_new(portal):
+        assert answer["chat"]["entityId"] == task_id
+        assert answer["chat"]["entityType"] == "TASKS_TASK" and answer["chat"]["id"]
+    else:
+        assert answer["chat"] == {"id": None, "entityId": None, "entityType": None}
+
+
 def test_opening_a_task_loads_no_widget_in_either_card(portal, app, receiver, task_id,
                                                        responsible):
     portal.as_user(responsible).open_task(task_id)
