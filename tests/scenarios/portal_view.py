@@ -34,6 +34,16 @@ LABELS = {
 }
 
 
+def opens_taskbridge(portal: EmulatedPortal, user_id: int, task_id: int) -> int | None:
+    """`user_id` opens TaskBridge in the task's card, the way their portal's card offers it:
+    the classic card's tab (`TASK_VIEW_TAB`), or the new card's row in its "Applications"
+    block. The portal POSTs the placement to TaskBridge; returns the answer's status."""
+    actions = portal.as_user(user_id)
+    if portal.task_card == "new":
+        return actions.open_app_block(task_id).status
+    return actions.open_task_tab(task_id).status
+
+
 def says(entry: str, task: str, status: str, reason: Rule | ClosingReason) -> bool:
     """Whether a timeline entry names `task`, its new `status` (a code) and the `reason`
     (the rule of spec §2 or §5 behind it, in English words)."""

@@ -2,7 +2,8 @@
 colleague opens it: VIEWED; starts it: IN_PROGRESS; pauses it: WAITING.
 
 Opening a task fires no event: the colleague's view reaches TaskBridge when they open
-its tab in the task card (TASK_VIEW_TAB), or through an action of theirs. Each step is
+TaskBridge in the task card (the classic card's TASK_VIEW_TAB tab; the new card's row in
+its "Applications" block), or through an action of theirs. Each step is
 checked on the portal: the deal's status field, one timeline entry per change, the
 task's real status and its tags (the CRM tag added beside the user's own)."""
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from mappers.decisions import Rule
 from tests.scenarios.conftest import BOTH_TASK_CARDS, People
-from tests.scenarios.portal_view import AdminView, TaskCard, says
+from tests.scenarios.portal_view import AdminView, TaskCard, opens_taskbridge, says
 from tests.support.stack import TaskBridge
 
 pytestmark = BOTH_TASK_CARDS
@@ -37,8 +38,9 @@ def test_created_viewed_started_paused(
     assert calls <= 4
 
     portal.as_user(people.colleague).open_task(task)
-    page = installed.open_tab(people.colleague, "TASK_VIEW_TAB", {"taskId": str(task)})
-    assert page.status_code == 200
+    installed.drain()
+    assert on_portal.status("deal", deal) == "CREATED"  # opening a task fires nothing
+    assert opens_taskbridge(portal, people.colleague, task) == 200
     installed.drain()
     assert on_portal.status("deal", deal) == "VIEWED"
     assert on_portal.badge("deal", deal) == "VIEWED"
@@ -72,7 +74,7 @@ def test_the_manager_opening_the_tab_is_not_a_view(
     )
     installed.drain()
     on_portal.new_entries("deal", deal)
-    assert installed.open_tab(people.manager, "TASK_VIEW_TAB", {"taskId": str(task)}).ok
+    assert opens_taskbridge(portal, people.manager, task) == 200
     installed.drain()
     assert on_portal.status("deal", deal) == "CREATED"
     assert on_portal.badge("deal", deal) == "CREATED"
