@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from emulator import task_card
@@ -168,7 +169,11 @@ def result_list(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> Any
 
 def result_add_from_comment(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> Any:
     task_card.refuse_result_from_comment(portal)
-    comment = portal.tasks.mark_result(ctx.change(), require(params, "commentId"))
+    comment_id = require(params, "commentId")
+    if isinstance(comment_id, bool) or not re.fullmatch(r"[0-9]+", str(comment_id)):
+        raise RestError("100", f"Invalid value {comment_id} to match with parameter "
+                        "{commentId}. Should be value of type int.")
+    comment = portal.tasks.mark_result(ctx.change(), comment_id)
     return _result_row(portal, comment)
 
 
