@@ -47,7 +47,9 @@ class ControlApi:
 
     def _route(self, verb: str, parts: list[str]) -> tuple[Callable[..., Any], list[str]]:
         routes: dict[tuple[str, str], Callable[..., Any]] = {
-            ("GET", "health"): lambda b: {"ok": True, "url": self.portal.base_url},
+            ("GET", "health"): lambda b: {"ok": True, "url": self.portal.base_url,
+                                          "task_card": self.portal.task_card,
+                                          "language": self.portal.language},
             ("POST", "reset"): self._reset,
             ("GET", "users"): self._users,
             ("POST", "users"): self._add_user,

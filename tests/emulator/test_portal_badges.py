@@ -76,3 +76,8 @@ def test_only_administrators_add_and_delete_badges_anybody_reads_them(rest: Rest
     assert clerk.call("crm.activity.badge.get", {"code": "b_admin"})["badge"]["code"] == (
         "b_admin")
     assert [b["code"] for b in clerk.call("crm.activity.badge.list")["badges"]] == ["b_admin"]
+
+
+def test_a_form_encoded_badge_keeps_its_languages(rest: Rest):
+    rest.call("crm.activity.badge.add", OVERDUE, form=True)
+    assert rest.call("crm.activity.badge.get", {"code": "tb_overdue"}) == {"badge": OVERDUE}

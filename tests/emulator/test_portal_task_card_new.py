@@ -181,3 +181,13 @@ def test_the_control_api_opens_the_applications_block(portal, server, app, recei
     refused = requests.post(f"{server.url}/_emulator/act", timeout=10, json={
         "user_id": responsible, "action": wrong, "args": [task_id]})
     assert refused.status_code == 400
+
+
+def test_the_control_api_says_which_card_the_portal_shows(portal, server):
+    health = requests.get(f"{server.url}/_emulator/health", timeout=10).json()
+    assert (health["task_card"], health["language"]) == (portal.task_card, "en")
+
+
+def test_an_unknown_task_card_is_refused():
+    with pytest.raises(ValueError):
+        Portal(task_card="tabs")
