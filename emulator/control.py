@@ -127,7 +127,8 @@ class ControlApi:
             return lambda b, e, i: {"text": render_kanban_card(
                 portal.kanban_card(e, int(i), b.get("lang")))}, parts[1:3]
         if shape == ("GET", 4) and parts[3] == "activities":
-            return lambda b, e, i: portal.configurable_activities(e, int(i)), parts[1:3]
+            return lambda b, e, i: portal.configurable_activities(
+                int(e) if e.isascii() and e.isdigit() else e, int(i)), parts[1:3]
         raise KeyError(f"{verb} /_emulator/{'/'.join(parts)}")
 
     def _reset(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -237,8 +237,14 @@ class KanbanService:
         return {"id": activity.id, "ownerTypeId": activity.owner_type_id,
                 "ownerId": activity.owner_id, "fields": values, "layout": activity.layout}
 
-    def of_item(self, entity: str, item_id: int) -> list[ConfigurableActivity]:
-        owner_type_id = ENTITY_TYPES.get(entity, entity)
+    def of_item(self, entity: str | int, item_id: int) -> list[ConfigurableActivity]:
+        """``entity``: ``"deal"``, ``"lead"``, ``"contact"``, ``"company"`` or a type id."""
+        if isinstance(entity, int):
+            owner_type_id = entity
+        elif entity in ENTITY_TYPES:
+            owner_type_id = ENTITY_TYPES[entity]
+        else:
+            raise ValueError(f"unknown CRM entity {entity!r}")
         return sorted((a for a in self.portal.state.activities.values()
                        if (a.owner_type_id, a.owner_id) == (owner_type_id, item_id)),
                       key=lambda a: a.id)

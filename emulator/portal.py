@@ -207,7 +207,8 @@ class Portal:
     def kanban_card_fields(self, entity: str) -> list[str]:
         return list(self.state.kanban_fields.get(entity, []))
 
-    def configurable_activities(self, entity: str, item_id: int) -> list[dict[str, Any]]:
+    def configurable_activities(self, entity: str | int, item_id: int
+                                ) -> list[dict[str, Any]]:
         """The item's configurable activities, oldest first, with their ``clientId``."""
         with self.state.lock:
             return [{**self.kanban.render(a), "clientId": a.client_id}
