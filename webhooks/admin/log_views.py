@@ -78,7 +78,8 @@ def entry(entry_id: int):  # type: ignore[no-untyped-def]
                    *((pid, f"user:{user_id}") for _role, user_id in people)])
     return render("entry.html", entry=found, calls=calls, shared_with=shared_with,
                   handled_by=found.detail.get("pass") or {}, write_rows=writes,
-                  notice=request.args.get("notice"), names=shown, people=people)
+                  notice=request.args.get("notice"), names=shown, people=people,
+                  domain=SyncLog(storage().engine).portal_names().get(pid))
 
 
 PEOPLE = ("responsible", "actor", "assigned_by")
