@@ -22,6 +22,7 @@ from sqlalchemy.sql import Select
 from connector.errors import StorageError
 from connector.redaction import redact, scrub_text
 from connector.storage.counters import last_reconcile_run_query
+from connector.storage.portals import INSTALLED
 from connector.storage.schema import (
     crm_item_statuses,
     journal,
@@ -200,12 +201,12 @@ class SyncLog:
             rows = conn.execute(query).all()
         return {(p, t): text or "" for p, t, text in rows if (p, t) in wanted}
 
-    def member_ids(self, portal_ids: Iterable[int]) -> dict[int, str]:
-        """The member id of each of these portals (those that exist)."""
+    def installed_member_ids(self, portal_ids: Iterable[int]) -> dict[int, str]:
+        """The member id of each of these portals that is installed now."""
         wanted = sorted(set(portal_ids))
         with self._engine.connect() as conn:
-            return dict(conn.execute(select(portals.c.id, portals.c.member_id)
-                                     .where(portals.c.id.in_(wanted))).all())
+            return dict(conn.execute(select(portals.c.id, portals.c.member_id).where(
+                portals.c.id.in_(wanted), portals.c.state == INSTALLED)).all())
 
     def item_rows(self, portal_id: int, entity_type_id: int, item_id: int, binding: str
                   ) -> tuple[tuple[str | None, bool] | None, list[tuple[Any, ...]]]:

@@ -11,6 +11,7 @@ import requests
 from sqlalchemy import event, insert
 
 from connector.rest.call_log import CallRecord
+from connector.rest.rate_budget import DatabaseRateBudget
 from connector.storage.journal import Journal
 from connector.storage.rest_state import RestCallStore
 from connector.storage.schema import journal
@@ -459,3 +460,16 @@ def test_a_leads_page_names_the_lead_and_its_overdue_task_in_red(site: Any) -> N
     assert '<span class="badge badge-failure" data-status="EXPIRED">Posticipato</span>' in \
         _section(page, "item-tasks")
     assert "Call back" in _visible(_section(page, "item-tasks"))
+
+
+def test_a_page_leaves_a_busy_portals_request_budget_to_the_worker(site: Any) -> None:
+    _colleague, deal, _task = _deal_with_a_started_task(site)
+    stored = site.stored()
+    DatabaseRateBudget(site.storage.engine, stored.member_id, stored.rate_drain,
+                       stored.rate_burst).saturate()
+    before = site.app_calls
+    page = signed_in(site).get(
+        f"{site.url}/admin/portals/{stored.id}/items/deal:{deal}", timeout=10)
+    assert page.status_code == 200 and "Prepare the offer" in page.text
+    assert "Fornitura uffici" not in page.text
+    assert site.app_calls == before

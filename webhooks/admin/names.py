@@ -3,10 +3,11 @@
 Task titles come from the task snapshots TaskBridge stores (one query per page, whatever
 its portals). Deal and
 lead titles and people's names are stored nowhere, so they are read from the portal: at
-most one `batch` request of `MAX_READS` reads per portal and page view, for the ids the
-in-process cache does not hold; answers are kept for `TTL` seconds, at most `MAX_ENTRIES`
-of them. A portal that cannot answer is not asked again for `FAILED_TTL` seconds: its
-pages show the ids alone rather than wait.
+most one `batch` request of `MAX_READS` reads per installed portal and page view (of
+`MAX_PORTALS_ASKED` portals), for the ids the in-process cache does not hold, and none
+while the portal's request budget is more than half spent (the worker needs it); answers
+are kept for `TTL` seconds, at most `MAX_ENTRIES` of them. A portal that cannot answer is
+not asked again for `FAILED_TTL` seconds: its pages show the ids alone rather than wait.
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ def page_names(storage: Storage, settings: Settings, wanted: Iterable[tuple[int 
                             for key in keys if key.startswith("task:"))
     names.titles.update({(portal_id, f"task:{task_id}"): title
                          for (portal_id, task_id), title in tasks.items()})
-    members = log.member_ids(by_portal)
+    members = log.installed_member_ids(by_portal)
     asked = 0
     for portal_id, keys in sorted(by_portal.items()):
         member_id = members.get(portal_id)
@@ -151,6 +152,8 @@ def _read(storage: Storage, settings: Settings, member_id: str, keys: list[str],
     try:
         client = PortalClient.for_portal(storage, quick, member_id, policy=ONCE)
         try:
+            if _budget_busy(client):
+                return {}
             answer = client.batch(commands)
         finally:
             client.close()
@@ -164,6 +167,13 @@ def _read(storage: Storage, settings: Settings, member_id: str, keys: list[str],
             if key in answer.results or key in answer.errors}
     cache.keep(member_id, read)
     return read
+
+
+def _budget_busy(client: PortalClient) -> bool:
+    """Whether the portal's request budget is more than half spent: the worker's writes
+    need it more than a page needs names, and the page would wait for a slot."""
+    level = getattr(client.budget, "level", None)
+    return callable(level) and level() > client.budget.burst / 2
 
 
 def _command(key: str) -> tuple[str, dict[str, Any]]:
