@@ -13,6 +13,7 @@ from connector.redaction import redact
 from connector.storage.engines import Engine
 from connector.storage.snapshots import SnapshotStore
 from connector.storage.sync_log import LogFilter, LogRow, SyncLog, binding_code
+from mappers.bindings import CrmRef
 
 ENTITY_TYPES = {"lead": 1, "deal": 2}
 
@@ -55,13 +56,18 @@ class ItemTimeline:
     tasks: list[TaskLine] = field(default_factory=list)
     changes: list[StatusChange] = field(default_factory=list)
     entries: list[LogRow] = field(default_factory=list)
+    # The configurable activity whose badge the kanban card shows (`mappers.kanban_card`),
+    # once TaskBridge has written one for the item.
+    card_activity_id: int | None = None
 
     @property
     def card_status(self) -> str | None:
         """The status whose badge the item's kanban card shows now: the item's stored
-        status while the item is open and has an open task (TaskBridge closes its activity
-        otherwise, and the badge leaves the card); None when the card shows none."""
-        if self.closed or not self.status or not any(task.open for task in self.tasks):
+        status while its activity exists, the item is open and it has an open task
+        (TaskBridge closes the activity otherwise, and the badge leaves the card, as
+        `mappers.kanban_card.plan_card` decides); None when the card shows none."""
+        if self.card_activity_id is None or self.closed or not self.status \
+                or not any(task.open for task in self.tasks):
             return None
         return self.status
 
@@ -76,7 +82,12 @@ def item_timeline(engine: Engine, portal_id: int, object_key: str,
                                    binding_code(object_key))
     if current is not None:
         timeline.status, timeline.closed = current
-    stored = SnapshotStore(engine).tasks(portal_id, [row[0] for row in tasks])
+    snapshots = SnapshotStore(engine)
+    if kind in ENTITY_TYPES and number.isdigit() and int(number) > 0:
+        ref = CrmRef(ENTITY_TYPES[kind], int(number))
+        item = snapshots.items(portal_id, [ref]).get(ref)
+        timeline.card_activity_id = item.card_activity_id if item else None
+    stored = snapshots.tasks(portal_id, [row[0] for row in tasks])
     timeline.tasks = []
     for task_id, crm_status, changed_at, deleted in tasks:
         snapshot = stored[task_id].snapshot if task_id in stored else None

@@ -1,4 +1,5 @@
-"""The admin pages over real HTTP: who may enter, CSRF, the log, an event, settings."""
+"""The admin pages over real HTTP: who may enter, CSRF, the log, an event, settings, and
+how they speak: titles and names beside ids, status labels in their badge colours."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from connector.rest.rate_budget import DatabaseRateBudget
 from connector.storage.journal import Journal
 from connector.storage.rest_state import RestCallStore
 from connector.storage.schema import journal
+from connector.storage.snapshots import SnapshotStore
+from mappers.bindings import DEAL, CrmRef
 from tests.support.stack import CLIENT_SECRET, taskbridge_for
 
 ADMIN = "staff-token-for-tests"
@@ -339,6 +342,7 @@ def test_the_item_page_shows_titles_names_and_the_cards_badge_in_both_languages(
     history = _visible(_section(english, "item-history"))
     assert "Prepare the offer" in history and "Created, not viewed" in history
     assert not CODES.search(_visible(english))
+    assert 'id="card-activity"' in english
     italian = session.get(f"{item_url}?lang=it", timeout=10).text
     assert '<span class="badge badge-primary" data-status="IN_PROGRESS">In corso</span>' \
         in italian
@@ -473,3 +477,16 @@ def test_a_page_leaves_a_busy_portals_request_budget_to_the_worker(site: Any) ->
     assert page.status_code == 200 and "Prepare the offer" in page.text
     assert "Fornitura uffici" not in page.text
     assert site.app_calls == before
+
+
+def test_no_badge_is_shown_while_the_item_has_no_activity_of_taskbridges(site: Any) -> None:
+    _colleague, deal, _task = _deal_with_a_started_task(site)
+    stored = site.stored()
+    # As if the card's write had failed: TaskBridge holds no activity for the deal.
+    SnapshotStore(site.storage.engine).save_cards(stored.id, {CrmRef(DEAL, deal): (None, "")})
+    page = signed_in(site).get(
+        f"{site.url}/admin/portals/{stored.id}/items/deal:{deal}?lang=en", timeout=10).text
+    card = page.split('id="card-badge">', 1)[1].split("</p>", 1)[0]
+    assert "badge-" not in card and "No badge" in card
+    assert '<span class="badge badge-primary" data-status="IN_PROGRESS">In progress</span>' \
+        in page.split('id="item-status">', 1)[1].split("</p>", 1)[0]
