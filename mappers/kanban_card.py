@@ -124,13 +124,16 @@ def plan_card(
     item_closed: bool,
     shown: CardShown = NOTHING_SHOWN,
     language: str = "en",
+    cause: str = "",
 ) -> Write | None:
     """The write that brings the item's activity to show ``status`` and ``tasks``.
 
     Nothing for a contact, company or smart-process item, for a card that already shows
     this, or for an item that has no activity and nothing open to show. The key names the
-    card before and after the write, so a replayed pass writes nothing twice while a
-    status that comes back later (A, B, then A again) is written again.
+    card before and after the write and its ``cause`` (the change that moved the item,
+    e.g. the key of its status write), so a replayed pass writes nothing twice, while a
+    card that goes back and forth (A, B, A, B: a task completed, returned, completed
+    again) is written every time.
     """
     if item.entity_type_id not in _CARD_TYPES:
         return None
@@ -149,7 +152,7 @@ def plan_card(
         return None
     return Write(
         WriteKind.ITEM_CARD,
-        idempotency_key(WriteKind.ITEM_CARD, item.code, shown.digest or "-", digest),
+        idempotency_key(WriteKind.ITEM_CARD, item.code, shown.digest or "-", digest, cause),
         item=item,
         fields=(
             ("activity_id", "" if shown.activity_id is None else str(shown.activity_id)),

@@ -91,11 +91,13 @@ class SyncFlow:
             w.item for w in statuses
             if w.kind is WriteKind.ITEM_STATUS and w.item is not None
             and w.item not in stored_items}))
-        origins = {w.item: work.planned_by.get(w.key, "") for w in statuses
-                   if w.kind is WriteKind.ITEM_STATUS and w.item is not None}
+        status_writes = {w.item: w for w in statuses
+                         if w.kind is WriteKind.ITEM_STATUS and w.item is not None}
+        origins = {ref: work.planned_by.get(w.key, "") for ref, w in status_writes.items()}
         work.writes = _unchanged_statuses_dropped(statuses, stored_items, work)
         # The kanban card's activity goes in the same batch as the status field.
-        context.cards(set(origins) | set(work.items), origins)
+        context.cards(set(origins) | set(work.items), origins,
+                      {ref: w.key for ref, w in status_writes.items()})
         if work.writes:
             facts = facts or portal_facts(client, portal.member_id)
             tasks = {tid: stored.snapshot for tid, stored in previous.items()}

@@ -193,9 +193,11 @@ class PassContext:
 
     # -- the kanban card ------------------------------------------------------------------
 
-    def cards(self, refs: Iterable[CrmRef], origins: dict[CrmRef, str]) -> None:
+    def cards(self, refs: Iterable[CrmRef], origins: dict[CrmRef, str],
+              causes: dict[CrmRef, str]) -> None:
         """Plan each deal's or lead's activity (its badge is the status on the kanban card)
-        as the pass leaves the item: the status its field shows, its tasks, closed or not."""
+        as the pass leaves the item: the status its field shows, its tasks, closed or not.
+        `causes` names the change behind each item's write (its status write's key)."""
         for ref in sorted(status_items(refs), key=lambda r: (r.entity_type_id, r.id)):
             item = self.work.items.get(ref) or self.stored_items.get(ref)
             if item is None:
@@ -205,7 +207,9 @@ class PassContext:
                      for t in self._tasks_of(ref)]
             write = plan_card(ref, tasks, item.status, item_closed=item.closed,
                               shown=CardShown(item.card_activity_id, item.card_digest),
-                              language=self.rules.language)
+                              language=self.rules.language,
+                              cause=causes.get(ref) or f"closed:{item.closed}:"
+                                                       f"{self.fetched.item_modified.get(ref, '')}")
             if write is not None:
                 self.work.writes.append(write)
                 self.work.planned_by[write.key] = origins.get(ref) or f"{ref.kind}:{ref.id}"

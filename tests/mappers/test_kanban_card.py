@@ -155,6 +155,50 @@ def test_the_activity_is_closed_so_the_badge_leaves_the_card(tasks, status, clos
     assert ("badgeCode" in params["fields"]) is (status is not None)
 
 
+def test_a_card_going_back_and_forth_is_written_each_time_it_has_a_new_cause():
+    progress = plan_card(DEAL, [CONTRACT], S.IN_PROGRESS, item_closed=False, cause="c1")
+    shown = CardShown(5, str(progress.field("digest")))
+    waiting = plan_card(
+        DEAL,
+        [CONTRACT._replace(status=S.WAITING)],
+        S.WAITING,
+        item_closed=False,
+        shown=shown,
+        cause="c2",
+    )
+    shown_waiting = CardShown(5, str(waiting.field("digest")))
+    # The same move again (started, paused, started...) is another change: another key.
+    again = plan_card(
+        DEAL,
+        [CONTRACT._replace(status=S.WAITING)],
+        S.WAITING,
+        item_closed=False,
+        shown=shown,
+        cause="c4",
+    )
+    assert again.key != waiting.key
+    replayed = plan_card(
+        DEAL,
+        [CONTRACT._replace(status=S.WAITING)],
+        S.WAITING,
+        item_closed=False,
+        shown=shown,
+        cause="c2",
+    )
+    assert replayed.key == waiting.key
+    assert (
+        plan_card(
+            DEAL,
+            [CONTRACT._replace(status=S.WAITING)],
+            S.WAITING,
+            item_closed=False,
+            shown=shown_waiting,
+            cause="c9",
+        )
+        is None
+    )
+
+
 def test_nothing_open_and_no_activity_yet_adds_nothing():
     assert plan_card(DEAL, [INVOICE], S.FINISHED, item_closed=False) is None
 

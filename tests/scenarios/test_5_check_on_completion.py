@@ -59,3 +59,22 @@ def test_the_creator_returns_it(installed: TaskBridge, people: People, on_portal
     assert on_portal.badge("deal", deal) == "WAITING"
     [entry] = on_portal.new_entries("deal", deal)
     assert says(entry, TITLE, "WAITING", Rule.PENDING)
+
+
+def test_completed_and_returned_twice_the_card_follows_each_time(
+    installed: TaskBridge, people: People, on_portal: AdminView
+) -> None:
+    deal, task = _completed_by_its_responsible(installed, people, on_portal)
+    portal = installed.portal
+    for _ in range(2):
+        # A minute between steps: the portal dates a task's changes to the second.
+        portal.clock.advance(60)
+        portal.as_user(people.manager).disapprove_task(task)
+        installed.drain()
+        assert on_portal.status("deal", deal) == on_portal.badge("deal", deal) == "WAITING"
+        portal.clock.advance(60)
+        portal.as_user(people.colleague).complete_task(task)
+        installed.drain()
+        assert on_portal.status("deal", deal) == "CONTROL_WAITING"
+        assert on_portal.badge("deal", deal) == "CONTROL_WAITING"
+    assert len(portal.configurable_activities("deal", deal)) == 1
