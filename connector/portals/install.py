@@ -7,7 +7,8 @@ fresh token then asks the portal `user.admin`: only an administrator's install i
 stored, and it is the only way a portal's application token ever changes. Then the
 portal is set up in two REST requests: one batch reads what is bound, one batch binds
 only what is missing, so a re-install is idempotent and an install on a portal whose
-bindings drifted repairs them.
+bindings drifted repairs them. The kanban badges (`connector.portals.badges`) are read
+and added in those same two batches.
 
 The status field's options are labelled in the portal's label language. When that
 language changes, `relabel_status_field` renames the options in place: each keeps its
