@@ -9,7 +9,8 @@ worker runs as its own process (`taskbridge worker`); its peak memory is read fr
 oracle derives from the task's final real status (§2: 2 WAITING, 3 IN_PROGRESS,
 4 CONTROL_WAITING, 5 FINISHED; never touched: CREATED), the deals' closings ran (§5), and
 every deal's `UF_CRM_TASKBRIDGE_STATUS` on the portal shows the status of its most recently
-changed task (§4). `--seeds 7,8,9` repeats TaskBridge's run with other users' plans; the
+changed task (§4), and every deal's kanban card shows TaskBridge's badge for that status
+while the deal is open and has an open task, no badge otherwise. `--seeds 7,8,9` repeats TaskBridge's run with other users' plans; the
 goals must hold for every seed.
 
 The naive baseline processes the same kind of burst with coalescing off (one event per
