@@ -10,8 +10,8 @@ oracle derives from the task's final real status (§2: 2 WAITING, 3 IN_PROGRESS,
 4 CONTROL_WAITING, 5 FINISHED; never touched: CREATED), the deals' closings ran (§5), and
 every deal's `UF_CRM_TASKBRIDGE_STATUS` on the portal shows the status of its most recently
 changed task (§4), and every deal's kanban card shows TaskBridge's badge for that status
-while the deal is open and has an open task, no badge otherwise. `--seeds 7,8,9` repeats TaskBridge's run with other users' plans; the
-goals must hold for every seed.
+while the deal is open and has an open task, no badge otherwise. `--seeds 7,8,9` repeats
+TaskBridge's run with other users' plans; the goals must hold for every seed.
 
 The naive baseline processes the same kind of burst with coalescing off (one event per
 pass: one fetch and one write batch per event) against the portal with limits off (at
