@@ -165,8 +165,9 @@ def plan_card(
     )
 
 
-def configurable_params(write: Write) -> tuple[str, dict[str, Any]]:
-    """The ``crm.activity.configurable.add`` or ``update`` call an ``ITEM_CARD`` write makes."""
+def configurable_params(write: Write, found_id: int | None = None) -> tuple[str, dict[str, Any]]:
+    """The ``crm.activity.configurable.add`` or ``update`` call an ``ITEM_CARD`` write makes;
+    ``found_id`` is the item's activity found on the portal when the write knew none."""
     item = write.item
     assert item is not None and write.kind is WriteKind.ITEM_CARD, write
     fields: dict[str, Any] = {
@@ -177,7 +178,7 @@ def configurable_params(write: Write) -> tuple[str, dict[str, Any]]:
     if write.field("badge_code"):
         fields["badgeCode"] = write.field("badge_code")
     layout = json.loads(str(write.field("layout")))
-    activity_id = str(write.field("activity_id"))
+    activity_id = str(write.field("activity_id")) or ("" if found_id is None else str(found_id))
     if activity_id:
         return "crm.activity.configurable.update", {
             "id": int(activity_id),

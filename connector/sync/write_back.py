@@ -94,6 +94,7 @@ class WriteBack:
         self._client = client
         self._portal_id = portal_id
         self._facts = facts
+        self._found_cards: dict[CrmRef, int] = {}
 
     def send(self, writes: Iterable[Write], tasks: Mapping[int, TaskSnapshot],
              journal_id: int | None = None, *,
@@ -106,7 +107,7 @@ class WriteBack:
         # "planned" and never marked: the worker died sending it, and the portal may have
         # run it. Both are checked like an outcome the client could not know.
         unknown = [w for w in pending if states.get(w.key) in ("unknown", "planned")]
-        confirmed = self._confirm_unknown(unknown, outcome)
+        confirmed = self._confirm_unknown(unknown, outcome, self._earlier_adds(pending, states))
         commands: dict[str, tuple[str, dict[str, Any]]] = {}
         owners: dict[str, Write] = {}
         for write in pending:
@@ -180,7 +181,7 @@ class WriteBack:
             return [(ITEM_UPDATE[item.entity_type_id],
                      {"id": item.id, "fields": {write.field("field"): value}})]
         if write.kind is WriteKind.ITEM_CARD:
-            return [configurable_params(write)]
+            return [configurable_params(write, self._found_cards.get(item))]
         if write.kind is WriteKind.ITEM_STAGE:
             return [(ITEM_UPDATE[item.entity_type_id],
                      {"id": item.id, "fields": {"STAGE_ID": write.field("stage_id")}})]
@@ -194,13 +195,30 @@ class WriteBack:
                  {"fields": {"ENTITY_ID": item.id, "ENTITY_TYPE": entity_type(item),
                              "COMMENT": text}})]
 
-    def _confirm_unknown(self, unknown: list[Write], outcome: WriteOutcome) -> set[str]:
+    def _earlier_adds(self, pending: list[Write], states: Mapping[str, str]
+                      ) -> dict[CrmRef, list[str]]:
+        """Items this send adds an activity to while an earlier add for them, under another
+        key, may have run (its answer was lost): by item, the earlier writes' keys."""
+        adds = {w.item for w in pending if w.kind is WriteKind.ITEM_CARD and w.item is not None
+                and not w.field("activity_id") and states.get(w.key) != "done"}
+        if not adds:
+            return {}
+        earlier: dict[CrmRef, list[str]] = {}
+        for key, params in self._log.unsettled(f"{WriteKind.ITEM_CARD.value}:").items():
+            ref = _added_to(params)
+            if ref in adds:
+                earlier.setdefault(ref, []).append(key)
+        return earlier
+
+    def _confirm_unknown(self, unknown: list[Write], outcome: WriteOutcome,
+                         earlier: Mapping[CrmRef, list[str]]) -> set[str]:
         """Writes whose earlier send may have run: timeline entries, looked for by their
-        reference, and kanban-card activities added, looked for by their origin."""
+        reference, and kanban-card activities added, looked for by their origin (a card
+        added under another key whose answer was lost is found too, and updated)."""
         timeline = [w for w in unknown if w.kind is WriteKind.TIMELINE and w.item is not None]
         cards = [w for w in unknown if w.kind is WriteKind.ITEM_CARD and w.item is not None
                  and not w.field("activity_id")]
-        if not timeline and not cards:
+        if not timeline and not cards and not earlier:
             return set()
         commands: dict[str, tuple[str, dict[str, Any]]] = {}
         for ref in {w.item for w in timeline if w.item is not None}:
@@ -210,7 +228,7 @@ class WriteBack:
             commands[f"lm_{ref.entity_type_id}_{ref.id}"] = (
                 "crm.timeline.logmessage.list",
                 {"entityTypeId": ref.entity_type_id, "entityId": ref.id})
-        for ref in {w.item for w in cards if w.item is not None}:
+        for ref in {w.item for w in cards if w.item is not None} | set(earlier):
             commands[f"act_{ref.entity_type_id}_{ref.id}"] = (
                 "crm.activity.list",
                 {"filter": {"OWNER_TYPE_ID": ref.entity_type_id, "OWNER_ID": ref.id,
@@ -223,16 +241,22 @@ class WriteBack:
             for entry in _entries(answer, "logMessages")
         )
         found = {w.key: w for w in timeline if f"[{reference(w.key)}]" in texts}
+        activities = {ref: _activity_of(ref, result.results.get(
+            f"act_{ref.entity_type_id}_{ref.id}")) for ref in {w.item for w in cards} | set(earlier)
+            if ref is not None}
         for write in cards:
-            ref = write.item
-            assert ref is not None
-            answer = result.results.get(f"act_{ref.entity_type_id}_{ref.id}")
-            ids = [int(row["ID"]) for row in _entries(answer, "activities")
-                   if row.get("ORIGINATOR_ID") == ORIGINATOR_ID
-                   and row.get("ORIGIN_ID") == ref.code and str(row.get("ID", "")).isdigit()]
-            if ids:
-                outcome.card_ids[ref] = min(ids)
+            assert write.item is not None
+            if (activity_id := activities.get(write.item)) is not None:
+                outcome.card_ids[write.item] = activity_id
                 found[write.key] = write
+        for ref, keys in earlier.items():
+            # Those earlier adds are settled either way: found (this send updates it) or
+            # never run.
+            self._log.mark(keys, "done" if activities.get(ref) is not None else "failed",
+                           None if activities.get(ref) is not None
+                           else "not found on the portal: it did not run")
+            if (activity_id := activities.get(ref)) is not None:
+                outcome.card_ids[ref] = self._found_cards[ref] = activity_id
         if found:
             self._mark(found, "done")
         return set(found)
@@ -264,6 +288,27 @@ class WriteBack:
 def is_status_entry(write: Write) -> bool:
     """A timeline entry announcing one task's status change (it names the status)."""
     return write.kind is WriteKind.TIMELINE and any(name == "status" for name, _ in write.fields)
+
+
+def _activity_of(ref: CrmRef, answer: Any) -> int | None:
+    """The id of TaskBridge's activity on `ref` in a `crm.activity.list` answer, if any."""
+    ids = [int(row["ID"]) for row in _entries(answer, "activities")
+           if row.get("ORIGINATOR_ID") == ORIGINATOR_ID and row.get("ORIGIN_ID") == ref.code
+           and str(row.get("ID", "")).isdigit()]
+    return min(ids) if ids else None
+
+
+def _added_to(params: Any) -> CrmRef | None:
+    """The item a logged `crm.activity.configurable.add` was for (None for an update)."""
+    calls = params.get("calls") if isinstance(params, Mapping) else None
+    call = calls[0] if isinstance(calls, list) and calls else {}
+    shown = call.get("params") if isinstance(call, Mapping) else None
+    if not isinstance(shown, Mapping) or call.get("method") != "crm.activity.configurable.add":
+        return None
+    try:
+        return CrmRef(int(shown["ownerTypeId"]), int(shown["ownerId"]))
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _entries(answer: Any, key: str) -> list[Mapping[str, Any]]:

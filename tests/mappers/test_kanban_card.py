@@ -113,6 +113,12 @@ def test_later_cards_update_the_activity_by_its_id():
     assert "ownerId" not in params
 
 
+def test_an_add_becomes_an_update_of_the_activity_found_on_the_portal():
+    write = plan_card(DEAL, [CONTRACT], S.IN_PROGRESS, item_closed=False)
+    method, params = configurable_params(write, found_id=31)
+    assert (method, params["id"]) == ("crm.activity.configurable.update", 31)
+
+
 def test_a_card_that_shows_this_already_is_not_written():
     first = plan_card(DEAL, [CONTRACT], S.IN_PROGRESS, item_closed=False)
     shown = CardShown(activity_id=5, digest=str(first.field("digest")))

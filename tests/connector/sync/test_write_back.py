@@ -202,3 +202,38 @@ def test_a_card_added_whose_answer_was_lost_is_found_by_its_origin(installed, wr
     [activity] = installed.portal.configurable_activities("deal", deal)
     assert (outcome.sent, outcome.skipped) == ([], [write.key])
     assert outcome.card_ids == {CrmRef(DEAL, deal): activity["id"]}
+
+
+def test_a_later_card_finds_the_activity_an_earlier_lost_add_made(installed, write_back, deal,
+                                                                  on_portal):
+    first = card_write(deal, CrmTaskStatus.IN_PROGRESS)
+    write_back.send([first], {})
+    with installed.storage.engine.begin() as conn:  # its answer never came back
+        conn.execute(update(write_log).values(state="unknown"))
+    # The next pass knows no activity id and plans another add, under another key.
+    later = card_write(deal, CrmTaskStatus.WAITING)
+
+    outcome = write_back.send([later], {})
+
+    [activity] = installed.portal.configurable_activities("deal", deal)
+    assert outcome.sent == [later.key]
+    assert outcome.card_ids == {CrmRef(DEAL, deal): activity["id"]}
+    assert on_portal.badge("deal", deal) == "WAITING"
+    assert logged(installed)[first.key][0] == "done"
+
+
+def test_an_earlier_lost_add_that_never_ran_is_settled_and_the_card_added(
+    installed, write_back, deal, on_portal
+):
+    first = card_write(deal, CrmTaskStatus.IN_PROGRESS)
+    installed.portal.set_faults(error_500_rate=1.0, methods=["batch"])
+    with pytest.raises(OutcomeUnknown):
+        write_back.send([first], {})
+    installed.portal.set_faults()
+
+    later = card_write(deal, CrmTaskStatus.WAITING)
+    write_back.send([later], {})
+
+    assert len(installed.portal.configurable_activities("deal", deal)) == 1
+    assert on_portal.badge("deal", deal) == "WAITING"
+    assert logged(installed)[first.key][0] == "failed"
