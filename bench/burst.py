@@ -9,8 +9,9 @@ worker runs as its own process (`taskbridge worker`); its peak memory is read fr
 oracle derives from the task's final real status (§2: 2 WAITING, 3 IN_PROGRESS,
 4 CONTROL_WAITING, 5 FINISHED; never touched: CREATED), the deals' closings ran (§5), and
 every deal's `UF_CRM_TASKBRIDGE_STATUS` on the portal shows the status of its most recently
-changed task (§4). `--seeds 7,8,9` repeats TaskBridge's run with other users' plans; the
-goals must hold for every seed.
+changed task (§4), and every deal's kanban card shows TaskBridge's badge for that status
+while the deal is open and has an open task, no badge otherwise. `--seeds 7,8,9` repeats
+TaskBridge's run with other users' plans; the goals must hold for every seed.
 
 The naive baseline processes the same kind of burst with coalescing off (one event per
 pass: one fetch and one write batch per event) against the portal with limits off (at
@@ -203,8 +204,25 @@ def deal_field_mismatches(stack_: Stack, deals: list[int]) -> list[dict[str, Any
     return bad
 
 
+def deal_badge_mismatches(stack_: Stack, script: Script) -> list[dict[str, Any]]:
+    """Deals whose kanban card's badge is not what it must be: the field's status while the
+    deal is open and has an open task, no badge otherwise."""
+    bad = []
+    for deal in script.deals:
+        field_status = deal_field(stack_.portal, deal)
+        open_tasks = any(int(stack_.portal.task(task)["status"]) != 5
+                         for task, of in script.tasks.items() if of == deal)
+        want = field_status if open_tasks and deal not in script.closed else None
+        badge = stack_.portal.kanban_card("deal", deal)["badge"]
+        have = str(badge["code"]).removeprefix("taskbridge_").upper() if badge else None
+        if have != want:
+            bad.append({"deal": deal, "expected": want, "actual": have})
+    return bad
+
+
 def wrong(stack_: Stack, script: Script, expected: dict[int, tuple[str, int]]) -> int:
-    return len(mismatches(stack_, expected)) + len(deal_field_mismatches(stack_, script.deals))
+    return (len(mismatches(stack_, expected)) + len(deal_field_mismatches(stack_, script.deals))
+            + len(deal_badge_mismatches(stack_, script)))
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -252,6 +270,7 @@ def run_taskbridge(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 "wrong_at_end": wrong(s, script, script.expected()),
                 "wrong_sample": mismatches(s, script.expected())[:5],
                 "deal_fields_wrong": deal_field_mismatches(s, script.deals)[:5],
+                "deal_badges_wrong": deal_badge_mismatches(s, script)[:5],
                 "worker_peak_mb": round(peak_rss_mb(worker.pid), 1),
                 "refused_503": refused, "closing": closing,
             }

@@ -47,7 +47,7 @@ def parse_datetime(value: object) -> float | None:
     if isinstance(value, int | float):
         return float(value)
     text = str(value).strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # "²" is a digit to str.isdigit, not to float
         return float(text)
     for parser in (_iso, _russian):
         moment = parser(text)

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
+from emulator.delivery import Delivery
 from emulator.errors import EmulatorError, RestError
+from emulator.kanban import render_kanban_card
 from emulator.user_actions import UserActions
 
 if TYPE_CHECKING:
@@ -32,18 +34,22 @@ class ControlApi:
     def handle(self, request: Request, route: str) -> Response:
         parts = [p for p in route.split("/") if p]
         body = request.get_json(silent=True) or {}
+        if request.method == "GET" and not body:
+            body = request.args.to_dict()  # e.g. ?lang=it for a kanban card
         try:
             handler, args = self._route(request.method, parts)
             return _json(handler(body, *args))
         except KeyError as exc:
             return _json({"error": "NOT_FOUND", "error_description": str(exc)}, 404)
-        except (EmulatorError, TypeError, ValueError) as exc:
+        except (EmulatorError, TypeError, ValueError, LookupError) as exc:
             status = exc.status if isinstance(exc, RestError) else 400
             return _json({"error": type(exc).__name__, "error_description": str(exc)}, status)
 
     def _route(self, verb: str, parts: list[str]) -> tuple[Callable[..., Any], list[str]]:
         routes: dict[tuple[str, str], Callable[..., Any]] = {
-            ("GET", "health"): lambda b: {"ok": True, "url": self.portal.base_url},
+            ("GET", "health"): lambda b: {"ok": True, "url": self.portal.base_url,
+                                          "task_card": self.portal.task_card,
+                                          "language": self.portal.language},
             ("POST", "reset"): self._reset,
             ("GET", "users"): self._users,
             ("POST", "users"): self._add_user,
@@ -73,6 +79,8 @@ class ControlApi:
             return self._item, [parts[0], parts[1]]
         if parts and parts[0] in ("automation", "workflows", "robots"):
             return self._automation_route(verb, parts)
+        if parts and parts[0] == "kanban":
+            return self._kanban_route(verb, parts)
         raise KeyError(f"{verb} /_emulator/{key}")
 
     def _automation_route(self, verb: str, parts: list[str]
@@ -97,6 +105,30 @@ class ControlApi:
             return lambda b, w: {"ok": bool(portal.redeliver_robot_call(w))}, parts[1:2]
         if shape == ("GET", "robots", 1):
             return lambda b: portal.robots(), []
+        raise KeyError(f"{verb} /_emulator/{'/'.join(parts)}")
+
+    def _kanban_route(self, verb: str, parts: list[str]
+                      ) -> tuple[Callable[..., Any], list[str]]:
+        """``kanban/{entity}/{id}`` (the card; ``?lang=``), ``.../{id}/text``,
+        ``.../{id}/activities``, ``kanban/{entity}/fields`` (POST ``{fields}``, GET)."""
+        portal = self.portal
+        shape = (verb, len(parts))
+        if len(parts) == 3 and parts[2] == "fields":
+            if verb == "POST":
+                def set_fields(body: Any, entity: str) -> dict[str, Any]:
+                    names = body if isinstance(body, list) else body.get("fields", [])
+                    return {"fields": portal.set_kanban_card_fields(entity, names)}
+                return set_fields, parts[1:2]
+            if verb == "GET":
+                return lambda b, e: {"fields": portal.kanban_card_fields(e)}, parts[1:2]
+        if shape == ("GET", 3):
+            return lambda b, e, i: portal.kanban_card(e, int(i), b.get("lang")), parts[1:]
+        if shape == ("GET", 4) and parts[3] == "text":
+            return lambda b, e, i: {"text": render_kanban_card(
+                portal.kanban_card(e, int(i), b.get("lang")))}, parts[1:3]
+        if shape == ("GET", 4) and parts[3] == "activities":
+            return lambda b, e, i: portal.configurable_activities(
+                int(e) if e.isascii() and e.isdigit() else e, int(i)), parts[1:3]
         raise KeyError(f"{verb} /_emulator/{'/'.join(parts)}")
 
     def _reset(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -148,6 +180,9 @@ class ControlApi:
             raise KeyError(f"unknown action {action}")
         actor = self.portal.as_user(int(body.get("user_id", 1)))
         result = getattr(actor, action)(*body.get("args", []), **body.get("kwargs", {}))
+        if isinstance(result, Delivery):  # a placement POST the user's browser made
+            result = {"handler": result.handler, "status": result.status,
+                      "error": result.error}
         return {"ok": True, "result": result}
 
     def _events(self, body: dict[str, Any]) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ from emulator.errors import InvalidArgument
 from emulator.events import EventHub
 from emulator.faults import FaultInjector, FaultSettings
 from emulator.install import AppInstaller, Installation
+from emulator.kanban import KanbanService
 from emulator.limits import LeakyBucket, LimitSettings, OperatingBudget
 from emulator.methods import build_registry
 from emulator.oauth import TokenPair, TokenStore
@@ -33,6 +34,9 @@ from emulator.state import App, PortalState, User
 from emulator.tasks_service import TaskService
 from emulator.user_actions import UserActions
 from emulator.wsgi import PortalApp
+
+TASK_CARDS = ("classic", "new")
+PORTAL_LANGUAGES = ("en", "de", "it", "es", "fr", "pt", "pl", "ru", "ua")
 
 
 class Portal:
@@ -48,7 +52,17 @@ class Portal:
         base_url: str = "http://127.0.0.1",
         delivery_timeout: float = 5.0,
         verify_deliveries: bool | str = True,
+        task_card: str = "classic",
+        language: str = "en",
+        languages: tuple[str, ...] = PORTAL_LANGUAGES,
     ) -> None:
+        if task_card not in TASK_CARDS:
+            raise ValueError(f"task_card must be one of {', '.join(TASK_CARDS)}")
+        if language not in languages:
+            raise ValueError(f"language {language!r} is not among {languages}")
+        self.task_card = task_card
+        self.language = language
+        self.languages = tuple(languages)
         self.member_id = member_id or secrets.token_hex(16)
         self.base_url = base_url.rstrip("/")
         self._initial_limits = (limits if isinstance(limits, LimitSettings)
@@ -79,6 +93,7 @@ class Portal:
         self.crm_items = CrmItemService(self)
         self.installer = AppInstaller(self)
         self.automation = AutomationService(self)
+        self.kanban = KanbanService(self)
         crm_catalog.seed(self.state)
         self.add_user("Admin", "Portal", email="admin@example.test", admin=True)
         if self._webhook_code:
@@ -178,6 +193,26 @@ class Portal:
             task = self.tasks.require(task_id, viewer)
             return task_fields.render(self, task, viewer, ["*", "UF_CRM_TASK", "TAGS",
                                                            "REAL_STATUS", "SE_PARAMETER"])
+
+    # kanban cards and configurable activities (contract: emulator.kanban) --------
+    def kanban_card(self, entity: str, item_id: int, lang: str | None = None
+                    ) -> dict[str, Any]:
+        """What the item's kanban card shows: title, stage, badge, chosen fields."""
+        return self.kanban.card(entity, int(item_id), lang)
+
+    def set_kanban_card_fields(self, entity: str, names: list[str]) -> list[str]:
+        """The kanban's card settings (a UI setting, not REST): fields cards show."""
+        return self.kanban.set_card_fields(entity, list(names))
+
+    def kanban_card_fields(self, entity: str) -> list[str]:
+        return list(self.state.kanban_fields.get(entity, []))
+
+    def configurable_activities(self, entity: str | int, item_id: int
+                                ) -> list[dict[str, Any]]:
+        """The item's configurable activities, oldest first, with their ``clientId``."""
+        with self.state.lock:
+            return [{**self.kanban.render(a), "clientId": a.client_id}
+                    for a in self.kanban.of_item(entity, int(item_id))]
 
     # apps -------------------------------------------------------------------
     def register_app(self, client_id: str, client_secret: str, handler_url: str = "",

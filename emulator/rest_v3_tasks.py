@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from emulator import task_card
 from emulator.clock import parse_datetime
 from emulator.rest_v3 import RestV3, V3Error, invalid, required
 from emulator.state import Task
@@ -151,6 +152,14 @@ def _select(portal: Portal, item: dict[str, Any], task: Task, select: Any) -> di
     for name in select:
         if "." in name:
             relation, field = name.split(".", 1)
+            if relation == "chat":  # the task chat of the new task card (none in classic)
+                chat = ({"id": task_card.chat_id(task.id), "entityId": task.id,
+                         "entityType": "TASKS_TASK"} if task_card.is_new(portal) else {})
+                if field not in ("id", "entityId", "entityType"):
+                    raise V3Error("UNKNOWNDTOPROPERTYEXCEPTION",
+                                  f"Unknown field `{field}` for entity `ChatDto`")
+                chosen.setdefault("chat", {})[field] = chat.get(field)
+                continue
             if relation not in users:
                 raise V3Error("UNKNOWNDTOPROPERTYEXCEPTION",
                               f"Unknown field `{relation}` for entity `TaskDto`")

@@ -6,8 +6,11 @@ from emulator.portal import Portal
 from emulator.server import make_portal_server
 
 
-def serve(host: str, port: int, webhook_code: str | None, limits: bool, https: bool) -> None:
-    """Serve a portal until interrupted; admin user 1 owns ``/rest/1/{webhook_code}/``."""
+def serve(host: str, port: int, webhook_code: str | None, limits: bool, https: bool,
+          task_card: str = "classic") -> None:
+    """Serve a portal until interrupted; admin user 1 owns ``/rest/1/{webhook_code}/``.
+
+    ``task_card`` is ``"classic"`` or ``"new"`` (the task card of ``tasks 25.700.0``)."""
     tls = None
     if https:
         from emulator.tls import TLSUnavailable, make_local_tls
@@ -16,7 +19,7 @@ def serve(host: str, port: int, webhook_code: str | None, limits: bool, https: b
             tls = make_local_tls()
         except TLSUnavailable as exc:
             raise SystemExit(f"emulator --https: {exc}") from None
-    portal = Portal(limits=limits, webhook_code=webhook_code)
+    portal = Portal(limits=limits, webhook_code=webhook_code, task_card=task_card)
     server = make_portal_server(portal, host, port, tls)
     print(f"portal: {portal.base_url}/", flush=True)
     print(f"rest (OAuth): {portal.client_endpoint}", flush=True)
@@ -24,6 +27,7 @@ def serve(host: str, port: int, webhook_code: str | None, limits: bool, https: b
         print(f"webhook: {portal.webhook_url(webhook_code)}", flush=True)
     print(f"oauth: {portal.base_url}/oauth/token/", flush=True)
     print(f"control: {portal.base_url}/_emulator/", flush=True)
+    print(f"task card: {portal.task_card}", flush=True)
     if tls:
         print(f"ca bundle: {tls.ca_bundle}", flush=True)
     try:

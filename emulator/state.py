@@ -75,6 +75,9 @@ class TaskComment:
     created: float
     is_result: bool = False
     result_status: int = 0
+    # The new task card keeps comments as chat messages: ``message_id`` is set, the
+    # comment itself has no id a REST caller can use (events carry ``ID: 0``).
+    message_id: int = 0
 
 
 @dataclass
@@ -186,6 +189,33 @@ class TimelineEntry:
     text: str
     title: str = ""
     icon_code: str = ""
+    client_id: str | None = None  # the app that added a log message (it alone may delete it)
+
+
+@dataclass
+class Badge:
+    """A kanban badge (``crm.activity.badge.add``): portal-wide, found by its code."""
+
+    code: str
+    title: Any  # a string or {lang: text}
+    value: Any
+    type: str
+
+
+@dataclass
+class ConfigurableActivity:
+    """An app's activity (``crm.activity.configurable.add``) bound to a CRM item."""
+
+    id: int
+    client_id: str
+    owner_type_id: int
+    owner_id: int
+    fields: dict[str, Any]
+    layout: dict[str, Any]
+    created: float
+    author_id: int
+    updated: float = 0.0
+    badge_order: int = 0  # when its badge was last (re)bound: the card shows the newest
 
 
 @dataclass
@@ -278,6 +308,10 @@ class PortalState:
         self.smart_processes: dict[int, SmartProcess] = {}
         self.user_fields: dict[int, UserField] = {}
         self.timeline: dict[int, TimelineEntry] = {}
+        self.badges: dict[str, Badge] = {}  # by code
+        self.activities: dict[int, ConfigurableActivity] = {}
+        # what kanban cards show besides title, stage and badge: field names per entity
+        self.kanban_fields: dict[str, list[str]] = {}
         self.apps: dict[str, App] = {}
         self.bindings: dict[int, EventBinding] = {}
         self.placements: dict[int, PlacementBinding] = {}

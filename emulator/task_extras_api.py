@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
+from emulator import task_card
 from emulator.errors import RestError
 from emulator.params import as_dict, as_int, pick, require
 from emulator.registry import MethodRegistry
@@ -82,7 +84,7 @@ def comment_add(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> Any
     comment = portal.tasks.add_comment(
         ctx.change(), _task_id(params), str(pick(fields, "POST_MESSAGE", default="")), is_result
     )
-    return comment.id
+    return task_card.visible_id(portal, comment)
 
 
 def _comment_row(portal: Portal, comment: TaskComment) -> dict[str, Any]:
@@ -95,16 +97,62 @@ def _comment_row(portal: Portal, comment: TaskComment) -> dict[str, Any]:
 
 
 def comment_getlist(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> Any:
+    task_card.refuse_comment_method(portal, "getlist")
     task = portal.tasks.require(_task_id(params), ctx.user_id)
     with portal.state.lock:
         comments = [c for c in portal.state.comments.values() if c.task_id == task.id]
     return [_comment_row(portal, c) for c in sorted(comments, key=lambda c: c.id)]
 
 
+def _comment(portal: Portal, ctx: CallContext, params: dict[str, Any], action: str
+             ) -> TaskComment:
+    """The classic card's comment named by ``TASKID``/``ITEMID`` (errors as documented)."""
+    task_card.refuse_comment_method(portal, action)
+    task = portal.tasks.require(_task_id(params), ctx.user_id)
+    comment = portal.state.comments.get(as_int(_item_id(params), "ITEMID"))
+    if comment is None or comment.task_id != task.id:
+        raise RestError("ERROR_CORE", (
+            "TASKS_ERROR_EXCEPTION_#512; Comment not found or not accessible; "
+            "512/TE/ITEM_NOT_FOUND_OR_NOT_ACCESSIBLE.<br>") if action == "get" else (
+            "TASKS_ERROR_EXCEPTION_#4; Action is not allowed; 4/TE/ACTION_NOT_ALLOWED.<br>"))
+    if action != "get" and comment.author_id != ctx.user_id and not portal.is_admin(
+            ctx.user_id):
+        raise RestError("ERROR_CORE", "TASKS_ERROR_EXCEPTION_#4; Action is not allowed; "
+                        "4/TE/ACTION_NOT_ALLOWED.<br>")
+    return comment
+
+
+def comment_get(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> Any:
+    with portal.state.lock:
+        return _comment_row(portal, _comment(portal, ctx, params, "get"))
+
+
+def comment_update(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> Any:
+    fields = as_dict(_positional(params, 2, "FIELDS"), "FIELDS")
+    with portal.state.lock:
+        comment = _comment(portal, ctx, params, "update")
+        text = str(pick(fields, "POST_MESSAGE", default="") or "")
+        if not text:
+            raise RestError("ERROR_CORE", "Comment text not specified.<br>")
+        comment.text = text
+    return True
+
+
+def comment_delete(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> Any:
+    with portal.state.lock:
+        comment = _comment(portal, ctx, params, "delete")
+        del portal.state.comments[comment.id]
+        task = portal.state.tasks.get(comment.task_id)
+        if task is not None:
+            task.comments_count = max(0, task.comments_count - 1)
+    return True
+
+
 def _result_row(portal: Portal, comment: TaskComment) -> dict[str, Any]:
     created = portal.clock.iso(comment.created)
     return {
-        "id": comment.id, "taskId": comment.task_id, "commentId": comment.id,
+        "id": comment.id, "taskId": comment.task_id,
+        "commentId": 0 if comment.message_id else comment.id,
         "createdBy": comment.author_id, "createdAt": created, "updatedAt": created,
         "status": comment.result_status, "text": comment.text,
         "formattedText": comment.text, "files": [],
@@ -120,7 +168,12 @@ def result_list(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> Any
 
 
 def result_add_from_comment(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> Any:
-    comment = portal.tasks.mark_result(ctx.change(), require(params, "commentId"))
+    task_card.refuse_result_from_comment(portal)
+    comment_id = require(params, "commentId")
+    if isinstance(comment_id, bool) or not re.fullmatch(r"[0-9]+", str(comment_id)):
+        raise RestError("100", f"Invalid value {comment_id} to match with parameter "
+                        "{commentId}. Should be value of type int.")
+    comment = portal.tasks.mark_result(ctx.change(), comment_id)
     return _result_row(portal, comment)
 
 
@@ -164,6 +217,9 @@ def register(registry: MethodRegistry) -> None:
         ("task.checklistitem.renew", checklist_renew),
         ("task.commentitem.add", comment_add),
         ("task.commentitem.getlist", comment_getlist),
+        ("task.commentitem.get", comment_get),
+        ("task.commentitem.update", comment_update),
+        ("task.commentitem.delete", comment_delete),
         ("tasks.task.result.list", result_list),
         ("tasks.task.result.addFromComment", result_add_from_comment),
         ("tasks.task.history.list", history_list),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from emulator import task_rules
+from emulator import task_card, task_rules
 from emulator.clock import parse_datetime
 from emulator.errors import InvalidArgument
 from emulator.state import Task
@@ -51,6 +51,7 @@ EXTRA_FIELDS: dict[str, str] = {
     "UF_CRM_TASK": "ufCrmTask",
     "TAGS": "tags",
     "SE_PARAMETER": "seParameter",
+    "CHAT_ID": "chatId",  # the task chat of the new task card; null in the classic one
 }
 ALL_FIELDS = {**DEFAULT_FIELDS, **EXTRA_FIELDS}
 
@@ -186,4 +187,5 @@ def _values(portal: Portal, task: Task, viewer_id: int) -> dict[str, Any]:
         "SE_PARAMETER": [
             {"CODE": str(code), "VALUE": value} for code, value in task.se_parameters.items()
         ],
+        "CHAT_ID": task_card.chat_id(task.id) if task_card.is_new(portal) else None,
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from emulator import task_rules
+from emulator import task_card, task_rules
 from emulator.context import Change
 from emulator.errors import AccessDenied, InvalidArgument, RestError
 from emulator.events import UNDEFINED
@@ -164,11 +164,13 @@ class TaskService:
                 id=self.state.next_id("comment"), task_id=task.id,
                 author_id=change.actor_id, text=text, created=self.portal.clock.now(),
                 is_result=is_result,
+                message_id=(self.state.next_id("chat_message")
+                            if task_card.is_new(self.portal) else 0),
             )
             self.state.comments[comment.id] = comment
             task.comments_count += 1
         data = {"FIELDS_BEFORE": UNDEFINED,
-                "FIELDS_AFTER": {"ID": str(comment.id), "TASK_ID": str(task.id)},
+                "FIELDS_AFTER": task_card.comment_event_fields(self.portal, comment),
                 "IS_ACCESSIBLE_BEFORE": UNDEFINED, "IS_ACCESSIBLE_AFTER": UNDEFINED}
         self.portal.events.emit("ONTASKCOMMENTADD", data, change, f"task:{task.id}")
         return comment

@@ -1,4 +1,4 @@
-"""``crm.timeline.comment.*`` and ``crm.timeline.logmessage.*``."""
+"""``crm.timeline.comment.*`` and ``crm.timeline.logmessage.add|get|list|delete``."""
 
 from __future__ import annotations
 
@@ -18,10 +18,11 @@ _TYPE_NAMES = {1: "lead", 2: "deal", 3: "contact", 4: "company"}
 _LOG_PAGE = 10
 
 
-def _check_owner(portal: Portal, entity_type: str, entity_id: int) -> None:
+def _check_owner(portal: Portal, entity_type: str, entity_id: int,
+                 code: str = "NOT_FOUND") -> None:
     store = {"deal": portal.state.deals, "lead": portal.state.leads}.get(entity_type)
     if store is None or entity_id not in store:
-        raise RestError("NOT_FOUND", f"{entity_type} {entity_id} not found", 400)
+        raise RestError(code, f"{entity_type} {entity_id} not found", 400)
 
 
 def comment_add(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> Any:
@@ -76,12 +77,12 @@ def logmessage_add(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> 
     fields = as_dict(require(params, "fields"), "fields")
     entity_type, entity_id = _entity(fields)
     with portal.state.lock:
-        _check_owner(portal, entity_type, entity_id)
+        _check_owner(portal, entity_type, entity_id, "OWNER_NOT_FOUND")
         entry = TimelineEntry(
             id=portal.state.next_id("timeline"), kind="logmessage", entity_type=entity_type,
             entity_id=entity_id, author_id=ctx.user_id, created=portal.clock.now(),
             title=str(require(fields, "title")), text=str(require(fields, "text")),
-            icon_code=str(pick(fields, "iconCode", default="info")),
+            icon_code=str(pick(fields, "iconCode", default="info")), client_id=ctx.client_id,
         )
         portal.state.timeline[entry.id] = entry
     return {"logMessage": _log_row(portal, entry)}
@@ -103,8 +104,36 @@ def logmessage_list(portal: Portal, ctx: CallContext, params: dict[str, Any]) ->
                  following)
 
 
+def _log_entry(portal: Portal, params: dict[str, Any]) -> TimelineEntry:
+    entry_id = pick(params, "id")
+    if entry_id in (None, ""):
+        raise RestError("100", "Could not find value for parameter {id}", 400)
+    entry = portal.state.timeline.get(as_int(entry_id, "id"))
+    if entry is None or entry.kind != "logmessage":
+        raise RestError("NOT_FOUND", f"Timeline logmessage not found for id {entry_id}", 400)
+    return entry
+
+
+def logmessage_get(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> Any:
+    with portal.state.lock:
+        return {"logMessage": _log_row(portal, _log_entry(portal, params))}
+
+
+def logmessage_delete(portal: Portal, ctx: CallContext, params: dict[str, Any]) -> Any:
+    """Only the app that added an entry may delete it (a webhook added none)."""
+    with portal.state.lock:
+        entry = _log_entry(portal, params)
+        if entry.client_id is None or entry.client_id != ctx.client_id:
+            raise RestError("REMOVING_DISABLED", "Timeline logmessage was created in the "
+                            "context of another application", 400)
+        del portal.state.timeline[entry.id]
+    return True
+
+
 def register(registry: MethodRegistry) -> None:
     registry.method("crm.timeline.comment.add", "crm")(comment_add)
     registry.method("crm.timeline.comment.list", "crm")(comment_list)
     registry.method("crm.timeline.logmessage.add", "crm")(logmessage_add)
     registry.method("crm.timeline.logmessage.list", "crm")(logmessage_list)
+    registry.method("crm.timeline.logmessage.get", "crm")(logmessage_get)
+    registry.method("crm.timeline.logmessage.delete", "crm")(logmessage_delete)

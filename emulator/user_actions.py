@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from emulator import task_fields
+from emulator import task_card, task_fields
 from emulator.context import Change
+from emulator.delivery import Delivery
 
 if TYPE_CHECKING:
     from emulator.portal import Portal
@@ -108,6 +109,17 @@ class UserActions:
 
     open = open_task
 
+    def open_task_tab(self, task_id: int, client_id: str | None = None) -> Delivery:
+        """Classic card: click the app's ``TASK_VIEW_TAB`` tab (a view and the placement
+        POST, made before this returns). The new card has no tabs (``ValueError``)."""
+        return task_card.open_widget(self.portal, self.user_id, task_id, "tab", client_id)
+
+    def open_app_block(self, task_id: int, client_id: str | None = None) -> Delivery:
+        """New card: click the app's row in the "Applications" block (a view and the
+        placement POST). The classic card has no such block (``ValueError``)."""
+        return task_card.open_widget(self.portal, self.user_id, task_id, "app_block",
+                                     client_id)
+
     def start_task(self, task_id: int) -> None:
         self.portal.tasks.act(self.change, task_id, "start")
 
@@ -139,11 +151,14 @@ class UserActions:
         self.portal.tasks.delete(self.change, task_id)
 
     def add_comment(self, task_id: int, text: str) -> int:
-        return self.portal.tasks.add_comment(self.change, task_id, text).id
+        """The comment's id; in the new task card, its chat message's id."""
+        comment = self.portal.tasks.add_comment(self.change, task_id, text)
+        return task_card.visible_id(self.portal, comment)
 
     def add_result(self, task_id: int, text: str) -> int:
         """A comment marked as the task's result: fires ONTASKCOMMENTADD only."""
-        return self.portal.tasks.add_comment(self.change, task_id, text, is_result=True).id
+        comment = self.portal.tasks.add_comment(self.change, task_id, text, is_result=True)
+        return task_card.visible_id(self.portal, comment)
 
     def add_checklist_item(self, task_id: int, title: str, done: bool = False) -> int:
         return self.portal.tasks.add_checklist_item(self.change, task_id, title, done).id

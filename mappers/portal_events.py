@@ -134,6 +134,16 @@ class PortalEvent(BaseModel):
         return ""
 
     @property
+    def chat_message_id(self) -> str:
+        """The chat message of a comment added in the new task card (tasks 25.700.0), where
+        ``ONTASKCOMMENTADD`` carries ``ID: 0`` with ``MESSAGE_ID`` and ``TASK_ID``; "" for a
+        comment of the classic card. Results are read with ``tasks.task.result.list`` in
+        either card, so neither id is needed to find them."""
+        if self.name != "ONTASKCOMMENTADD":
+            return ""
+        return _field(self.data, "FIELDS_AFTER", "MESSAGE_ID")
+
+    @property
     def object_key(self) -> str:
         """Events with the same key are processed in arrival order."""
         return f"{self.object_type}:{self.object_id}" if self.object_id else self.object_type
@@ -166,6 +176,8 @@ def _check_ids(event: PortalEvent) -> None:
                             else ())
     for group, name in fields:
         _field(event.data, group, name)
+    if event.name == "ONTASKCOMMENTADD":  # the new task card's chat message, when given
+        _field(event.data, "FIELDS_AFTER", "MESSAGE_ID")
 
 
 def parse_event(body: Mapping[str, Any]) -> PortalEvent:

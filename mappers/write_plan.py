@@ -14,6 +14,8 @@ given the keys already written, plans nothing new.
 - ``TASK_TAG``: the ``CRM`` tag, added to the task's own tags, never replacing them.
 - ``TASK_CLOSE``: bring a task to real status 5 or 4 (closing, §5).
 - ``ITEM_STAGE``: move a deal to its review stage, or on to the final stage.
+- ``ITEM_CARD``: add or update the deal's or lead's configurable activity, whose badge
+  puts its status on the kanban card (planned by ``mappers.kanban_card.plan_card``).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class WriteKind(StrEnum):
     TASK_TAG = "task_tag"
     TASK_CLOSE = "task_close"
     ITEM_STAGE = "item_stage"
+    ITEM_CARD = "item_card"
 
 
 FieldValue = str | tuple[str, ...]

@@ -4,7 +4,10 @@ It starts the emulated portal (limits on: 2 requests/s, bucket 50) and TaskBridg
 app on loopback, installs TaskBridge the way a portal admin does (the install page
 POST, verified through the portal's OAuth server), plays each scenario as the portal's
 users, lets the worker process what the portal sent, and prints what each task and deal
-shows, the REST requests spent, and the sync log.
+shows, the REST requests spent, and the sync log. After every step it prints the deal's
+or lead's kanban card as the portal draws it: title, stage, TaskBridge's badge (the
+item's status, while it has an open task), and the status field, which the demo adds to
+the card's fields as an administrator would in the kanban's card settings.
 """
 
 from __future__ import annotations
@@ -71,8 +74,16 @@ class Demo:
         self.say(f"      card of {entity} {item_id}: {self.card(entity, item_id)} · "
                  f"{spent if spent is not None else requests_spent} REST requests")
         for entry in entries:
-            text = re.sub(r"\s*·\s*TaskBridge \[[0-9a-f]+\]$", "", entry.text)
+            text = re.sub(r"\s*(·\s*TaskBridge\s*)?\[[0-9a-f]+\]$", "", entry.text)
             self.say(f"      timeline: {text}")
+        for line in self.kanban_card(entity, item_id).splitlines():
+            self.say(f"      {line}")
+
+    def kanban_card(self, entity: str, item_id: int) -> str:
+        """The item's card on the CRM kanban, drawn as text by the emulator."""
+        from emulator.kanban import render_kanban_card
+
+        return render_kanban_card(self.portal.kanban_card(entity, item_id))
 
     def settle(self) -> int:
         """Let the portal's events land and the worker finish; the REST requests it took."""
@@ -145,12 +156,13 @@ class _Quiet(WSGIRequestHandler):
 
 
 @contextmanager
-def _running_demo(workdir: Path, admin_token: str | None = None) -> Iterator[Demo]:
+def _running_demo(workdir: Path, admin_token: str | None = None,
+                  task_card: str = "classic") -> Iterator[Demo]:
     from emulator import Portal
     from emulator.server import serve_in_thread
     from webhooks.app import create_app
 
-    portal = Portal(limits=True)
+    portal = Portal(limits=True, task_card=task_card)
     emulator_server = serve_in_thread(portal)
     # Bind first: the URL is one of TaskBridge's settings.
     web = make_server("127.0.0.1", 0, None, threaded=True, request_handler=_Quiet)
@@ -171,6 +183,8 @@ def _running_demo(workdir: Path, admin_token: str | None = None) -> Iterator[Dem
         portal.register_app(CLIENT_ID, CLIENT_SECRET, handler_url=f"{url}/bitrix/install")
         portal.install_app(CLIENT_ID, how="page")
         portal.finish_install(CLIENT_ID)
+        for entity in ("deal", "lead"):  # the kanban's card settings: "Fields shown on the card"
+            portal.set_kanban_card_fields(entity, ["UF_CRM_TASKBRIDGE_STATUS"])
         running = Demo(portal, storage, Worker(storage, settings), url)
         running.observe()  # the install's requests are not the story's
         yield running
@@ -311,12 +325,16 @@ def _sync_log(demo: Demo, say: Callable[[str], None], limit: int) -> None:
 @click.option("--serve", is_flag=True,
               help="Keep the portal and TaskBridge running afterwards, to open the sync log "
                    "pages; Ctrl-C stops them.")
-def demo(log_lines: int, serve: bool) -> None:
+@click.option("--task-card", type=click.Choice(["classic", "new"]), default="classic",
+              show_default=True,
+              help="The portal's task card: the classic one, or the new one of tasks 25.700.0.")
+def demo(log_lines: int, serve: bool, task_card: str) -> None:
     """Start the emulator, install TaskBridge into it, play the article's scenarios."""
     admin_token = secrets.token_urlsafe(16) if serve else None
     with tempfile.TemporaryDirectory(prefix="taskbridge-demo-") as workdir, \
-            _running_demo(Path(workdir), admin_token) as running:
-        click.echo(f"Portal {running.portal.base_url} · TaskBridge {running.url} · installed")
+            _running_demo(Path(workdir), admin_token, task_card) as running:
+        click.echo(f"Portal {running.portal.base_url} ({task_card} task card) · "
+                   f"TaskBridge {running.url} · installed")
         _scenarios(running, click.echo)
         _summary(running, click.echo)
         _sync_log(running, click.echo, log_lines)

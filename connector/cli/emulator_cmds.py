@@ -16,12 +16,17 @@ from connector.cli import common
     help="Enforce the portal's leaky bucket (2/s, 50 burst).",
 )
 @click.option("--https", is_flag=True, help="Serve HTTPS with a self-signed local CA.")
-def emulator(host: str, port: int, webhook_code: str | None, limits: str, https: bool) -> None:
+@click.option(
+    "--task-card", type=click.Choice(["classic", "new"]), default="classic", show_default=True,
+    help="The task card the portal shows (new: tasks 25.700.0, comments in the task chat).",
+)
+def emulator(host: str, port: int, webhook_code: str | None, limits: str, https: bool,
+             task_card: str) -> None:
     """Serve a local Bitrix24 portal for tests, the demo and benchmarks."""
     from emulator import runner
 
     runner.serve(host=host, port=port, webhook_code=webhook_code, limits=limits == "on",
-                 https=https)
+                 https=https, task_card=task_card)
 
 
 def register(cli: click.Group) -> None:

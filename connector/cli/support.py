@@ -15,6 +15,7 @@ import click
 from connector.cli import common
 from connector.errors import TaskBridgeError
 from connector.portals import doctor as doctor_checks
+from connector.portals.badges import remove_badges
 from connector.portals.settings import PortalSettingsError, apply_assignments, parse_assignment
 from connector.portals.settings_change import (
     Funnel,
@@ -126,6 +127,23 @@ def portals_add_webhook(member_id: str, webhook_url: str, application_token: str
     ))
     storage.portals.mark_installed(member_id)
     click.echo(f"{member_id}: webhook portal {parts.netloc} saved")
+
+
+@portals.command("remove-badges")
+@click.argument("member_id")
+def portals_remove_badges(member_id: str) -> None:
+    """Delete TaskBridge's kanban badges from a portal (before uninstalling it there: once
+    uninstalled, the app can no longer call the portal)."""
+    storage = common.storage()
+    if storage.portals.find(member_id) is None:
+        raise SupportError(f"{member_id}: no such portal")
+    client = PortalClient.for_portal(storage, common.settings(), member_id)
+    try:
+        removed = remove_badges(client)
+    except BitrixError as exc:
+        raise SupportError(f"{member_id}: the portal refused ({exc.code or type(exc).__name__})"
+                           ) from None
+    click.echo(f"{member_id}: {len(removed)} badges removed")
 
 
 def _filter_options(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -7,8 +7,9 @@ fresh token then asks the portal `user.admin`: only an administrator's install i
 stored, and it is the only way a portal's application token ever changes. Then the
 portal is set up in two REST requests: one batch reads what is bound, one batch binds
 only what is missing, so a re-install is idempotent and an install on a portal whose
-bindings drifted repairs them. Once installed, a backfill is queued: the open tasks already
-bound to deals and leads get their statuses (`connector.sync.backfill`).
+bindings drifted repairs them. The kanban badges (`connector.portals.badges`) are read
+and added in those same two batches. Once installed, a backfill is queued: the open tasks
+already bound to deals and leads get their statuses (`connector.sync.backfill`).
 
 The status field's options are labelled in the portal's label language. When that
 language changes, `relabel_status_field` renames the options in place: each keeps its
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connector.errors import PortalError
+from connector.portals.badges import BADGE_LIST, badge_commands
 from connector.portals.install_admin import is_portal_admin
 from connector.portals.robots import RobotSetup
 from connector.portals.robots import commands as robot_commands
@@ -76,6 +78,8 @@ class SetupReport:
     relabelled_fields: list[str] = field(default_factory=list)
     added_robots: list[str] = field(default_factory=list)
     updated_robots: list[str] = field(default_factory=list)
+    added_badges: list[str] = field(default_factory=list)
+    badge_error: str = ""  # why the portal's badges could not be read or added
     robots: dict[str, Any] | None = None  # the portal's record (`connector.portals.robots`)
     requests: int = 0
     backfill_id: int | None = None  # the backfill an install queued (its journal row)
@@ -85,7 +89,7 @@ class SetupReport:
         return bool(
             self.bound_events or self.bound_offline or self.created_fields or self.bound_placements
             or self.unbound_events or self.unbound_placements or self.relabelled_fields
-            or self.added_robots or self.updated_robots
+            or self.added_robots or self.updated_robots or self.added_badges
         )
 
 
@@ -173,6 +177,7 @@ def ensure_setup(client: PortalClient, settings: Settings, *, language: str,
         "placements": ("placement.get", {}),
         "deal_field": ("crm.deal.userfield.list", {"filter": {"FIELD_NAME": STATUS_FIELD}}),
         "lead_field": ("crm.lead.userfield.list", {"filter": {"FIELD_NAME": STATUS_FIELD}}),
+        "badges": BADGE_LIST,
     }
     skipped = rules.skipped_because if rules is not None else "not asked"
     if not skipped:
@@ -181,10 +186,17 @@ def ensure_setup(client: PortalClient, settings: Settings, *, language: str,
     report.requests += 1
     robot_errors = {key: str(error.description or error)
                     for key, error in seen.errors.items() if key == "robots"}
-    if set(seen.errors) - set(robot_errors):
-        raise next(error for key, error in seen.errors.items() if key != "robots")
+    # Badges and automation rules never fail the rest of the setup.
+    if set(seen.errors) - {"robots", "badges"}:
+        raise next(error for key, error in seen.errors.items()
+                   if key not in ("robots", "badges"))
     commands = _missing(seen.results, settings, language, report)
     commands.update(_relabels(seen.results, language, report))
+    if "badges" in seen.errors:
+        report.badge_error = str(seen.errors["badges"].description or seen.errors["badges"])
+    else:
+        found_badges, report.added_badges = badge_commands(seen.results.get("badges"), language)
+        commands.update(found_badges)
     wanted = None
     if rules is not None and not skipped and not robot_errors:
         wanted = robot_definitions(settings.public_url, int(rules.auth_user_id or 0))
@@ -197,6 +209,9 @@ def ensure_setup(client: PortalClient, settings: Settings, *, language: str,
         for key, error in done.errors.items():
             if key.startswith("robot_"):
                 robot_errors[key] = str(error.description or error)
+            elif key.startswith("badge_"):
+                report.badge_error = str(error.description or error)
+                report.added_badges = [c for c in report.added_badges if key != f"badge_{c}"]
             elif getattr(error, "code", "") != "ERROR_HANDLER_ALREADY_EXIST":
                 raise error
     if rules is not None:
@@ -347,6 +362,7 @@ def _summary(report: SetupReport) -> str:
     return (
         f"bound {len(report.bound_events)} events, {len(report.bound_offline)} offline, "
         f"{len(report.created_fields)} fields, {len(report.bound_placements)} placements, "
-        f"{len(report.relabelled_fields)} relabelled; automation rules {rules} "
+        f"{len(report.relabelled_fields)} relabelled, {len(report.added_badges)} badges; "
+        f"automation rules {rules} "
         f"({len(report.added_robots)} added, {len(report.updated_robots)} updated)"
     )

@@ -138,6 +138,10 @@ crm_item_statuses = Table(
     Column("closed", Boolean, nullable=False, default=False),
     Column("held_final_stage", String(64)),
     Column("updated_at", UTCDateTime(), nullable=False),
+    # The item's configurable activity (its badge is the status on the kanban card), and
+    # the digest of what it was last written to show.
+    Column("card_activity_id", BigId),
+    Column("card_digest", String(32)),
 )
 
 write_log = Table(

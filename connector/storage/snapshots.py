@@ -39,6 +39,10 @@ class StoredItem:
     status: CrmTaskStatus | None
     closed: bool
     held_final_stage: str | None
+    # The configurable activity that shows the status on the kanban card, and what it
+    # was last written to show (`mappers.kanban_card`).
+    card_activity_id: int | None = None
+    card_digest: str | None = None
 
 
 class SnapshotStore:
@@ -190,7 +194,7 @@ class SnapshotStore:
             if ref in wanted:
                 found[ref] = StoredItem(
                     ref, CrmTaskStatus(row.status) if row.status else None, row.closed,
-                    row.held_final_stage,
+                    row.held_final_stage, row.card_activity_id, row.card_digest,
                 )
         return found
 
@@ -201,8 +205,21 @@ class SnapshotStore:
             {"portal_id": portal_id, "entity_type_id": item.ref.entity_type_id,
              "item_id": item.ref.id},
             {"status": item.status.value if item.status else None, "closed": item.closed,
-             "held_final_stage": item.held_final_stage, "updated_at": datetime.now(UTC)},
+             "held_final_stage": item.held_final_stage, "updated_at": datetime.now(UTC),
+             "card_activity_id": item.card_activity_id, "card_digest": item.card_digest},
         )
+
+    def save_cards(self, portal_id: int, cards: dict[CrmRef, tuple[int | None, str]]) -> None:
+        """Keep each item's kanban-card activity id and digest, leaving its other columns."""
+        with self._engine.begin() as conn:
+            for ref, (activity_id, digest) in cards.items():
+                key = {"portal_id": portal_id, "entity_type_id": ref.entity_type_id,
+                       "item_id": ref.id}
+                insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+                values = {"card_activity_id": activity_id, "card_digest": digest,
+                          "updated_at": datetime.now(UTC)}
+                conn.execute(insert(crm_item_statuses).values(**key, **values, closed=False)
+                             .on_conflict_do_update(index_elements=list(key), set_=values))
 
 
 def _upsert(conn: Connection, table: Any, key: dict[str, Any], values: dict[str, Any]) -> None:

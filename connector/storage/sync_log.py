@@ -11,7 +11,7 @@ Everything that leaves this module has its secrets removed (`connector.redaction
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +22,7 @@ from sqlalchemy.sql import Select
 from connector.errors import StorageError
 from connector.redaction import redact, scrub_text
 from connector.storage.counters import last_reconcile_run_query
+from connector.storage.portals import INSTALLED
 from connector.storage.schema import (
     crm_item_statuses,
     journal,
@@ -185,6 +186,27 @@ class SyncLog:
     def portal_names(self) -> dict[int, str]:
         with self._engine.connect() as conn:
             return dict(conn.execute(select(portals.c.id, portals.c.domain)).all())
+
+    def task_titles(self, pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], str]:
+        """The stored title of each (portal id, task id), in one query (the admin pages
+        show it beside the task's id)."""
+        wanted = set(pairs)
+        if not wanted:
+            return {}
+        title = task_snapshots.c.snapshot["title"].as_string()
+        query = select(task_snapshots.c.portal_id, task_snapshots.c.task_id, title).where(
+            task_snapshots.c.portal_id.in_(sorted({p for p, _ in wanted})),
+            task_snapshots.c.task_id.in_(sorted({t for _, t in wanted})))
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return {(p, t): text or "" for p, t, text in rows if (p, t) in wanted}
+
+    def installed_member_ids(self, portal_ids: Iterable[int]) -> dict[int, str]:
+        """The member id of each of these portals that is installed now."""
+        wanted = sorted(set(portal_ids))
+        with self._engine.connect() as conn:
+            return dict(conn.execute(select(portals.c.id, portals.c.member_id).where(
+                portals.c.id.in_(wanted), portals.c.state == INSTALLED)).all())
 
     def item_rows(self, portal_id: int, entity_type_id: int, item_id: int, binding: str
                   ) -> tuple[tuple[str | None, bool] | None, list[tuple[Any, ...]]]:

@@ -36,6 +36,19 @@ class WriteLog:
             ).all()
         return {row.idempotency_key: row.state for row in rows}
 
+    def unsettled(self, prefix: str) -> dict[str, Any]:
+        """The params of each write whose key starts with `prefix` and whose outcome is not
+        known (`unknown`, or `planned` and never marked)."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(write_log.c.idempotency_key, write_log.c.params).where(
+                    write_log.c.portal_id == self._portal_id,
+                    write_log.c.state.in_(("unknown", "planned")),
+                    write_log.c.idempotency_key.startswith(prefix),
+                )
+            ).all()
+        return {row.idempotency_key: row.params for row in rows}
+
     def log_planned(self, planned: Mapping[str, Mapping[str, Any]]) -> None:
         """A `planned` row for each key (replacing an earlier one), with its `journal_id`,
         `method` and `params`; in one transaction, before the writes are sent."""

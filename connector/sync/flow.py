@@ -89,9 +89,20 @@ class SyncFlow:
             with work.deciding(item_rows[0].object_key):
                 context.item(ref, item_rows)
         outcome = WriteOutcome()
-        work.writes = _unchanged_statuses_dropped(
-            last_status_per_item(work.writes), stored_items, work
-        )
+        statuses = last_status_per_item(work.writes)
+        # Items a new task is bound to were not read yet: what TaskBridge remembers of them
+        # (their status, their card's activity) decides what is written.
+        stored_items.update(self._snapshots.items(portal.id, {
+            w.item for w in statuses
+            if w.kind is WriteKind.ITEM_STATUS and w.item is not None
+            and w.item not in stored_items}))
+        status_writes = {w.item: w for w in statuses
+                         if w.kind is WriteKind.ITEM_STATUS and w.item is not None}
+        origins = {ref: work.planned_by.get(w.key, "") for ref, w in status_writes.items()}
+        work.writes = _unchanged_statuses_dropped(statuses, stored_items, work)
+        # The kanban card's activity goes in the same batch as the status field.
+        context.cards(set(origins) | set(work.items), origins,
+                      {ref: w.key for ref, w in status_writes.items()})
         if work.writes:
             facts = facts or portal_facts(client, portal.member_id)
             tasks = {tid: stored.snapshot for tid, stored in previous.items()}
@@ -105,7 +116,30 @@ class SyncFlow:
                     if (o := work.planned_by.get(w.key)) in first_row},
             )
             self._own_writes.remember(portal, outcome)
+            self._remember_cards(portal, work, stored_items, outcome)
         return work, outcome, fetched.requests
+
+    def _remember_cards(self, portal: Portal, work: Pass, stored: dict[CrmRef, StoredItem],
+                        outcome: WriteOutcome) -> None:
+        """Keep each sent card's activity id and digest at once, whatever else of the pass
+        fails: a forgotten id would give the item a second activity."""
+        done = set(outcome.sent) | set(outcome.skipped)
+        cards: dict[CrmRef, tuple[int | None, str]] = {}
+        for write in work.writes:
+            if write.kind is not WriteKind.ITEM_CARD or write.item is None \
+                    or write.key not in done:
+                continue
+            ref = write.item
+            known = work.items.get(ref) or stored.get(ref)
+            activity_id = outcome.card_ids.get(ref) or (known.card_activity_id if known else None)
+            if activity_id is None:  # an add written by an earlier try: its id is unknown
+                continue
+            cards[ref] = (activity_id, str(write.field("digest")))
+            if ref in work.items:
+                work.items[ref] = replace(work.items[ref], card_activity_id=activity_id,
+                                          card_digest=cards[ref][1])
+        if cards:
+            self._snapshots.save_cards(portal.id, cards)
 
     def store(self, portal: Portal, work: Pass) -> dict[int, datetime]:
         """Keep what the pass saw; returns each saved task's deadline that the overdue

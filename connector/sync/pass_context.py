@@ -23,6 +23,7 @@ from mappers.decision_reasons import explain
 from mappers.decisions import Decision, Outcome, decide_closing, decide_observation
 from mappers.item_status import item_status
 from mappers.item_transitions import ItemTransition, item_transition, remembered_after_closing
+from mappers.kanban_card import CardShown, CardTask, plan_card
 from mappers.review_stage import current_hold, release
 from mappers.snapshots import CrmItemSnapshot, TaskSnapshot
 from mappers.statuses import CrmTaskStatus
@@ -189,6 +190,29 @@ class PassContext:
         tasks.update({tid: t for tid, t in self.work.tasks.items()
                       if ref in t.snapshot.crm_bindings})
         return [t for tid, t in tasks.items() if tid not in self.work.deleted_tasks]
+
+    # -- the kanban card ------------------------------------------------------------------
+
+    def cards(self, refs: Iterable[CrmRef], origins: dict[CrmRef, str],
+              causes: dict[CrmRef, str]) -> None:
+        """Plan each deal's or lead's activity (its badge is the status on the kanban card)
+        as the pass leaves the item: the status its field shows, its tasks, closed or not.
+        `causes` names the change behind each item's write (its status write's key)."""
+        for ref in sorted(status_items(refs), key=lambda r: (r.entity_type_id, r.id)):
+            item = self.work.items.get(ref) or self.stored_items.get(ref)
+            if item is None:
+                continue
+            tasks = [CardTask(t.snapshot.id, t.snapshot.title, t.crm_status,
+                              not t.snapshot.is_completed, t.snapshot.responsible_id)
+                     for t in self._tasks_of(ref)]
+            write = plan_card(ref, tasks, item.status, item_closed=item.closed,
+                              shown=CardShown(item.card_activity_id, item.card_digest),
+                              language=self.rules.language,
+                              cause=causes.get(ref) or f"closed:{item.closed}:"
+                                                       f"{self.fetched.item_modified.get(ref, '')}")
+            if write is not None:
+                self.work.writes.append(write)
+                self.work.planned_by[write.key] = origins.get(ref) or f"{ref.kind}:{ref.id}"
 
     # -- deals and leads ------------------------------------------------------------------
 

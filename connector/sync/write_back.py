@@ -4,7 +4,15 @@ Each write is logged in `write_log` before it is sent and marked after: `done` w
 never sent again, so a replayed or retried event writes nothing twice. A write whose
 outcome is unknown (the request timed out after the portal may have run it) is checked
 before it is repeated: a timeline entry carries a short reference that is looked for on
-the item's timeline; the other writes set a value and are safe to repeat.
+the item's timeline; a kanban card's first activity is looked for among the item's
+activities (by its origin, the item's code); the other writes set a value and are safe to
+repeat.
+
+Status changes go to the timeline as log messages (`crm.timeline.logmessage.add`): they
+belong to the app (no user can edit or delete them, and the app can), they are drawn with
+less weight than people's comments, and the item's kanban-card activity already shows
+the current status of every task. Closings and review-stage moves stay comments: they
+report what TaskBridge did to people's tasks and deals, which people should not miss.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from connector.storage.engines import Engine
 from connector.storage.write_log import WriteLog
 from connector.sync.fetch import PortalFacts
 from mappers.bindings import CrmRef
+from mappers.kanban_card import ORIGINATOR_ID, added_activity_id, configurable_params
 from mappers.snapshots import TaskSnapshot
 from mappers.status_writes import written_status
 from mappers.task_actions import closing_calls
@@ -30,9 +39,12 @@ ENTITY_TYPES = {1: "lead", 2: "deal", 3: "contact", 4: "company"}
 EVENTFUL = frozenset({"tasks.task.update", "tasks.task.complete", "tasks.task.approve",
                       "crm.deal.update", "crm.lead.update"})
 ITEM_UPDATE = {1: "crm.lead.update", 2: "crm.deal.update"}
-# Closings first (statuses settle), then tags and fields, the timeline, stage moves last.
+LOG_TITLE = "TaskBridge"
+LOG_ICON = "info"
+# Closings first (statuses settle), then tags, fields and the kanban card's activity, the
+# timeline, stage moves last.
 ORDER = {WriteKind.TASK_CLOSE: 0, WriteKind.TASK_TAG: 1, WriteKind.ITEM_STATUS: 2,
-         WriteKind.TIMELINE: 3, WriteKind.ITEM_STAGE: 4}
+         WriteKind.ITEM_CARD: 3, WriteKind.TIMELINE: 4, WriteKind.ITEM_STAGE: 5}
 
 
 @dataclass
@@ -45,6 +57,8 @@ class WriteOutcome:
     owners: dict[str, str] = field(default_factory=dict)  # write key -> object key
     # Events the sent writes will fire on their objects (a task or item update fires one).
     echoes: dict[str, int] = field(default_factory=dict)
+    # The id `crm.activity.configurable.add` gave each item's new activity.
+    card_ids: dict[CrmRef, int] = field(default_factory=dict)
 
     def summary(self, object_key: str | None = None) -> list[dict[str, str]]:
         """What happened to each write, or to those of one task or item."""
@@ -80,6 +94,7 @@ class WriteBack:
         self._client = client
         self._portal_id = portal_id
         self._facts = facts
+        self._found_cards: dict[CrmRef, int] = {}
 
     def send(self, writes: Iterable[Write], tasks: Mapping[int, TaskSnapshot],
              journal_id: int | None = None, *,
@@ -92,7 +107,7 @@ class WriteBack:
         # "planned" and never marked: the worker died sending it, and the portal may have
         # run it. Both are checked like an outcome the client could not know.
         unknown = [w for w in pending if states.get(w.key) in ("unknown", "planned")]
-        confirmed = self._confirm_unknown(unknown, outcome)
+        confirmed = self._confirm_unknown(unknown, outcome, self._earlier_adds(pending, states))
         commands: dict[str, tuple[str, dict[str, Any]]] = {}
         owners: dict[str, Write] = {}
         for write in pending:
@@ -128,6 +143,12 @@ class WriteBack:
         outcome.sent = [key for key in to_send if key not in failed]
         outcome.failed = failed
         for command_key, write in owners.items():
+            if write.kind is WriteKind.ITEM_CARD and write.item is not None \
+                    and write.key in outcome.sent:
+                found = added_activity_id(result.results.get(command_key))
+                if found is not None:
+                    outcome.card_ids[write.item] = found
+        for command_key, write in owners.items():
             if write.key in outcome.sent and commands[command_key][0] in EVENTFUL:
                 owner = outcome.owners[write.key]
                 outcome.echoes[owner] = outcome.echoes.get(owner, 0) + 1
@@ -159,38 +180,86 @@ class WriteBack:
             value = values.get(status, "") if status is not None else ""
             return [(ITEM_UPDATE[item.entity_type_id],
                      {"id": item.id, "fields": {write.field("field"): value}})]
+        if write.kind is WriteKind.ITEM_CARD:
+            return [configurable_params(write, self._found_cards.get(item))]
         if write.kind is WriteKind.ITEM_STAGE:
             return [(ITEM_UPDATE[item.entity_type_id],
                      {"id": item.id, "fields": {"STAGE_ID": write.field("stage_id")}})]
+        if is_status_entry(write):
+            return [("crm.timeline.logmessage.add",
+                     {"fields": {"entityTypeId": item.entity_type_id, "entityId": item.id,
+                                 "title": LOG_TITLE, "iconCode": LOG_ICON,
+                                 "text": f"{write.field('text')} [{reference(write.key)}]"}})]
         text = f"{write.field('text')} · TaskBridge [{reference(write.key)}]"
         return [("crm.timeline.comment.add",
                  {"fields": {"ENTITY_ID": item.id, "ENTITY_TYPE": entity_type(item),
                              "COMMENT": text}})]
 
-    def _confirm_unknown(self, unknown: list[Write], outcome: WriteOutcome) -> set[str]:
-        """Timeline entries whose earlier send may have run: look for their reference."""
+    def _earlier_adds(self, pending: list[Write], states: Mapping[str, str]
+                      ) -> dict[CrmRef, list[str]]:
+        """Items this send adds an activity to while an earlier add for them, under another
+        key, may have run (its answer was lost): by item, the earlier writes' keys."""
+        adds = {w.item for w in pending if w.kind is WriteKind.ITEM_CARD and w.item is not None
+                and not w.field("activity_id") and states.get(w.key) != "done"}
+        if not adds:
+            return {}
+        earlier: dict[CrmRef, list[str]] = {}
+        for key, params in self._log.unsettled(f"{WriteKind.ITEM_CARD.value}:").items():
+            ref = _added_to(params)
+            if ref in adds:
+                earlier.setdefault(ref, []).append(key)
+        return earlier
+
+    def _confirm_unknown(self, unknown: list[Write], outcome: WriteOutcome,
+                         earlier: Mapping[CrmRef, list[str]]) -> set[str]:
+        """Writes whose earlier send may have run: timeline entries, looked for by their
+        reference, and kanban-card activities added, looked for by their origin (a card
+        added under another key whose answer was lost is found too, and updated)."""
         timeline = [w for w in unknown if w.kind is WriteKind.TIMELINE and w.item is not None]
-        if not timeline:
+        cards = [w for w in unknown if w.kind is WriteKind.ITEM_CARD and w.item is not None
+                 and not w.field("activity_id")]
+        if not timeline and not cards and not earlier:
             return set()
-        items = {w.item for w in timeline if w.item is not None}
-        commands = {
-            f"tl_{ref.entity_type_id}_{ref.id}": (
+        commands: dict[str, tuple[str, dict[str, Any]]] = {}
+        for ref in {w.item for w in timeline if w.item is not None}:
+            commands[f"tl_{ref.entity_type_id}_{ref.id}"] = (
                 "crm.timeline.comment.list",
-                {"filter": {"ENTITY_ID": ref.id, "ENTITY_TYPE": entity_type(ref)}},
-            )
-            for ref in items
-        }
+                {"filter": {"ENTITY_ID": ref.id, "ENTITY_TYPE": entity_type(ref)}})
+            commands[f"lm_{ref.entity_type_id}_{ref.id}"] = (
+                "crm.timeline.logmessage.list",
+                {"entityTypeId": ref.entity_type_id, "entityId": ref.id})
+        for ref in {w.item for w in cards if w.item is not None} | set(earlier):
+            commands[f"act_{ref.entity_type_id}_{ref.id}"] = (
+                "crm.activity.list",
+                {"filter": {"OWNER_TYPE_ID": ref.entity_type_id, "OWNER_ID": ref.id,
+                            "PROVIDER_ID": "CONFIGURABLE_REST_APP"}})
         result = self._client.batch(commands)
         outcome.requests += result.requests
         texts = " ".join(
-            str(entry.get("COMMENT", ""))
+            str(entry.get("COMMENT", "") or entry.get("text", ""))
             for answer in result.results.values()
-            for entry in (answer if isinstance(answer, list) else [])
+            for entry in _entries(answer, "logMessages")
         )
-        found = {w.key for w in timeline if f"[{reference(w.key)}]" in texts}
+        found = {w.key: w for w in timeline if f"[{reference(w.key)}]" in texts}
+        activities = {ref: _activity_of(ref, result.results.get(
+            f"act_{ref.entity_type_id}_{ref.id}")) for ref in {w.item for w in cards} | set(earlier)
+            if ref is not None}
+        for write in cards:
+            assert write.item is not None
+            if (activity_id := activities.get(write.item)) is not None:
+                outcome.card_ids[write.item] = activity_id
+                found[write.key] = write
+        for ref, keys in earlier.items():
+            # Those earlier adds are settled either way: found (this send updates it) or
+            # never run.
+            self._log.mark(keys, "done" if activities.get(ref) is not None else "failed",
+                           None if activities.get(ref) is not None
+                           else "not found on the portal: it did not run")
+            if (activity_id := activities.get(ref)) is not None:
+                outcome.card_ids[ref] = self._found_cards[ref] = activity_id
         if found:
-            self._mark({key: next(w for w in timeline if w.key == key) for key in found}, "done")
-        return found
+            self._mark(found, "done")
+        return set(found)
 
     # -- the write log ------------------------------------------------------------------
 
@@ -214,6 +283,39 @@ class WriteBack:
 
     def _mark(self, writes: Mapping[str, Write], state: str, error: str | None = None) -> None:
         self._log.mark(writes, state, error)
+
+
+def is_status_entry(write: Write) -> bool:
+    """A timeline entry announcing one task's status change (it names the status)."""
+    return write.kind is WriteKind.TIMELINE and any(name == "status" for name, _ in write.fields)
+
+
+def _activity_of(ref: CrmRef, answer: Any) -> int | None:
+    """The id of TaskBridge's activity on `ref` in a `crm.activity.list` answer, if any."""
+    ids = [int(row["ID"]) for row in _entries(answer, "activities")
+           if row.get("ORIGINATOR_ID") == ORIGINATOR_ID and row.get("ORIGIN_ID") == ref.code
+           and str(row.get("ID", "")).isdigit()]
+    return min(ids) if ids else None
+
+
+def _added_to(params: Any) -> CrmRef | None:
+    """The item a logged `crm.activity.configurable.add` was for (None for an update)."""
+    calls = params.get("calls") if isinstance(params, Mapping) else None
+    call = calls[0] if isinstance(calls, list) and calls else {}
+    shown = call.get("params") if isinstance(call, Mapping) else None
+    if not isinstance(shown, Mapping) or call.get("method") != "crm.activity.configurable.add":
+        return None
+    try:
+        return CrmRef(int(shown["ownerTypeId"]), int(shown["ownerId"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _entries(answer: Any, key: str) -> list[Mapping[str, Any]]:
+    """The rows of a list answer: a plain list, or the list under `key`."""
+    rows = answer.get(key) if isinstance(answer, Mapping) else answer
+    return [row for row in rows or [] if isinstance(row, Mapping)] if isinstance(
+        rows, list) else []
 
 
 def _shown(params: Mapping[str, Any]) -> dict[str, Any]:

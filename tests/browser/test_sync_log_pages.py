@@ -1,7 +1,8 @@
 """The sync log in headless Chromium: a support user finds a deal's dead event, reads why,
-replays it and sees it succeed; a portal admin inside Bitrix24 changes a setting and cannot
-reach another portal's data, and reads the portal's tasks again, watching the progress.
-Screenshots go to var/artifacts/browser/."""
+replays it and sees it succeed; reads a deal's page as the portal speaks, in English and
+Italian (titles, people, status labels in their badge colours); a portal admin inside
+Bitrix24 changes a setting and cannot reach another portal's data, and reads the portal's
+tasks again, watching the progress. Screenshots go to var/artifacts/browser/."""
 
 from __future__ import annotations
 
@@ -100,12 +101,14 @@ def test_support_finds_reads_and_replays_a_dead_event(site: Any, browser: Any) -
     page.fill("input[name=item]", f"D_{deal}")
     page.click("#apply-filter")
     page.wait_for_url(f"**/admin/?*item=D_{deal}*")
-    shown = set(page.locator("#log tbody tr td:nth-child(5)").all_inner_texts())
+    shown = set(page.locator("#log tbody tr td:nth-child(5) .id").all_inner_texts())
     assert f"deal:{deal}" in shown and shown <= {f"deal:{deal}", f"task:{task}"}
+    titles = set(page.locator("#log tbody tr td:nth-child(5) .title").all_inner_texts())
+    assert titles == {"Fornitura uffici", "Prepare the offer"}
     shot(page, "1-log-filtered-to-deal")
     page.click(f"#log tr[data-id='{row_id}'] a")
     page.wait_for_selector("#decisions")
-    assert "VIEWED → FINISHED: closed automatically with its CRM item" in \
+    assert "Viewed → Completed: closed automatically with its CRM item" in \
         page.inner_text("#decisions")
     calls = page.inner_text("#rest-calls")
     assert "batch" in calls and "500" in calls
@@ -196,3 +199,69 @@ def test_a_portal_admin_reads_the_tasks_again_and_watches_the_progress_refresh(
     assert page.is_enabled("#backfill-button")
     shot(page, "7-backfill-done")
     assert status_code(site.portal, "deal", deal) == "IN_PROGRESS"
+
+
+# The badge colours of the admin stylesheet (background), by badge type.
+BADGE_BACKGROUNDS = {"primary": "rgb(220, 241, 253)", "success": "rgb(227, 245, 200)",
+                     "secondary": "rgb(234, 235, 237)"}
+ITEM_PAGE = {
+    "en": {"started": "In progress", "done": "Completed", "created": "Created, not viewed",
+           "card": "On the kanban card", "responsible": "Responsible"},
+    "it": {"started": "In corso", "done": "Completato", "created": "Creato, non visualizzato",
+           "card": "Sulla scheda kanban", "responsible": "Responsabile"},
+}
+
+
+def badge_look(locator: Any) -> tuple[str, str]:
+    """A badge's text and its computed background colour."""
+    return locator.inner_text(), locator.evaluate(
+        "element => getComputedStyle(element).backgroundColor")
+
+
+@pytest.mark.parametrize("lang", ["en", "it"])
+def test_the_item_page_shows_titles_people_and_badges_as_the_portal_does(
+        site: Any, browser: Any, lang: str) -> None:
+    portal = site.portal
+    manager = portal.add_user("Maria", "Rossi")
+    colleague = portal.add_user("Luca", "Bianchi")
+    deal = portal.as_user(manager).create_deal("Fornitura uffici", assigned_by=manager)
+    signed = portal.as_user(manager).create_task(f"D_{deal}", title="Sign the NDA",
+                                                 responsible=manager)
+    offer = portal.as_user(manager).create_task(f"D_{deal}", title="Prepare the offer",
+                                                responsible=colleague)
+    site.drain()
+    portal.as_user(manager).complete_task(signed)
+    site.drain()
+    portal.as_user(colleague).start_task(offer)
+    site.drain()
+    words = ITEM_PAGE[lang]
+    page = browser.new_context().new_page()
+    page.goto(f"{site.url}/admin/login?lang={lang}")
+    page.fill("input[name=token]", ADMIN)
+    page.click("#sign-in")
+    page.wait_for_selector("#log")
+    page.goto(f"{site.url}/admin/portals/{site.stored().id}/items/deal:{deal}?lang={lang}")
+    page.wait_for_selector("#item-tasks")
+    assert page.inner_text("#item-heading .title") == "Fornitura uffici"
+    assert words["card"] in page.inner_text("main")
+    # The card shows the item's status (the task changed last) in its badge colour.
+    assert badge_look(page.locator("#card-badge .badge")) == (
+        words["started"], BADGE_BACKGROUNDS["primary"])
+    assert badge_look(page.locator("#item-status .badge")) == (
+        words["started"], BADGE_BACKGROUNDS["primary"])
+    offer_row = page.locator(f"#item-tasks tr[data-task='{offer}']")
+    assert offer_row.locator(".title").inner_text() == "Prepare the offer"
+    assert offer_row.locator(".person").inner_text() == "Luca Bianchi"
+    assert badge_look(offer_row.locator(".badge")) == (
+        words["started"], BADGE_BACKGROUNDS["primary"])
+    signed_row = page.locator(f"#item-tasks tr[data-task='{signed}']")
+    assert signed_row.locator(".title").inner_text() == "Sign the NDA"
+    assert signed_row.locator(".person").inner_text() == "Maria Rossi"
+    assert badge_look(signed_row.locator(".badge")) == (
+        words["done"], BADGE_BACKGROUNDS["success"])
+    assert words["responsible"] in page.inner_text("#item-tasks thead")
+    created = page.locator("#item-history .badge[data-status='CREATED']").first
+    assert badge_look(created) == (words["created"], BADGE_BACKGROUNDS["secondary"])
+    assert "IN_PROGRESS" not in page.inner_text("main")
+    assert "FINISHED" not in page.inner_text("main")
+    shot(page, f"8-item-page-{lang}")

@@ -166,3 +166,25 @@ def test_updating_a_user_field_is_refused_when_it_cannot_be(rest, kind):
     no_id = rest.raw(f"crm.{kind}.userfield.update", {"fields": {"SORT": 5}})
     assert no_id.status_code == 400
     assert len(rest.call(f"crm.{kind}.userfield.list", {})[0]["LIST"]) == 2
+
+
+def test_a_log_message_is_read_by_anyone_and_deleted_by_its_own_app_only(
+        portal, install, make_rest, webhook):
+    app = make_rest("oauth", install())
+    deal_id = portal.as_user(1).create_deal("L")
+    added = app.call("crm.timeline.logmessage.add", {"fields": {
+        "entityTypeId": 2, "entityId": deal_id, "title": "Status", "text": "In progress",
+        "iconCode": "info"}})["logMessage"]
+    assert webhook.call("crm.timeline.logmessage.get", {"id": added["id"]}) == {
+        "logMessage": added}
+    refused = webhook.raw("crm.timeline.logmessage.delete", {"id": added["id"]})
+    assert (refused.status_code, refused.json()["error"]) == (400, "REMOVING_DISABLED")
+    assert app.call("crm.timeline.logmessage.delete", {"id": added["id"]}) is True
+    gone = app.raw("crm.timeline.logmessage.get", {"id": added["id"]})
+    assert (gone.status_code, gone.json()["error"]) == (400, "NOT_FOUND")
+
+
+def test_a_log_message_needs_an_existing_owner(rest):
+    refused = rest.raw("crm.timeline.logmessage.add", {"fields": {
+        "entityTypeId": 2, "entityId": 404, "title": "t", "text": "t", "iconCode": "info"}})
+    assert (refused.status_code, refused.json()["error"]) == (400, "OWNER_NOT_FOUND")

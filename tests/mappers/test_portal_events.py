@@ -27,6 +27,9 @@ def body(event: str, data: object, **extra: object) -> dict[str, object]:
         ("ONTASKUPDATE", {"FIELDS_BEFORE": {"ID": "7"}, "FIELDS_AFTER": {"ID": "7"}}, "task:7"),
         ("ONTASKDELETE", {"FIELDS_BEFORE": {"ID": "7"}, "FIELDS_AFTER": "undefined"}, "task:7"),
         ("ONTASKCOMMENTADD", {"FIELDS_AFTER": {"ID": "123", "TASK_ID": "555"}}, "task:555"),
+        # The new task card: the comment lives in the task's chat, its ID is 0.
+        ("ONTASKCOMMENTADD", {"FIELDS_AFTER": {"ID": "0", "TASK_ID": "555", "MESSAGE_ID": "9"}},
+         "task:555"),
         ("ONCRMDEALUPDATE", {"FIELDS": {"ID": "42"}}, "deal:42"),
         ("ONCRMDEALMOVETOCATEGORY", {"FIELDS": {"ID": "42"}}, "deal:42"),
         ("ONCRMLEADUPDATE", {"FIELDS": {"ID": "9"}}, "lead:9"),
@@ -72,12 +75,28 @@ def test_an_absent_id_names_no_object(name: str, data: object) -> None:
         ("ONTASKUPDATE", {"FIELDS_AFTER": {"ID": "7"}, "FIELDS_BEFORE": {"ID": "-7"}},
          "data.FIELDS_BEFORE.ID"),
         ("ONTASKCOMMENTADD", {"FIELDS_AFTER": {"TASK_ID": "1e3"}}, "data.FIELDS_AFTER.TASK_ID"),
+        ("ONTASKCOMMENTADD", {"FIELDS_AFTER": {"ID": "0", "TASK_ID": "5", "MESSAGE_ID": "m"}},
+         "data.FIELDS_AFTER.MESSAGE_ID"),
     ],
 )
 def test_a_present_id_that_is_not_an_id_refuses_the_event(name: str, data: object,
                                                           where: str) -> None:
     with pytest.raises(EventError, match=rf"^{where}: expected an id"):
         parse_event(body(name, data))
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("ONTASKCOMMENTADD", {"FIELDS_AFTER": {"ID": "0", "TASK_ID": "5", "MESSAGE_ID": "77"}},
+         "77"),
+        ("ONTASKCOMMENTADD", {"FIELDS_AFTER": {"ID": "123", "TASK_ID": "5"}}, ""),
+        ("ONTASKUPDATE", {"FIELDS_AFTER": {"ID": "5", "MESSAGE_ID": "77"}}, ""),
+    ],
+)
+def test_a_new_task_card_comment_names_its_chat_message(name: str, data: object,
+                                                        message: str) -> None:
+    assert parse_event(body(name, data)).chat_message_id == message
 
 
 def test_ids_are_read_as_canonical_numbers() -> None:

@@ -10,7 +10,21 @@ from typing import Any
 import pytest
 
 from tests.scenarios.portal_view import AdminView
-from tests.support.stack import TaskBridge
+from tests.support.stack import TaskBridge, emulated_portal
+
+# The §7 scenarios run on both task cards a portal may have: the classic one, and the
+# new one of tasks 25.700.0 (comments in the task's chat, widgets in an "Applications"
+# block). A module opts in with `pytestmark = BOTH_TASK_CARDS`.
+TASK_CARDS = ("classic", "new")
+BOTH_TASK_CARDS = pytest.mark.parametrize("portal", TASK_CARDS, indirect=True)
+
+
+@pytest.fixture
+def portal(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """An emulated portal on loopback, limits off, with the task card a test asks for
+    (the classic one unless parametrized)."""
+    with emulated_portal(limits=False, task_card=getattr(request, "param", "classic")) as running:
+        yield running
 
 
 @dataclass

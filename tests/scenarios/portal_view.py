@@ -16,6 +16,7 @@ from mappers.reasons import reason_text
 from tests.support.stack import EmulatedPortal
 
 STATUS_FIELD = "UF_CRM_TASKBRIDGE_STATUS"
+BADGE_PREFIX = "taskbridge_"
 WEBHOOK_CODE = "scenario-reader"
 
 # Spec §1: the English label of each status, as the portal's timeline shows it.
@@ -31,6 +32,16 @@ LABELS = {
     "EXPIRED": "Overdue",
     "FINISHED": "Completed",
 }
+
+
+def opens_taskbridge(portal: EmulatedPortal, user_id: int, task_id: int) -> int | None:
+    """`user_id` opens TaskBridge in the task's card, the way their portal's card offers it:
+    the classic card's tab (`TASK_VIEW_TAB`), or the new card's row in its "Applications"
+    block. The portal POSTs the placement to TaskBridge; returns the answer's status."""
+    actions = portal.as_user(user_id)
+    if portal.task_card == "new":
+        return actions.open_app_block(task_id).status
+    return actions.open_task_tab(task_id).status
 
 
 def says(entry: str, task: str, status: str, reason: Rule | ClosingReason) -> bool:
@@ -53,6 +64,7 @@ class AdminView:
     def __init__(self, portal: EmulatedPortal) -> None:
         portal.add_webhook(WEBHOOK_CODE, 1)
         self._base = f"{portal.url}/rest/1/{WEBHOOK_CODE}/"
+        self._kanban = f"{portal.url}/_emulator/kanban/"
         self._session = requests.Session()
         self._seen: dict[tuple[str, int], int] = {}
 
@@ -76,16 +88,43 @@ class AdminView:
         return next(str(option["XML_ID"]) for option in field["LIST"]
                     if str(option["ID"]) == value)
 
+    def kanban_card(self, entity: str, item_id: int, lang: str = "en") -> dict[str, Any]:
+        """What the item's card on the CRM kanban shows (the emulator's control API: the
+        kanban is a page, not a REST method)."""
+        answer = self._session.get(f"{self._kanban}{entity}/{item_id}", params={"lang": lang},
+                                   timeout=10)
+        assert answer.ok, f"kanban card of {entity} {item_id}: {answer.status_code}"
+        card: dict[str, Any] = answer.json()
+        return card
+
+    def badge(self, entity: str, item_id: int) -> str:
+        """The status the item's kanban card shows by its badge (a status code), "" when the
+        card shows no badge of TaskBridge's."""
+        badge = self.kanban_card(entity, item_id)["badge"]
+        if not badge or not str(badge["code"]).startswith(BADGE_PREFIX):
+            return ""
+        assert badge["value"] == LABELS[str(badge["code"])[len(BADGE_PREFIX):].upper()]
+        return str(badge["code"])[len(BADGE_PREFIX):].upper()
+
     def timeline(self, entity: str, item_id: int) -> list[tuple[int, str]]:
-        """The item's timeline comments as (id, text), oldest first."""
-        rows: list[dict[str, Any]] = []
+        """The item's timeline entries as (id, text), oldest first: comments (closings,
+        review-stage moves) and log messages (status changes) alike."""
+        rows: list[tuple[int, str]] = []
         start: int | None = 0
         while start is not None:
             body = self.call("crm.timeline.comment.list", {
                 "filter": {"ENTITY_TYPE": entity, "ENTITY_ID": item_id}, "start": start})
-            rows += body["result"]
+            rows += [(int(row["ID"]), str(row["COMMENT"])) for row in body["result"]]
             start = body.get("next")
-        return sorted((int(row["ID"]), str(row["COMMENT"])) for row in rows)
+        type_id = {"lead": 1, "deal": 2}[entity]
+        start = 0
+        while start is not None:
+            body = self.call("crm.timeline.logmessage.list", {
+                "entityTypeId": type_id, "entityId": item_id, "start": start})
+            rows += [(int(row["id"]), str(row["text"]))
+                     for row in body["result"]["logMessages"]]
+            start = body.get("next")
+        return sorted(rows)
 
     def new_entries(self, entity: str, item_id: int) -> list[str]:
         """The texts of the item's timeline entries added since the last call, oldest first."""

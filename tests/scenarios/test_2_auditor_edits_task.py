@@ -5,9 +5,11 @@ timeline)."""
 from __future__ import annotations
 
 from mappers.decisions import Rule
-from tests.scenarios.conftest import People
+from tests.scenarios.conftest import BOTH_TASK_CARDS, People
 from tests.scenarios.portal_view import AdminView, says
 from tests.support.stack import TaskBridge
+
+pytestmark = BOTH_TASK_CARDS
 
 TITLE = "Prepare the contract"
 
@@ -21,6 +23,7 @@ def _deal_with_task(installed: TaskBridge, people: People, on_portal: AdminView
     )
     installed.drain()
     assert on_portal.status("deal", deal) == "CREATED"
+    assert on_portal.badge("deal", deal) == "CREATED"
     [entry] = on_portal.new_entries("deal", deal)
     assert says(entry, TITLE, "CREATED", Rule.FIRST_SEEN)
     return deal, task
@@ -33,6 +36,7 @@ def test_an_auditor_editing_the_description_makes_it_updated(
     installed.portal.as_user(people.auditor).update_task(task, DESCRIPTION="Use the new template")
     installed.drain()
     assert on_portal.status("deal", deal) == "UPDATED"
+    assert on_portal.badge("deal", deal) == "UPDATED"
     [entry] = on_portal.new_entries("deal", deal)
     assert says(entry, TITLE, "UPDATED", Rule.FIELDS_CHANGED)
     assert on_portal.task(task).tags == {"CRM"}
@@ -45,6 +49,7 @@ def test_an_auditor_adding_a_checklist_item_makes_it_updated(
     installed.portal.as_user(people.auditor).add_checklist_item(task, "Check the VAT number")
     installed.drain()
     assert on_portal.status("deal", deal) == "UPDATED"
+    assert on_portal.badge("deal", deal) == "UPDATED"
     [entry] = on_portal.new_entries("deal", deal)
     assert says(entry, TITLE, "UPDATED", Rule.FIELDS_CHANGED)
 
@@ -57,4 +62,5 @@ def test_the_deal_manager_editing_changes_nothing(
     installed.portal.as_user(people.manager).add_checklist_item(task, "Call the client")
     installed.drain()
     assert on_portal.status("deal", deal) == "CREATED"
+    assert on_portal.badge("deal", deal) == "CREATED"
     assert on_portal.new_entries("deal", deal) == []

@@ -13,9 +13,11 @@ from datetime import UTC, datetime, timedelta
 
 from connector.scheduler.overdue import overdue_sweep
 from mappers.decisions import Rule
-from tests.scenarios.conftest import People
+from tests.scenarios.conftest import BOTH_TASK_CARDS, People
 from tests.scenarios.portal_view import AdminView, says
 from tests.support.stack import TaskBridge
+
+pytestmark = BOTH_TASK_CARDS
 
 TITLE = "Prepare the contract"
 PENDING, IN_PROGRESS = 2, 3
@@ -34,6 +36,7 @@ def test_deadline_moved_then_passed(
     )
     installed.drain()
     assert on_portal.status("deal", deal) == "CREATED"
+    assert on_portal.badge("deal", deal) == "CREATED"
     on_portal.new_entries("deal", deal)
 
     deadline = datetime.now(UTC) + DEADLINE_AHEAD
@@ -41,6 +44,7 @@ def test_deadline_moved_then_passed(
     installed.drain()
     assert not on_portal.is_overdue(task), "the deadline passed before TaskBridge saw the move"
     assert on_portal.status("deal", deal) == "DEADLINE_CHANGED"
+    assert on_portal.badge("deal", deal) == "DEADLINE_CHANGED"
     [entry] = on_portal.new_entries("deal", deal)
     assert says(entry, TITLE, "DEADLINE_CHANGED", Rule.DEADLINE_CHANGED)
 
@@ -48,6 +52,7 @@ def test_deadline_moved_then_passed(
     assert overdue_sweep(installed.storage) == 1
     installed.drain()
     assert on_portal.status("deal", deal) == "EXPIRED"
+    assert on_portal.badge("deal", deal) == "EXPIRED"
     [entry] = on_portal.new_entries("deal", deal)
     assert says(entry, TITLE, "EXPIRED", Rule.OVERDUE)
     assert on_portal.task(task).real_status == PENDING
@@ -78,6 +83,7 @@ def test_started_after_the_deadline_passed_before_taskbridge_saw_it(
     installed.drain()
     assert not on_portal.is_overdue(task), "the deadline passed before TaskBridge saw the move"
     assert on_portal.status("deal", deal) == "DEADLINE_CHANGED"
+    assert on_portal.badge("deal", deal) == "DEADLINE_CHANGED"
     on_portal.new_entries("deal", deal)
 
     on_portal.wait_until_overdue(task)
@@ -89,6 +95,8 @@ def test_started_after_the_deadline_passed_before_taskbridge_saw_it(
     calls = installed.drain()
 
     assert on_portal.status("deal", deal) == "EXPIRED"
+
+    assert on_portal.badge("deal", deal) == "EXPIRED"
     [entry] = on_portal.new_entries("deal", deal)
     assert says(entry, TITLE, "EXPIRED", Rule.OVERDUE)
     assert on_portal.task(task).real_status == IN_PROGRESS  # TaskBridge left the task as it is

@@ -4,9 +4,11 @@ Deleting that task falls back to the next most recent; no tasks, no status (§4)
 from __future__ import annotations
 
 from mappers.decisions import Rule
-from tests.scenarios.conftest import People
+from tests.scenarios.conftest import BOTH_TASK_CARDS, People
 from tests.scenarios.portal_view import AdminView, says
 from tests.support.stack import TaskBridge
+
+pytestmark = BOTH_TASK_CARDS
 
 
 def test_the_deal_shows_its_last_changed_task(
@@ -22,6 +24,7 @@ def test_the_deal_shows_its_last_changed_task(
     )
     installed.drain()
     assert on_portal.status("deal", deal) == "CREATED"
+    assert on_portal.badge("deal", deal) == "CREATED"
     entries = on_portal.new_entries("deal", deal)
     assert len(entries) == 3
     assert all(says(entry, title, "CREATED", Rule.FIRST_SEEN)
@@ -30,6 +33,7 @@ def test_the_deal_shows_its_last_changed_task(
     portal.as_user(people.colleague).start_task(review)
     installed.drain()
     assert on_portal.status("deal", deal) == "IN_PROGRESS"
+    assert on_portal.badge("deal", deal) == "IN_PROGRESS"
     # Starting is the colleague's first sign of having seen the task: VIEWED, then started.
     viewed, started = on_portal.new_entries("deal", deal)
     assert says(viewed, "Review", "VIEWED", Rule.VIEWED)
@@ -40,6 +44,7 @@ def test_the_deal_shows_its_last_changed_task(
     portal.as_user(people.colleague).pause_task(draft)
     installed.drain()
     assert on_portal.status("deal", deal) == "WAITING"
+    assert on_portal.badge("deal", deal) == "WAITING"
     viewed, started, paused = on_portal.new_entries("deal", deal)
     assert says(viewed, "Draft", "VIEWED", Rule.VIEWED)
     assert says(started, "Draft", "IN_PROGRESS", Rule.STARTED)
@@ -48,12 +53,15 @@ def test_the_deal_shows_its_last_changed_task(
     portal.as_user(people.manager).delete_task(draft)
     installed.drain()
     assert on_portal.status("deal", deal) == "IN_PROGRESS"
+    assert on_portal.badge("deal", deal) == "IN_PROGRESS"
 
     portal.as_user(people.manager).delete_task(review)
     installed.drain()
     assert on_portal.status("deal", deal) == "CREATED"
+    assert on_portal.badge("deal", deal) == "CREATED"
 
     portal.as_user(people.manager).delete_task(sign)
     installed.drain()
     assert on_portal.status("deal", deal) == ""
+    assert on_portal.badge("deal", deal) == ""
     assert on_portal.new_entries("deal", deal) == []

@@ -7,9 +7,11 @@ from __future__ import annotations
 import pytest
 
 from mappers.closing import ClosingReason
-from tests.scenarios.conftest import People
+from tests.scenarios.conftest import BOTH_TASK_CARDS, People
 from tests.scenarios.portal_view import AdminView, TaskCard, says
 from tests.support.stack import TaskBridge
+
+pytestmark = BOTH_TASK_CARDS
 
 ADMIN = 1  # the user who installed TaskBridge: it acts as them
 SUPPOSEDLY_COMPLETED, COMPLETED = 4, 5
@@ -39,6 +41,8 @@ def test_winning_the_deal_closes_its_tasks(
     assert on_portal.task(controlled) == TaskCard(SUPPOSEDLY_COMPLETED, frozenset({"CRM"}))
     # Both changed in the same closing: either one is the last changed.
     assert on_portal.status("deal", deal) in {"FINISHED", "CONTROL_WAITING"}
+    # The deal or lead is closed: its activity is closed, the badge leaves the card.
+    assert on_portal.badge("deal", deal) == ""
     [entry] = on_portal.new_entries("deal", deal)
     assert says(entry, "Send the invoice", "FINISHED", ClosingReason.ITEM_CLOSED)
     assert says(entry, "Prepare the contract", "CONTROL_WAITING", ClosingReason.UNDER_CONTROL)

@@ -9,9 +9,11 @@ from click.testing import CliRunner
 
 from connector.cli import cli
 from mappers.closing import ClosingReason
-from tests.scenarios.conftest import People
+from tests.scenarios.conftest import BOTH_TASK_CARDS, People
 from tests.scenarios.portal_view import AdminView, says
 from tests.support.stack import TaskBridge
+
+pytestmark = BOTH_TASK_CARDS
 
 PENDING, SUPPOSEDLY_COMPLETED, COMPLETED = 2, 4, 5
 
@@ -28,6 +30,7 @@ def _lead_with_tasks(installed: TaskBridge, people: People, on_portal: AdminView
     )
     installed.drain()
     assert on_portal.status("lead", lead) == "CREATED"
+    assert on_portal.badge("lead", lead) == "CREATED"
     assert len(on_portal.new_entries("lead", lead)) == 2
     return lead, plain, controlled
 
@@ -49,6 +52,9 @@ def test_setting_off_keeps_tasks_open(
     assert on_portal.task(plain).real_status == PENDING
     assert on_portal.task(controlled).real_status == PENDING
     assert on_portal.status("lead", lead) == "CREATED"
+    # The lead is closed (converted), so its activity is closed and the badge leaves the
+    # card, while its tasks stay open and the field keeps their status.
+    assert on_portal.badge("lead", lead) == ""
     assert on_portal.new_entries("lead", lead) == []
 
 
@@ -62,6 +68,8 @@ def test_setting_on_closes_them(installed: TaskBridge, people: People, on_portal
     assert on_portal.task(controlled).real_status == SUPPOSEDLY_COMPLETED
     # Both changed in the same closing: either one is the last changed.
     assert on_portal.status("lead", lead) in {"FINISHED", "CONTROL_WAITING"}
+    # The deal or lead is closed: its activity is closed, the badge leaves the card.
+    assert on_portal.badge("lead", lead) == ""
     [entry] = on_portal.new_entries("lead", lead)
     assert says(entry, "Call back", "FINISHED", ClosingReason.ITEM_CLOSED)
     assert says(entry, "Qualify", "CONTROL_WAITING", ClosingReason.UNDER_CONTROL)

@@ -1,4 +1,5 @@
-"""The admin pages over real HTTP: who may enter, CSRF, the log, an event, settings."""
+"""The admin pages over real HTTP: who may enter, CSRF, the log, an event, settings, and
+how they speak: titles and names beside ids, status labels in their badge colours."""
 
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 
 from connector.rest.call_log import CallRecord
+from connector.rest.rate_budget import DatabaseRateBudget
 from connector.storage.journal import Journal
 from connector.storage.rest_state import RestCallStore
 from connector.storage.schema import journal
+from connector.storage.snapshots import SnapshotStore
+from mappers.bindings import DEAL, CrmRef
 from tests.support.stack import CLIENT_SECRET, taskbridge_for
 
 ADMIN = "staff-token-for-tests"
@@ -255,10 +259,10 @@ def test_the_event_page_says_why_each_status_was_decided_in_the_page_language(
     paused = _decided(site, task, "WAITING")
     # The responsible's own action is a sign they saw it, too late to matter.
     assert reasons(paused, "en") == [
-        "ignored: IN_PROGRESS → VIEWED is not allowed (transition rule); "
+        "ignored: In progress → Viewed is not allowed (transition rule); "
         "the responsible viewed it",
-        "IN_PROGRESS → WAITING: real status became 2 (pending)"]
-    assert reasons(paused, "it")[-1] == "IN_PROGRESS → WAITING: l'incarico è tornato in attesa"
+        "In progress → On hold: real status became 2 (pending)"]
+    assert reasons(paused, "it")[-1] == "In corso → In sospeso: l'incarico è tornato in attesa"
     edited = _decided(site, task, "UPDATED")
     assert reasons(edited, "en") == [
         "ignored: the actor is the deal's responsible (actor rule); "
@@ -269,7 +273,7 @@ def test_the_event_page_says_why_each_status_was_decided_in_the_page_language(
     assert stored[-1]["reason"] == "IN_PROGRESS → WAITING: real status became 2 (pending)"
     history = session.get(f"{site.url}/admin/portals/{site.stored().id}/items/deal:{deal}"
                           "?lang=it", timeout=10).text
-    assert "IN_PROGRESS → WAITING: l&#39;incarico è tornato in attesa" in history
+    assert "In corso → In sospeso: l&#39;incarico è tornato in attesa" in history
 
 
 def test_refusals_speak_italian_on_italian_pages(site: Any) -> None:
@@ -298,3 +302,202 @@ def test_refusals_speak_italian_on_italian_pages(site: Any) -> None:
                              headers={"Authorization": "Bearer nope", "Accept-Language": "it"})
     assert anonymous.status_code == 401
     assert "Il token di amministrazione non è valido." in anonymous.text
+
+
+# -- the pages speak as the portal does: titles, names, status labels and badges ------------
+
+CODES = re.compile(r"\b(CREATED|VIEWED|UPDATED|IN_PROGRESS|WAITING|CONTROL_WAITING|"
+                   r"DEADLINE_CHANGED|RESULT_ADDED|EXPIRED|FINISHED)\b")
+
+
+def _visible(page: str) -> str:
+    """The text a reader sees, spaces collapsed: tags, attributes and the stylesheet left
+    out."""
+    body = re.sub(r"<style>.*?</style>", "", page, flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+def _section(page: str, element_id: str) -> str:
+    return page.split(f'id="{element_id}"', 1)[1].split("</table>", 1)[0]
+
+
+def _deal_with_a_started_task(site: Any, deal_title: str = "Fornitura uffici",
+                              task_title: str = "Prepare the offer",
+                              responsible: tuple[str, str] = ("Luca", "Bianchi"),
+                              ) -> tuple[int, int, int]:
+    """A manager's deal with a colleague's task, started: (colleague, deal, task)."""
+    portal = site.portal
+    manager = portal.add_user("Maria", "Rossi")
+    colleague = portal.add_user(*responsible)
+    deal = portal.as_user(manager).create_deal(deal_title, assigned_by=manager)
+    task = portal.as_user(manager).create_task(f"D_{deal}", title=task_title,
+                                               responsible=colleague)
+    site.drain()
+    portal.as_user(colleague).start_task(task)
+    site.drain()
+    return colleague, deal, task
+
+
+def test_the_item_page_shows_titles_names_and_the_cards_badge_in_both_languages(
+        site: Any) -> None:
+    colleague, deal, _task = _deal_with_a_started_task(site)
+    session = signed_in(site)
+    item_url = f"{site.url}/admin/portals/{site.stored().id}/items/deal:{deal}"
+    english = session.get(f"{item_url}?lang=en", timeout=10).text
+    assert "Fornitura uffici" in _section(english, "item-heading").split("</h1>")[0]
+    tasks = _visible(_section(english, "item-tasks"))
+    assert "Prepare the offer" in tasks and f"Luca Bianchi #{colleague}" in tasks
+    assert "In progress" in tasks
+    assert '<span id="card-badge"><span class="badge badge-primary" ' \
+           'data-status="IN_PROGRESS">In progress</span>' in english
+    history = _visible(_section(english, "item-history"))
+    assert "Prepare the offer" in history and "Created, not viewed" in history
+    assert not CODES.search(_visible(english))
+    assert 'id="card-activity"' in english
+    italian = session.get(f"{item_url}?lang=it", timeout=10).text
+    assert '<span class="badge badge-primary" data-status="IN_PROGRESS">In corso</span>' \
+        in italian
+    italian_history = _visible(_section(italian, "item-history"))
+    assert "Creato, non visualizzato" in italian_history and "applicato" in italian_history
+    assert "applied" not in italian_history
+    assert f"Luca Bianchi #{colleague}" in _visible(_section(italian, "item-tasks"))
+    assert not CODES.search(_visible(italian))
+
+
+def test_the_badge_leaves_the_item_page_when_the_item_has_no_open_task(site: Any) -> None:
+    colleague, deal, task = _deal_with_a_started_task(site)
+    site.portal.as_user(colleague).complete_task(task)
+    site.drain()
+    page = signed_in(site).get(
+        f"{site.url}/admin/portals/{site.stored().id}/items/deal:{deal}?lang=it",
+        timeout=10).text
+    assert '<span class="badge badge-success" data-status="FINISHED">Completato</span>' in \
+        _section(page, "item-tasks")
+    card = page.split('id="card-badge">', 1)[1].split("</p>", 1)[0]
+    assert "badge-" not in card and "non ha attività aperte" in html.unescape(card)
+
+
+def test_the_log_and_the_event_page_name_items_tasks_and_people(site: Any) -> None:
+    colleague, deal, task = _deal_with_a_started_task(site)
+    session = signed_in(site)
+    listed = session.get(f"{site.url}/admin/?lang=en", timeout=10).text
+    rows = {m[0]: _visible(m[1]) for m in re.findall(
+        r'<tr data-id="(\d+)">(.*?)</tr>', listed, flags=re.S)}
+    assert any(f"task:{task} Prepare the offer" in text for text in rows.values())
+    assert any(f"deal:{deal} Fornitura uffici" in text for text in rows.values())
+    started = _decided(site, task, "IN_PROGRESS")
+    page = session.get(f"{site.url}/admin/events/{started}?lang=it", timeout=10).text
+    shown = _visible(page)
+    assert f"task:{task} Prepare the offer" in shown
+    assert f"Responsabile dell'attività Luca Bianchi #{colleague}" in shown
+    decisions = _visible(page.split('<section id="decisions">', 1)[1].split("</section>")[0])
+    assert "Prepare the offer" in decisions and "In corso" in decisions
+    assert not CODES.search(decisions)
+
+
+def test_hostile_titles_and_names_are_shown_as_text(site: Any) -> None:
+    _colleague, deal, task = _deal_with_a_started_task(
+        site, deal_title='<script>alert("deal")</script>',
+        task_title="<img src=x onerror=alert(1)>", responsible=("<b>Eve</b>", "&amp;"))
+    session = signed_in(site)
+    pages = [session.get(f"{site.url}{path}", timeout=10).text for path in (
+        "/admin/", f"/admin/portals/{site.stored().id}/items/deal:{deal}",
+        f"/admin/events/{_decided(site, task, 'IN_PROGRESS')}")]
+    for page in pages:
+        assert "<script>alert" not in page and "<img src=x" not in page
+        assert "<b>Eve</b>" not in page
+    assert "&lt;script&gt;alert(&#34;deal&#34;)&lt;/script&gt;" in pages[1]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in pages[1]
+    assert "&lt;b&gt;Eve&lt;/b&gt; &amp;amp;" in pages[1]
+
+
+def test_titles_and_names_are_read_in_one_request_then_kept(site: Any) -> None:
+    _colleague, deal, _task = _deal_with_a_started_task(site)
+    session = signed_in(site)
+    item_url = f"{site.url}/admin/portals/{site.stored().id}/items/deal:{deal}"
+    before = site.app_calls
+    first = session.get(item_url, timeout=10).text
+    assert site.app_calls - before == 1  # one batch: the deal's title, the people's names
+    assert "Fornitura uffici" in first
+    again = site.app_calls
+    assert "Fornitura uffici" in session.get(item_url, timeout=10).text
+    session.get(f"{site.url}/admin/", timeout=10)
+    assert site.app_calls == again
+
+
+def test_a_portal_that_cannot_answer_leaves_the_ids_and_is_not_asked_again_at_once(
+        site: Any) -> None:
+    colleague, deal, _task = _deal_with_a_started_task(site)
+    site.portal.set_faults(error_500_rate=1.0, methods=["batch"])
+    session = signed_in(site)
+    item_url = f"{site.url}/admin/portals/{site.stored().id}/items/deal:{deal}"
+    page = session.get(item_url, timeout=10)
+    assert page.status_code == 200
+    assert "Prepare the offer" in page.text  # stored: no portal needed
+    assert "Fornitura uffici" not in page.text and f"#{colleague}" in page.text
+    site.portal.set_faults()
+    before = site.app_calls
+    again = session.get(item_url, timeout=10)
+    assert again.status_code == 200 and "Fornitura uffici" not in again.text
+    assert site.app_calls == before
+
+
+def test_a_page_reads_its_task_titles_in_one_query(site: Any) -> None:
+    tasks = _tasks_on_three_deals(site)
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    session = signed_in(site)
+    event.listen(site.storage.engine, "before_cursor_execute", seen)
+    try:
+        page = session.get(f"{site.url}/admin/", timeout=10).text
+    finally:
+        event.remove(site.storage.engine, "before_cursor_execute", seen)
+    assert all(f"Task {n}" in page for n in range(len(tasks)))
+    assert sum("task_snapshots" in statement for statement in statements) == 1
+
+
+def test_a_leads_page_names_the_lead_and_its_overdue_task_in_red(site: Any) -> None:
+    portal = site.portal
+    colleague = portal.add_user("Luca", "Bianchi")
+    lead = portal.as_user(1).create_lead("Richiesta preventivo")
+    task = portal.as_user(1).create_task(f"L_{lead}", title="Call back",
+                                         responsible=colleague,
+                                         deadline="2020-01-01T10:00:00+00:00")
+    site.drain()
+    assert site.task_status(task) == "EXPIRED"
+    page = signed_in(site).get(
+        f"{site.url}/admin/portals/{site.stored().id}/items/lead:{lead}?lang=it",
+        timeout=10).text
+    assert "Richiesta preventivo" in _section(page, "item-heading").split("</h1>")[0]
+    assert '<span class="badge badge-failure" data-status="EXPIRED">Posticipato</span>' in \
+        _section(page, "item-tasks")
+    assert "Call back" in _visible(_section(page, "item-tasks"))
+
+
+def test_a_page_leaves_a_busy_portals_request_budget_to_the_worker(site: Any) -> None:
+    _colleague, deal, _task = _deal_with_a_started_task(site)
+    stored = site.stored()
+    DatabaseRateBudget(site.storage.engine, stored.member_id, stored.rate_drain,
+                       stored.rate_burst).saturate()
+    before = site.app_calls
+    page = signed_in(site).get(
+        f"{site.url}/admin/portals/{stored.id}/items/deal:{deal}", timeout=10)
+    assert page.status_code == 200 and "Prepare the offer" in page.text
+    assert "Fornitura uffici" not in page.text
+    assert site.app_calls == before
+
+
+def test_no_badge_is_shown_while_the_item_has_no_activity_of_taskbridges(site: Any) -> None:
+    _colleague, deal, _task = _deal_with_a_started_task(site)
+    stored = site.stored()
+    # As if the card's write had failed: TaskBridge holds no activity for the deal.
+    SnapshotStore(site.storage.engine).save_cards(stored.id, {CrmRef(DEAL, deal): (None, "")})
+    page = signed_in(site).get(
+        f"{site.url}/admin/portals/{stored.id}/items/deal:{deal}?lang=en", timeout=10).text
+    card = page.split('id="card-badge">', 1)[1].split("</p>", 1)[0]
+    assert "badge-" not in card and "No badge" in card
+    assert '<span class="badge badge-primary" data-status="IN_PROGRESS">In progress</span>' \
+        in page.split('id="item-status">', 1)[1].split("</p>", 1)[0]

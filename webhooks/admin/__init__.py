@@ -8,6 +8,7 @@ from flask import Blueprint, Flask
 
 from webhooks.admin import backfill_views, log_views, login_views, settings_views
 from webhooks.admin.framing import add_frame_headers
+from webhooks.admin.names import NameCache
 from webhooks.admin.pages import handle_refusal, resolve_viewer
 from webhooks.errors import WebhookError
 
@@ -21,3 +22,4 @@ def init_app(app: Flask) -> None:
     blueprint.after_request(add_frame_headers)
     blueprint.register_error_handler(WebhookError, handle_refusal)
     app.register_blueprint(blueprint)
+    app.extensions["taskbridge.admin_names"] = NameCache()

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
-
-from mappers.decision_reasons import explain_row
+from collections.abc import Callable
 
 LANGUAGES = ("en", "it")
 
@@ -77,6 +74,24 @@ EN = {
     "tasks": "Tasks",
     "changed_at": "Changed at",
     "status_history": "Task statuses over time",
+    "responsible": "Responsible",
+    "card_badge": "On the kanban card",
+    "no_badge": "No badge: the item is closed or has no open task.",
+    "activity": "activity",
+    "people": "People",
+    "role.responsible": "Task responsible",
+    "role.actor": "Changed by",
+    "role.assigned_by": "Item responsible",
+    "outcome.APPLIED": "applied",
+    "outcome.NO_STATUS": "this change sets no status",
+    "outcome.ACTOR_RULE": "made by the responsible of a bound CRM item",
+    "outcome.SAME_STATUS": "already in this status",
+    "outcome.NOT_ALLOWED": "the transition table forbids it",
+    "state.pending": "pending",
+    "state.processing": "processing",
+    "state.done": "done",
+    "state.failed": "failed",
+    "state.dead": "dead",
     "entries": "Events",
     "close_on_lead": "Close tasks when a lead is converted or junked",
     "close_on_deal": "Close tasks when a deal is won or lost",
@@ -214,6 +229,24 @@ IT = {
     "tasks": "Attività",
     "changed_at": "Cambiato il",
     "status_history": "Stati delle attività nel tempo",
+    "responsible": "Responsabile",
+    "card_badge": "Sulla scheda kanban",
+    "no_badge": "Nessun badge: l'elemento è chiuso o non ha attività aperte.",
+    "activity": "attività CRM",
+    "people": "Persone",
+    "role.responsible": "Responsabile dell'attività",
+    "role.actor": "Modificato da",
+    "role.assigned_by": "Responsabile dell'elemento",
+    "outcome.APPLIED": "applicato",
+    "outcome.NO_STATUS": "questa modifica non imposta uno stato",
+    "outcome.ACTOR_RULE": "fatto dal responsabile di un elemento CRM collegato",
+    "outcome.SAME_STATUS": "già in questo stato",
+    "outcome.NOT_ALLOWED": "la tabella delle transizioni lo vieta",
+    "state.pending": "in attesa",
+    "state.processing": "in lavorazione",
+    "state.done": "fatto",
+    "state.failed": "fallito",
+    "state.dead": "morto",
     "entries": "Eventi",
     "close_on_lead": "Chiudi le attività quando un lead è convertito o scartato",
     "close_on_deal": "Chiudi le attività quando una trattativa è vinta o persa",
@@ -301,18 +334,3 @@ def pick_language(*candidates: str | None) -> str:
 def translator(language: str) -> Callable[[str], str]:
     table = _TABLES.get(language, EN)
     return lambda key: table.get(key, EN.get(key, key))
-
-
-_DECISION_FIELDS = ("rule", "outcome", "previous", "desired", "change", "actor_of", "reason")
-
-
-def decision_reason(language: str) -> Callable[[Any], str]:
-    """A status decision's reason in the page's language, from its rule and outcome (the
-    stored English reason when the row names neither)."""
-
-    def reason(decision: Any) -> str:
-        row = decision if isinstance(decision, Mapping) else {
-            name: getattr(decision, name, None) for name in _DECISION_FIELDS}
-        return explain_row(row, language) or str(row.get("reason") or "")
-
-    return reason

@@ -18,7 +18,7 @@ from connector.storage.sync_log import STATES, Entry, FilterError, LogFilter, Sy
 from connector.sync.replay import ReplayRefused, replay_matching, replay_one
 from mappers.ids import MAX_DIGITS
 from webhooks.admin import query
-from webhooks.admin.pages import message, render, storage, viewer
+from webhooks.admin.pages import message, names, render, storage, viewer
 from webhooks.admin_auth import check_csrf
 
 ID_MAX = 10**MAX_DIGITS - 1
@@ -49,8 +49,10 @@ def log_list():  # type: ignore[no-untyped-def]
                       where=LogFilter(portal_id=viewer().portal_id), **_choices())
     log = SyncLog(storage().engine)
     page = log.page(where, before=before)
+    shown = names((row.portal_id, row.object_key) for row in page.rows)
     return render("list.html", rows=page.rows, page=page, where=where, form=query.as_args(where),
-                  link=query.link, notice=request.args.get("notice"), **_choices())
+                  link=query.link, notice=request.args.get("notice"), names=shown,
+                  **_choices())
 
 
 def _choices() -> dict:
@@ -69,9 +71,32 @@ def entry(entry_id: int):  # type: ignore[no-untyped-def]
     for write in writes:
         write["params"] = redact(write.get("params") or {})
         write["result"] = redact(write.get("result"))
+    people = fetched_people(found.detail)
+    pid = found.row.portal_id
+    shown = names([(pid, found.row.object_key),
+                   *((pid, f"task:{d.get('task_id')}") for d in found.decisions),
+                   *((pid, f"user:{user_id}") for _role, user_id in people)])
     return render("entry.html", entry=found, calls=calls, shared_with=shared_with,
                   handled_by=found.detail.get("pass") or {}, write_rows=writes,
-                  notice=request.args.get("notice"))
+                  notice=request.args.get("notice"), names=shown, people=people,
+                  domain=SyncLog(storage().engine).portal_names().get(pid))
+
+
+PEOPLE = ("responsible", "actor", "assigned_by")
+
+
+def fetched_people(detail: Mapping[str, Any]) -> list[tuple[str, int]]:
+    """The people a handled event names (the task's responsible, who changed it, the item's
+    responsible), as (role, user id), from what the worker fetched."""
+    fetched = detail.get("fetched")
+    if not isinstance(fetched, Mapping):
+        return []
+    found = []
+    for role in PEOPLE:
+        value = fetched.get(role)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            found.append((role, value))
+    return found
 
 
 @dataclass(frozen=True)
@@ -147,7 +172,12 @@ def item(portal_id: int, item: str):  # type: ignore[no-untyped-def]
     except FilterError as exc:
         return message(str(exc), 400)
     timeline = item_timeline(storage().engine, portal_id, key)
-    return render("item.html", timeline=timeline, portal_id=portal_id,
+    shown = names([(portal_id, key),
+                   *((portal_id, f"task:{t.task_id}") for t in timeline.tasks),
+                   *((portal_id, f"task:{c.task_id}") for c in timeline.changes),
+                   *((portal_id, row.object_key) for row in timeline.entries),
+                   *((portal_id, f"user:{t.responsible_id}") for t in timeline.tasks)])
+    return render("item.html", timeline=timeline, portal_id=portal_id, names=shown,
                   where=LogFilter(portal_id=portal_id, item=key), link=query.link)
 
 

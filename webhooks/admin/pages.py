@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from flask import current_app, g, redirect, render_template, request, url_for
 
+from connector.settings import Settings
 from connector.storage.engines import Storage
-from webhooks.admin.labels import LANGUAGES, decision_reason, pick_language, translator
+from webhooks.admin.labels import LANGUAGES, pick_language, translator
 from webhooks.admin.messages import auth_key, localized
+from webhooks.admin.names import PageNames, page_names
+from webhooks.admin.status_words import decision_reason, decision_words, status_badge
 from webhooks.admin_auth import Viewer, current_viewer
 from webhooks.errors import WebhookError
 
@@ -18,6 +22,16 @@ LANG_COOKIE = "tb_lang"
 
 def storage() -> Storage:
     return current_app.extensions["taskbridge.storage"]
+
+
+def settings() -> Settings:
+    return current_app.extensions["taskbridge.settings"]
+
+
+def names(wanted: Iterable[tuple[int | None, str]]) -> PageNames:
+    """The titles and names a page shows beside its ids (`webhooks.admin.names`)."""
+    return page_names(storage(), settings(), wanted,
+                      current_app.extensions["taskbridge.admin_names"])
 
 
 def viewer() -> Viewer:
@@ -45,7 +59,8 @@ def render(template: str, status: int = 200, **context: Any):  # type: ignore[no
     lang = language()
     body = render_template(
         f"admin/{template}", t=translator(lang), say=localized(lang),
-        reason=decision_reason(lang), lang=lang, languages=LANGUAGES,
+        reason=decision_reason(lang), badge=status_badge(lang), words=decision_words(lang),
+        lang=lang, languages=LANGUAGES,
         viewer=g.get("admin_viewer"), **context,
     )
     response = current_app.make_response((body, status))

@@ -8,14 +8,37 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import requests
 
 SCRIPT = Path(sys.executable).with_name("taskbridge")
 
 
-def test_the_demo_plays_every_scenario() -> None:
-    result = subprocess.run([str(SCRIPT), "demo", "--log-lines", "5"], capture_output=True,
-                            text=True, timeout=300, check=False)
+# The deal's kanban card after the colleague starts the task, as the demo prints it: the
+# badge (the deal's status, blue for "in progress") and the status field the demo shows
+# on the card.
+STARTED_CARD = """
+      +--------------------------------------+
+      | ACME supply                          |
+      | Stage: New                           |
+      | [IN PROGRESS] Task status (blue)     |
+      | TaskBridge status: In progress       |
+      +--------------------------------------+
+"""
+# Once the deal is won its activity is closed: the badge leaves the card, the field stays.
+WON_CARD = """
+      +--------------------------------------+
+      | ACME supply                          |
+      | Stage: Deal won                      |
+      | TaskBridge status: Pending review    |
+      +--------------------------------------+
+"""
+
+
+@pytest.mark.parametrize("task_card", ["classic", "new"])
+def test_the_demo_plays_every_scenario(task_card: str) -> None:
+    result = subprocess.run([str(SCRIPT), "demo", "--log-lines", "5", "--task-card", task_card],
+                            capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     for line in (
@@ -35,6 +58,9 @@ def test_the_demo_plays_every_scenario() -> None:
         "setting on: task 7 is Completed",
         "Summary",
         "Sync log (the last 5 of",
+        f"({task_card} task card)",
+        STARTED_CARD,
+        WON_CARD,
     ):
         assert line in out, out
     # Every step says what it cost, and the summary's count is the portal's own.

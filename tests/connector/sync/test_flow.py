@@ -68,6 +68,13 @@ def test_a_new_task_writes_its_items_status_and_the_snapshot_is_kept_on_store(
     assert CrmRef(DEAL, deal) in stored.snapshot.crm_bindings
     item = snapshots.items(portal_row.id, {CrmRef(DEAL, deal)})[CrmRef(DEAL, deal)]
     assert item.status is CrmTaskStatus.CREATED
+    # The kanban card's activity went in the same batch; its id is kept for the next write.
+    [card] = [w for w in work.writes if w.kind is WriteKind.ITEM_CARD]
+    assert card.key in outcome.sent
+    [activity] = installed.portal.configurable_activities("deal", deal)
+    assert activity["fields"]["badgeCode"] == "taskbridge_created"
+    assert item.card_activity_id == activity["id"]
+    assert on_portal.badge("deal", deal) == "CREATED"
 
 
 def test_an_observation_that_changes_nothing_writes_nothing(installed, client, people,
@@ -98,6 +105,27 @@ def test_an_observation_that_changes_nothing_writes_nothing(installed, client, p
     assert work.tasks[task].crm_status is CrmTaskStatus.CREATED
 
 
+def test_a_second_task_updates_the_items_one_activity(installed, client, people, on_portal):
+    deal = installed.portal.as_user(people.manager).create_deal("ACME",
+                                                                assigned_by=people.manager)
+    first = installed.portal.as_user(people.manager).create_task(
+        f"D_{deal}", title="Prepare the contract", responsible=people.colleague)
+    installed.drain()
+    installed.portal.as_user(people.colleague).start_task(first)
+    installed.drain()
+    second = installed.portal.as_user(people.manager).create_task(
+        f"D_{deal}", title="Check the VAT number", responsible=people.colleague)
+    installed.drain()
+
+    [activity] = installed.portal.configurable_activities("deal", deal)
+    assert activity["fields"]["badgeCode"] == "taskbridge_created"
+    blocks = activity["layout"]["body"]["blocks"]
+    assert set(blocks) == {f"task_{first}", f"task_{second}"}
+    assert blocks[f"task_{first}"]["properties"]["title"] == "In progress"
+    assert activity["fields"]["deadline"] is None
+    assert on_portal.badge("deal", deal) == on_portal.status("deal", deal) == "CREATED"
+
+
 def test_a_deleted_task_clears_its_items_status(installed, client, people, on_portal):
     deal = installed.portal.as_user(people.manager).create_deal("ACME",
                                                                 assigned_by=people.manager)
@@ -116,5 +144,11 @@ def test_a_deleted_task_clears_its_items_status(installed, client, people, on_po
     [status] = [w for w in work.writes if w.kind is WriteKind.ITEM_STATUS]
     assert status.key in outcome.sent and status.field("xml_id") == ""
     assert on_portal.status("deal", deal) == ""
+    # Its activity is closed in the same batch: the badge leaves the kanban card.
+    [card] = [w for w in work.writes if w.kind is WriteKind.ITEM_CARD]
+    assert card.key in outcome.sent and outcome.requests == 1
+    assert card.field("completed") == "Y"
+    assert on_portal.badge("deal", deal) == ""
+    assert len(installed.portal.configurable_activities("deal", deal)) == 1
     assert work.deleted_tasks == {task}
     assert snapshots.tasks(portal_row.id, [task])[task].deleted
