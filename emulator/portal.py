@@ -48,12 +48,15 @@ class Portal:
         base_url: str = "http://127.0.0.1",
         delivery_timeout: float = 5.0,
         verify_deliveries: bool | str = True,
+        rest_v3: bool = True,
     ) -> None:
         self.member_id = member_id or secrets.token_hex(16)
         self.base_url = base_url.rstrip("/")
         self._initial_limits = (limits if isinstance(limits, LimitSettings)
                                 else LimitSettings(enabled=bool(limits)))
         self._webhook_code = webhook_code
+        # False: a portal without REST 3.0, whose `/rest/api/...` is an unknown method.
+        self.offers_rest_v3 = rest_v3
         self.clock = Clock()
         self.registry = build_registry()
         self.tokens = TokenStore(self.clock, access_token_lifetime)

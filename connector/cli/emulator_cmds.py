@@ -16,12 +16,18 @@ from connector.cli import common
     help="Enforce the portal's leaky bucket (2/s, 50 burst).",
 )
 @click.option("--https", is_flag=True, help="Serve HTTPS with a self-signed local CA.")
-def emulator(host: str, port: int, webhook_code: str | None, limits: str, https: bool) -> None:
+@click.option(
+    "--rest-v3/--no-rest-v3", default=True, show_default=True,
+    help="Offer REST 3.0 under /rest/api/; without it those calls answer 404, as on a "
+         "portal that does not have it.",
+)
+def emulator(host: str, port: int, webhook_code: str | None, limits: str, https: bool,
+             rest_v3: bool) -> None:
     """Serve a local Bitrix24 portal for tests, the demo and benchmarks."""
     from emulator import runner
 
     runner.serve(host=host, port=port, webhook_code=webhook_code, limits=limits == "on",
-                 https=https)
+                 https=https, rest_v3=rest_v3)
 
 
 def register(cli: click.Group) -> None:
