@@ -55,6 +55,7 @@ class Portal:
         task_card: str = "classic",
         language: str = "en",
         languages: tuple[str, ...] = PORTAL_LANGUAGES,
+        rest_v3: bool = True,
     ) -> None:
         if task_card not in TASK_CARDS:
             raise ValueError(f"task_card must be one of {', '.join(TASK_CARDS)}")
@@ -68,6 +69,8 @@ class Portal:
         self._initial_limits = (limits if isinstance(limits, LimitSettings)
                                 else LimitSettings(enabled=bool(limits)))
         self._webhook_code = webhook_code
+        # False: a portal without REST 3.0, whose `/rest/api/...` is an unknown method.
+        self.offers_rest_v3 = rest_v3
         self.clock = Clock()
         self.registry = build_registry()
         self.tokens = TokenStore(self.clock, access_token_lifetime)

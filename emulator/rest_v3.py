@@ -6,6 +6,10 @@ answer for 24 h (portal clock) per app or webhook, user, method and key: the sam
 with the same body answers it again with ``Idempotent-Replayed: true``, with another
 body 422. Two requests with one key at the same moment may both run, as the docs say.
 ``batch`` takes a JSON array of ``{"method", "query"}`` and answers the results in order.
+
+A portal made with ``Portal(rest_v3=False)`` has no REST 3.0: its classic REST takes
+``/rest/api/...`` for a method it does not know and answers 404 ``ERROR_METHOD_NOT_FOUND``
+in the classic error shape, whatever the method, body or credentials.
 """
 
 from __future__ import annotations
@@ -107,6 +111,8 @@ class RestV3:
         name = parts[-1] if parts else ""
         if name.lower().endswith(".json"):
             name = name[:-5]
+        if not self.portal.offers_rest_v3:
+            return self._not_offered(request, name)
         started = time.time()
         ctx: CallContext | None = None
         headers: dict[str, str] = {}
@@ -126,6 +132,20 @@ class RestV3:
         self._log(name, ctx, status, answer, started, request)
         return Response(json.dumps(answer, ensure_ascii=False), status=status,
                         content_type=_JSON, headers=headers)
+
+    def _not_offered(self, request: Request, name: str) -> Response:
+        """What a portal without REST 3.0 answers: the classic router's unknown method."""
+        started = time.time()
+        status = 404
+        answer = envelope.error("ERROR_METHOD_NOT_FOUND", "Method not found!")
+        try:
+            if self.portal.limit_settings.enabled:
+                self.portal.bucket.take()  # the request still reached the portal
+        except RestError as exc:
+            status, answer = exc.status, envelope.error(exc.code, exc.description)
+        self._log(name, None, status, answer, started, request)
+        return Response(json.dumps(answer, ensure_ascii=False), status=status,
+                        content_type=_JSON)
 
     def _body(self, request: Request) -> Any:
         raw = request.get_data(cache=True)
@@ -241,7 +261,9 @@ class RestV3:
             params = json.loads(raw) if raw.strip() else {}
         except (ValueError, RecursionError):
             params = {}
-        error = answer.get("error", {}).get("code") if status >= 400 else None
+        error = answer.get("error") if status >= 400 else None
+        if isinstance(error, dict):  # the REST 3.0 shape; the classic one is a string
+            error = error.get("code")
         self.portal.call_log.add(CallRecord(
             method=name, params=redact(params if isinstance(params, dict) else
                                        {"batch": params}),

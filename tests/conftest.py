@@ -91,11 +91,13 @@ def any_storage(request: pytest.FixtureRequest, make_settings: Callable[..., Set
 
 
 @pytest.fixture
-def portal() -> Iterator[Any]:
-    """An emulated Bitrix24 portal on loopback, limits off."""
+def portal(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """An emulated Bitrix24 portal on loopback, limits off. More `Portal` options through
+    `@pytest.mark.parametrize("portal", [{"rest_v3": False}], indirect=True)`."""
     from tests.support.stack import emulated_portal
 
-    with emulated_portal(limits=False) as running:
+    options = {"limits": False, **getattr(request, "param", {})}
+    with emulated_portal(**options) as running:
         yield running
 
 

@@ -20,13 +20,18 @@ from connector.cli import common
     "--task-card", type=click.Choice(["classic", "new"]), default="classic", show_default=True,
     help="The task card the portal shows (new: tasks 25.700.0, comments in the task chat).",
 )
+@click.option(
+    "--rest-v3/--no-rest-v3", default=True, show_default=True,
+    help="Offer REST 3.0 under /rest/api/; without it those calls answer 404, as on a "
+         "portal that does not have it.",
+)
 def emulator(host: str, port: int, webhook_code: str | None, limits: str, https: bool,
-             task_card: str) -> None:
+             task_card: str, rest_v3: bool) -> None:
     """Serve a local Bitrix24 portal for tests, the demo and benchmarks."""
     from emulator import runner
 
     runner.serve(host=host, port=port, webhook_code=webhook_code, limits=limits == "on",
-                 https=https, task_card=task_card)
+                 https=https, task_card=task_card, rest_v3=rest_v3)
 
 
 def register(cli: click.Group) -> None:

@@ -256,8 +256,10 @@ class Journal:
         payload: dict[str, Any],
         source: str,
         now: datetime | None = None,
+        correlation_id: str | None = None,
     ) -> int:
-        """A row TaskBridge makes itself (a view, a sweep, a catch-up, a replay)."""
+        """A row TaskBridge makes itself (a view, a sweep, a catch-up, a replay);
+        `correlation_id` names the request that asked for it, when one did."""
         now = now or datetime.now(UTC)
         key = f"{object_type}:{object_id}" if object_id else object_type
         with self._engine.begin() as conn:
@@ -268,6 +270,7 @@ class Journal:
                     event=event, object_type=object_type, object_id=object_id,
                     object_key=key, payload=payload, dedupe_key=f"{source}:{event}:{key}",
                     state=PENDING, attempts=0, next_attempt_at=now,
+                    correlation_id=correlation_id,
                 )
                 .returning(journal.c.id)
             ).scalar_one()

@@ -1,7 +1,8 @@
 """The backfill: every open task bound to a deal or lead gets its starting status, and every
 item its status, when TaskBridge is installed (and on demand), before any event arrives.
 
-    request_backfill(storage, portal_id, requested_by="install") -> journal row id
+    request_backfill(storage, portal_id, requested_by="install", correlation_id=None)
+        -> journal row id
     backfill_progress(storage, portal_id) -> BackfillProgress | None
 
 It runs through the journal like any other work (`backfill_pass` does it):
@@ -89,9 +90,11 @@ class BackfillProgress:
 
 
 def request_backfill(storage: Storage, portal_id: int, *, requested_by: str,
-                     now: datetime | None = None) -> int:
+                     correlation_id: str | None = None, now: datetime | None = None) -> int:
     """Journal a backfill of the portal; its journal row id. While one is queued or
-    running, that one's id (no second)."""
+    running, that one's id (no second). `correlation_id` names the request that asked
+    (its rows, the chunks' too, carry it in the sync log); a request that joins a
+    running backfill leaves that one's as it was."""
     latest = _latest(storage, portal_id)
     if latest is not None and _progress(storage, portal_id, latest).state in (QUEUED, RUNNING):
         return int(latest["id"])
@@ -101,7 +104,7 @@ def request_backfill(storage: Storage, portal_id: int, *, requested_by: str,
     return Journal(storage.engine).enqueue(
         portal_id=portal_id, member_id=portal.member_id, event=BACKFILL_EVENT,
         object_type=OBJECT, object_id="", payload={"requested_by": requested_by},
-        source=BACKFILL, now=now)
+        source=BACKFILL, now=now, correlation_id=correlation_id)
 
 
 def backfill_progress(storage: Storage, portal_id: int) -> BackfillProgress | None:

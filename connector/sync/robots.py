@@ -11,7 +11,10 @@ repeated delivery finds it answered, or finds the task it already created.
   batch tags it `CRM`, adds its checklist, announces it on the item's timeline and
   answers the workflow: 2 requests. A portal without REST 3.0 gets the classic
   `tasks.task.add` in that one batch (1 request); a retry of a call that may have run
-  looks the task up first.
+  looks the task up first. "Without REST 3.0" is learnt once, from the portal's answer
+  to `/rest/api/` (its method-not-found, or a bare 404), and remembered in
+  `portals.robots`; a 5xx or a timeout there is a failed try, retried, never taken for
+  it.
 - "Wait for the item's tasks" answers at once when no task bound to the item is open;
   otherwise it keeps a hold and costs nothing while it waits. The sync pass that stores
   the item's task statuses ends the holds on it (`release`); the reconcile pass queues a
@@ -74,6 +77,8 @@ class RobotCalls:
         self._storage = storage
         self.waits = RobotWaitStore(storage.engine, storage.cipher)
         self._snapshots = SnapshotStore(storage.engine)
+        # Portals learnt to have no REST 3.0 since `portal.robots` was read (same pass).
+        self._without_rest_v3: set[str] = set()
 
     def handle(self, portal: Portal, client: PortalClient, row: Claimed) -> dict[str, Any]:
         """Carry out one journaled call; the detail its journal row keeps."""
@@ -134,16 +139,14 @@ class RobotCalls:
             return self._answer(client, wait, answer_failed(CREATE_TASK, str(exc)))
         language = labels_language(portal)
         task_id = wait.task_id
-        if task_id is None and _offers_rest_v3(portal):
+        if task_id is None and self._offers_rest_v3(portal):
             try:
                 task_id = self._add_v3(client, call, new)
             except NotFound as exc:
-                if exc.code.upper() != "ERROR_METHOD_NOT_FOUND":
+                if not rest_v3_not_offered(exc):
                     return self._answer(client, wait, answer_failed(
                         CREATE_TASK, exc.description or str(exc)))
-                # The portal has no REST 3.0 tasks.task.add: remember, and go classic.
-                self._storage.portals.set_robots(
-                    portal.member_id, {**(portal.robots or {}), "rest_v3": False})
+                self._remember_no_rest_v3(portal)  # and go classic, from this call on
             except BitrixError as exc:
                 if not exc.refused_input:
                     raise
@@ -164,6 +167,17 @@ class RobotCalls:
             "auth_connector": AUTH_CONNECTOR})}
         commands.update(announce_commands(new, task_id, language, by_rule=True))
         return self._answer(client, wait, answer_created(task_id), before=commands)
+
+    def _offers_rest_v3(self, portal: Portal) -> bool:
+        return portal.member_id not in self._without_rest_v3 and \
+            (portal.robots or {}).get("rest_v3") is not False
+
+    def _remember_no_rest_v3(self, portal: Portal) -> None:
+        """The portal has no REST 3.0 `tasks.task.add`: keep it in `portals.robots`."""
+        self._without_rest_v3.add(portal.member_id)
+        stored = self._storage.portals.find(portal.member_id)
+        record = (stored.robots if stored else portal.robots) or {}
+        self._storage.portals.set_robots(portal.member_id, {**record, "rest_v3": False})
 
     def _add_v3(self, client: PortalClient, call: RobotCall, new: NewTask) -> int:
         fields: dict[str, Any] = {
@@ -304,8 +318,13 @@ def _review_done(wait: RobotWait) -> bool:
     return bool(wait.options.get("pending_review_done"))
 
 
-def _offers_rest_v3(portal: Portal) -> bool:
-    return (portal.robots or {}).get("rest_v3") is not False
+def rest_v3_not_offered(error: NotFound) -> bool:
+    """Whether a `/rest/api/` answer says the portal has no REST 3.0 method there: its
+    method-not-found (the classic answer of a portal without REST 3.0), or a 404 without
+    a REST 3.0 error code (a front end that does not route `/rest/api/`)."""
+    code = error.code.upper()
+    return code == "ERROR_METHOD_NOT_FOUND" or (
+        error.http_status == 404 and not code.startswith("BITRIX_REST_V3_"))
 
 
 def _may_have_run(wait: RobotWait, row: Claimed) -> bool:

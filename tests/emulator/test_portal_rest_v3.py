@@ -1,14 +1,19 @@
 """REST 3.0 under /rest/api/: JSON POST only, the unified answer and error shapes, and
-repeated calls without duplicates through the Idempotency-Key header."""
+repeated calls without duplicates through the Idempotency-Key header. A portal without
+REST 3.0 answers every /rest/api/ call as its classic REST answers an unknown method."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
-from tests.emulator.conftest import CLIENT_ID, WEBHOOK_CODE
+from emulator import Portal
+from emulator.limits import LimitSettings
+from emulator.server import RunningServer, serve_in_thread
+from tests.emulator.conftest import CLIENT_ID, WEBHOOK_CODE, install_app
 
 NEW_TASK = {"fields": {"title": "Send the contract", "creatorId": 1, "responsibleId": 1,
                        "crmItemIds": ["D_42"], "deadline": "2026-12-31T18:00:00+00:00",
@@ -215,3 +220,86 @@ def test_a_deeply_nested_body_is_a_clear_4xx(server):
                              data=nested, headers={"Content-Type": "application/json"},
                              timeout=10)
     assert error_of(response) == (400, "BITRIX_REST_V3_EXCEPTION_INVALIDJSONEXCEPTION")
+
+
+# A portal without REST 3.0 ------------------------------------------------------------
+
+NOT_OFFERED = {"error": "ERROR_METHOD_NOT_FOUND", "error_description": "Method not found!"}
+
+
+@pytest.fixture
+def without_v3() -> Iterator[tuple[Portal, RunningServer]]:
+    portal = Portal(limits=False, webhook_code=WEBHOOK_CODE, rest_v3=False)
+    running = serve_in_thread(portal)
+    yield portal, running
+    running.stop()
+    portal.close()
+
+
+@pytest.mark.parametrize("method, body, key", [
+    ("tasks.task.add", NEW_TASK, "wf-1|token-1"), ("tasks.task.add", NEW_TASK, None),
+    ("tasks.task.get", {"id": 1}, None), ("rest.documentation.openapi", {}, None),
+    ("batch", [{"method": "tasks.task.get", "query": {"id": 1}}], None),
+])
+def test_a_portal_without_rest_3_answers_every_call_404_method_not_found(
+        without_v3, method, body, key):
+    portal, running = without_v3
+    token = install_app(portal)
+    for caller in (V3(running.url, token), V3(running.url)):
+        response = caller.post(method, body, key=key)
+        assert response.status_code == 404
+        assert response.json() == NOT_OFFERED  # the classic shape: no REST 3.0 formatter
+        assert "Idempotency-Key" not in response.headers
+    assert portal.state.tasks == {}
+
+
+def test_without_rest_3_the_classic_api_still_creates_the_task(without_v3):
+    portal, running = without_v3
+    refused = V3(running.url).post("tasks.task.add", NEW_TASK, key="k")
+    classic = requests.post(f"{running.url}/rest/1/{WEBHOOK_CODE}/tasks.task.add.json",
+                            json={"fields": {"TITLE": "Send the contract",
+                                             "RESPONSIBLE_ID": 1}}, timeout=10)
+    assert refused.status_code == 404
+    assert classic.status_code == 200
+    assert [task.title for task in portal.state.tasks.values()] == ["Send the contract"]
+
+
+def test_without_rest_3_a_refused_call_is_logged_as_rest_3(without_v3):
+    portal, running = without_v3
+    V3(running.url, install_app(portal)).post("tasks.task.add", NEW_TASK)
+    (record,) = portal.call_log.records()
+    assert (record.method, record.api, record.status, record.error) == (
+        "tasks.task.add", "v3", 404, "ERROR_METHOD_NOT_FOUND")
+    assert record.params["auth"] == "***"
+
+
+def test_without_rest_3_bad_credentials_or_a_bad_body_are_the_same_404(without_v3):
+    _portal, running = without_v3
+    bogus = V3(running.url, "bogus").post("tasks.task.add", NEW_TASK)
+    form = requests.post(f"{running.url}/rest/api/tasks.task.add", data={"auth": "x"},
+                         timeout=5)
+    query = requests.get(f"{running.url}/rest/api/1/{WEBHOOK_CODE}/tasks.task.get?id=1",
+                         timeout=5)
+    assert [(r.status_code, r.json()) for r in (bogus, form, query)] == [
+        (404, NOT_OFFERED)] * 3
+
+
+def test_without_rest_3_a_refused_call_still_counts_against_the_bucket():
+    portal = Portal(limits=LimitSettings(capacity=2, drain_rate=0.01), rest_v3=False,
+                    webhook_code=WEBHOOK_CODE)
+    running = serve_in_thread(portal)
+    try:
+        statuses = [V3(running.url).post("tasks.task.add", NEW_TASK).status_code
+                    for _ in range(3)]
+        assert statuses == [404, 404, 503]
+    finally:
+        running.stop()
+        portal.close()
+
+
+def test_without_rest_3_faults_still_apply_and_a_reset_keeps_it_off(without_v3):
+    portal, running = without_v3
+    portal.set_faults(error_500_rate=1.0, methods=["tasks.task.add"])
+    assert V3(running.url).post("tasks.task.add", NEW_TASK).status_code == 500
+    portal.reset()
+    assert V3(running.url).post("tasks.task.add", NEW_TASK).status_code == 404

@@ -57,8 +57,6 @@ ADMIN_ENDPOINTS = ("admin.log_list", "admin.my_settings", "admin.replay_filtered
                    "admin.backfill_status")
 HEALTH = {"health.healthz": "/healthz", "health.readyz": "/readyz", "metrics.metrics": "/metrics"}
 JOURNALING = ("events.receive", "placement.open_placement", "robots.receive")
-# Queued by an admin's button: its rows name the backfill, not the request that asked.
-UNCORRELATED = ("admin.backfill_start",)
 
 
 def strategies(keys: FuzzKeys) -> dict[str, st.SearchStrategy[Fuzzed]]:
@@ -150,9 +148,6 @@ class Run:
         if mapped or answer.header("X-Request-ID"):
             self.sent.setdefault(used_id, []).append((fuzzed, answer))
         elif may_journal(fuzzed.endpoint, fuzzed.request.method, status):
-            self.unmapped_journaling[fuzzed.endpoint] += 1
-        if fuzzed.endpoint in UNCORRELATED and may_journal(
-                fuzzed.endpoint, fuzzed.request.method, status):
             self.unmapped_journaling[fuzzed.endpoint] += 1
         return answer
 

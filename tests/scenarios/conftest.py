@@ -16,14 +16,16 @@ from tests.support.stack import TaskBridge, emulated_portal
 # new one of tasks 25.700.0 (comments in the task's chat, widgets in an "Applications"
 # block). A module opts in with `pytestmark = BOTH_TASK_CARDS`.
 TASK_CARDS = ("classic", "new")
-BOTH_TASK_CARDS = pytest.mark.parametrize("portal", TASK_CARDS, indirect=True)
+BOTH_TASK_CARDS = pytest.mark.parametrize(
+    "portal", [{"task_card": card} for card in TASK_CARDS], indirect=True, ids=TASK_CARDS)
 
 
 @pytest.fixture
 def portal(request: pytest.FixtureRequest) -> Iterator[Any]:
-    """An emulated portal on loopback, limits off, with the task card a test asks for
-    (the classic one unless parametrized)."""
-    with emulated_portal(limits=False, task_card=getattr(request, "param", "classic")) as running:
+    """An emulated portal on loopback, limits off, the classic task card; other `Portal`
+    options (`task_card`, `rest_v3`) as the test's parameter, e.g. `BOTH_TASK_CARDS`."""
+    options = {"limits": False, "task_card": "classic", **getattr(request, "param", {})}
+    with emulated_portal(**options) as running:
         yield running
 
 

@@ -5,8 +5,14 @@ most 2 requests, the answer to the workflow included."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
+from connector.rest.client import PortalClient
+from connector.rest.retry_policy import RetryPolicy
+from connector.sync.worker import Worker
 from mappers.robot_calls import CREATE_TASK, ROBOT_EVENT
 from tests.scenarios.conftest import People
 from tests.support.card_tasks import checklist, timeline, writes_of
@@ -103,21 +109,73 @@ def test_the_same_call_delivered_twice_makes_one_task(installed: TaskBridge,
     assert again["detail"]["requests"] == 0
 
 
+def v3_requests(taskbridge: TaskBridge) -> list[int]:
+    """The statuses of the requests TaskBridge sent to the portal's `/rest/api/`."""
+    return [call.status for call in taskbridge.portal.emulator.call_log.records()
+            if call.api == "v3"]
+
+
+@pytest.mark.parametrize("portal", [{"rest_v3": False}], indirect=True)
 def test_a_portal_without_rest_3_gets_its_task_in_one_batch(installed: TaskBridge,
                                                             people: People) -> None:
-    stored = installed.stored()
-    installed.storage.portals.set_robots(stored.member_id, {**stored.robots, "rest_v3": False})
+    portal = installed.portal
+    portal.set_automation_rules("deal", CONTRACT, contract_rule(people))
+    deals = [portal.as_user(people.manager).create_deal(title, assigned_by=people.manager)
+             for title in ("ACME", "Globex", "Initech")]
+    installed.drain()
+
+    for deal in deals[:2]:  # two calls in one pass of the worker
+        portal.as_user(people.manager).move_deal(deal, CONTRACT)
+    installed.drain()
+    portal.as_user(people.manager).move_deal(deals[2], CONTRACT)  # a later pass
+    installed.drain()
+
+    for deal in deals:
+        rule = only_robot_rule(portal.workflows("deal", deal)[0])
+        task = portal.task(int(rule["return_values"]["TaskId"]))
+        assert task["ufCrmTask"] == [f"D_{deal}"] and "CRM" in str(task["tags"])
+    # The first call costs the one REST 3.0 request the portal refuses, then one batch;
+    # TaskBridge remembers the portal has no REST 3.0, so later calls go straight to it.
+    assert v3_requests(installed) == [404]
+    assert [row["detail"]["requests"] for row in robot_rows(installed)] == [2, 1, 1]
+    assert installed.stored().robots["rest_v3"] is False
+    assert writes_of(portal, "tasks.task.add") == 4  # the refused one and three in batches
+
+
+@pytest.mark.parametrize("fault", [{"error_500_rate": 1.0}, {"drop_rate": 1.0}],
+                         ids=["5xx", "dropped"])
+def test_a_rest_3_failure_for_a_moment_is_not_taken_for_a_portal_without_it(
+        installed: TaskBridge, people: People, fault: dict[str, float]) -> None:
     portal = installed.portal
     portal.set_automation_rules("deal", CONTRACT, contract_rule(people))
     deal = portal.as_user(people.manager).create_deal("ACME", assigned_by=people.manager)
-    portal.as_user(people.manager).move_deal(deal, CONTRACT)
     installed.drain()
+    portal.set_faults(methods=["tasks.task.add"], **fault)
+    portal.as_user(people.manager).move_deal(deal, CONTRACT)
+    assert portal.sender.wait_idle(timeout=10)
 
-    rule = only_robot_rule(portal.workflows("deal", deal)[0])
-    task = portal.task(int(rule["return_values"]["TaskId"]))
-    assert task["ufCrmTask"] == [f"D_{deal}"] and "CRM" in str(task["tags"])
+    def client(stored: Any, sink: Any) -> PortalClient:
+        return PortalClient.for_portal(installed.storage, installed.settings,
+                                       stored.member_id, on_call=sink,
+                                       policy=RetryPolicy(max_attempts=1))
+
+    Worker(installed.storage, installed.settings, client_factory=client).run(until_idle=True)
+
     [row] = robot_rows(installed)
-    assert row["detail"]["requests"] == 1
+    assert row["state"] == "failed"  # tried again later, with the same Idempotency-Key
+    assert installed.stored().robots.get("rest_v3") is not False
+    assert "tasks.task.add" in row["error"]
+    # The fault answered before the method ran, and no classic batch was tried instead.
+    assert writes_of(portal, "tasks.task.add") == 0
+    portal.set_faults()
+    installed.drain(now=datetime.now(UTC) + timedelta(minutes=1))
+
+    [row] = robot_rows(installed)
+    assert row["state"] == "done"
+    assert installed.stored().robots.get("rest_v3") is not False
+    assert v3_requests(installed)[-1] == 200
+    tasks = [t for t in portal.emulator.state.tasks.values() if f"D_{deal}" in t.uf_crm_task]
+    assert len(tasks) == 1
 
 
 def test_a_rule_with_an_unreadable_deadline_is_answered_with_an_error_in_the_log(

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from connector.sync.backfill import backfill_progress
+from connector.sync.backfill import BACKFILL_EVENT, backfill_progress
 from emulator.lossy_delivery import lose_deliveries
 from tests.support.card_tasks import status_code
 from tests.webhooks.test_admin_pages import ADMIN, csrf_of, signed_in, site  # noqa: F401
@@ -50,8 +50,12 @@ def test_the_button_queues_a_backfill_and_the_page_shows_its_progress(
     assert 'id="backfill-button"' in page and "Read existing tasks again" in page
     assert 'id="backfill-progress"' in page
     queued = session.post(f"{backfill_url(site)}", data={"csrf_token": csrf_of(page)},
-                          timeout=10, allow_redirects=False)
+                          headers={"X-Request-ID": "admin-backfill-1"}, timeout=10,
+                          allow_redirects=False)
     assert queued.status_code == 303
+    # The sync log names the request that queued it.
+    [row] = site.journal.rows(event=BACKFILL_EVENT, state="pending")
+    assert row["correlation_id"] == "admin-backfill-1"
     assert queued.headers["Location"].endswith(
         f"/admin/portals/{site.portal.member_id}/settings?backfill=queued#backfill")
     shown = session.get(settings_url(site) + "?backfill=queued", timeout=10).text

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, jsonify, redirect, request, url_for
+from flask import Blueprint, g, jsonify, redirect, request, url_for
 
 from connector.errors import TaskBridgeError
 from connector.storage.portals import INSTALLED, Portal
@@ -87,7 +87,9 @@ def backfill_start(member_id: str):  # type: ignore[no-untyped-def]
     if found.state != INSTALLED:
         return _refusal("backfill_not_installed", 409)
     try:
-        request_backfill(storage(), found.id, requested_by=viewer().who)
+        # The sync log names the request that queued it (`X-Request-ID`).
+        request_backfill(storage(), found.id, requested_by=viewer().who,
+                         correlation_id=g.get("correlation_id"))
     except TaskBridgeError as exc:  # the engine refused: say why, start nothing
         return _refusal(str(exc), 409)
     if not wants_html():

@@ -57,3 +57,25 @@ def test_the_printed_webhook_serves_admin_user_1(limits: str) -> None:
             assert all(code in (200, 503) for code in statuses)
     finally:
         _stop(process)
+
+
+@pytest.mark.parametrize("flag", ["--rest-v3", "--no-rest-v3"])
+def test_rest_3_is_offered_unless_asked_not_to(flag: str) -> None:
+    process, webhook = _serve("--webhook-code", "abc", "--limits", "off", flag)
+    try:
+        v3 = webhook.replace("/rest/", "/rest/api/", 1)
+        with requests.Session() as http:
+            answer = http.post(f"{v3}tasks.task.add", json={"fields": {
+                "title": "Call back", "creatorId": 1, "responsibleId": 1}}, timeout=10)
+            classic = http.post(f"{webhook}tasks.task.add", json={"fields": {
+                "TITLE": "Call back", "RESPONSIBLE_ID": 1}}, timeout=10)
+        assert classic.status_code == 200
+        if flag == "--rest-v3":
+            assert answer.status_code == 200
+            assert answer.json()["result"]["item"]["title"] == "Call back"
+        else:
+            assert answer.status_code == 404
+            assert answer.json() == {"error": "ERROR_METHOD_NOT_FOUND",
+                                     "error_description": "Method not found!"}
+    finally:
+        _stop(process)

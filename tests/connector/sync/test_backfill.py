@@ -73,6 +73,24 @@ def test_a_second_request_while_one_waits_is_the_same_backfill(installed: TaskBr
     assert request_backfill(installed.storage, portal_id, requested_by="page") != first
 
 
+def test_the_request_that_asked_names_the_backfill_and_its_chunks(
+        installed: TaskBridge, unheard_of: list[int]) -> None:
+    installed.drain()  # the install's own backfill is done
+    portal_id = installed.stored().id
+    backfill = request_backfill(installed.storage, portal_id, requested_by="page",
+                                correlation_id="req-backfill-1")
+    # A second request while it waits joins it, and leaves it named as it was.
+    assert request_backfill(installed.storage, portal_id, requested_by="cli",
+                            correlation_id="req-backfill-2") == backfill
+    installed.drain()
+
+    rows = [row for row in installed.journal.rows(source="backfill")
+            if row["id"] == backfill or row["object_id"] == str(backfill)]
+    assert {row["event"] for row in rows} == {BACKFILL_EVENT, CHUNK_EVENT}
+    assert {row["correlation_id"] for row in rows} == {"req-backfill-1"}
+    assert not installed.journal.rows(correlation_id="req-backfill-2")
+
+
 def test_progress_from_queued_to_done(installed: TaskBridge, unheard_of: list[int]) -> None:
     request_backfill(installed.storage, installed.stored().id, requested_by="cli")
     queued = progress_of(installed)
